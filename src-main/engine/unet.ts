@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Preset } from './presets.ts';
 import { Rng } from './rng.ts';
+import { conv2dSame } from './conv.ts';
 
 export interface ModelShape {
   /** Image channels: 1 for glyphs, 3 for CIFAR-10. */
@@ -32,19 +33,22 @@ type Layer<In extends tf.Tensor = tf.Tensor, Out extends tf.Tensor = In> = (x: I
 const NORM_EPS = 1e-5;
 
 class Builder {
-  readonly variables = new Map<string, tf.Variable>();
-  constructor(private readonly rng: Rng, private readonly prefix = '') {}
+  constructor(
+    private readonly rng: Rng,
+    /** Makes tfjs's process-wide variable names unique when several models coexist (model, EMA). */
+    private readonly namespace: string,
+    private readonly prefix = '',
+    readonly variables = new Map<string, tf.Variable>(),
+  ) {}
 
   scope(name: string): Builder {
-    const b = new Builder(this.rng, `${this.prefix}${name}.`);
-    (b as { variables: Map<string, tf.Variable> }).variables = this.variables;
-    return b;
+    return new Builder(this.rng, this.namespace, `${this.prefix}${name}.`, this.variables);
   }
 
   param(name: string, shape: number[], init: (n: number) => Float32Array): tf.Variable {
     const full = this.prefix + name;
     const size = shape.reduce((a, b) => a * b, 1);
-    const v = tf.variable(tf.tensor(init(size), shape, 'float32'), true, full);
+    const v = tf.variable(tf.tensor(init(size), shape, 'float32'), true, `${this.namespace}/${full}`);
     this.variables.set(full, v);
     return v;
   }
@@ -70,12 +74,12 @@ function linear(b: Builder, cin: number, cout: number): Layer<tf.Tensor2D> {
   const bound = 1 / Math.sqrt(cin);
   const w = b.param('weight', [cin, cout], b.uniform(bound));
   const bias = b.param('bias', [cout], b.uniform(bound));
-  return (x) => tf.add(tf.matMul(x, w as tf.Tensor2D), bias);
+  return (x) => tf.add<tf.Tensor2D>(tf.matMul(x, w as tf.Tensor2D), bias);
 }
 
 function conv3x3(b: Builder, cin: number, cout: number): Layer<tf.Tensor4D> {
   const w = b.param('weight', [3, 3, cin, cout], b.uniform(1 / Math.sqrt(cin * 9)));
-  return (x) => tf.conv2d(x, w as tf.Tensor4D, 1, 'same');
+  return (x) => conv2dSame(x, w as tf.Tensor4D);
 }
 
 /** GroupNorm with one group: normalise each sample over H, W and C, then a per-channel affine. */
@@ -85,7 +89,7 @@ function groupNorm1(b: Builder, c: number): Layer<tf.Tensor4D> {
   return (x) => {
     const { mean, variance } = tf.moments(x, [1, 2, 3], true);
     const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
-    return tf.add(tf.mul(xhat, gamma), beta);
+    return tf.add<tf.Tensor4D>(tf.mul(xhat, gamma), beta);
   };
 }
 
@@ -146,7 +150,7 @@ function up(b: Builder, cin: number, cout: number, timeDim: number): UpBlock {
   return (x, skip, t) => {
     const [h, w] = [x.shape[1], x.shape[2]];
     const upsampled = tf.image.resizeBilinear(x, [h * 2, w * 2], true);
-    return tf.add(dc2(dc1(tf.concat([skip, upsampled], 3))), emb(t));
+    return tf.add<tf.Tensor4D>(dc2(dc1(tf.concat([skip, upsampled], 3))), emb(t));
   };
 }
 
@@ -163,7 +167,7 @@ function selfAttention(b: Builder, c: number, heads: number): Layer<tf.Tensor4D>
     const [n, h, w] = x.shape;
     const len = h * w;
     // Linear layers run on 2-D [N·L, C]: tfjs's batched matMul gradient does not reduce broadcast dims.
-    const s = tf.reshape(x, [n * len, c]);
+    const s = tf.reshape<tf.Rank.R2>(x, [n * len, c]);
     const qkv = inProj(ln(s));
     const split = (i: number) =>
       tf.reshape(
@@ -173,7 +177,7 @@ function selfAttention(b: Builder, c: number, heads: number): Layer<tf.Tensor4D>
     const [q, k, v] = [split(0), split(1), split(2)];
     const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
     const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [n, heads, len, d]), [0, 2, 1, 3]), [n * len, c]);
-    const a = tf.add(outProj(o as tf.Tensor2D), s);
+    const a = tf.add<tf.Tensor2D>(outProj(o as tf.Tensor2D), s);
     const out = tf.add(ff2(gelu(ff1(ffNorm(a)))), a);
     return tf.reshape(out, [n, h, w, c]);
   };
@@ -193,10 +197,12 @@ export function timeEncoding(t: ArrayLike<number>, dim: number): Float32Array {
   return out;
 }
 
+let modelsCreated = 0;
+
 export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNet {
   const { channels, classes, size } = shape;
   if (size % 8 !== 0) throw new Error(`image size ${size} is not a multiple of 8`);
-  const root = new Builder(new Rng(seed));
+  const root = new Builder(new Rng(seed), `unet${++modelsCreated}`);
   const W = preset.width;
   const T = preset.timeDim;
   const attn = (name: string, c: number, res: number): Layer<tf.Tensor4D> =>
@@ -234,7 +240,7 @@ export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNe
     variables: root.variables,
     apply(x, t, classOneHot) {
       const n = x.shape[0];
-      const time = tf.add(tf.tensor2d(timeEncoding(t, T), [n, T]), tf.matMul(classOneHot, labelEmb as tf.Tensor2D));
+      const time = tf.add<tf.Tensor2D>(tf.tensor2d(timeEncoding(t, T), [n, T]), tf.matMul(classOneHot, labelEmb as tf.Tensor2D));
       const x1 = inc(x);
       const x2 = sa1(down1(x1, time));
       const x3 = sa2(down2(x2, time));
@@ -243,7 +249,10 @@ export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNe
       let h = sa4(up1(x4, x3, time));
       h = sa5(up2(h, x2, time));
       h = sa6(up3(h, x1, time));
-      return tf.add(tf.conv2d(h, outcW as tf.Tensor4D, 1, 'valid'), outcB);
+      // The 1×1 output convolution as a matMul over pixels: same numbers, a cheaper gradient.
+      const flat = tf.reshape<tf.Rank.R2>(h, [n * size * size, W]);
+      const out = tf.add(tf.matMul(flat, tf.reshape<tf.Rank.R2>(outcW, [W, channels])), outcB);
+      return tf.reshape<tf.Rank.R4>(out, [n, size, size, channels]);
     },
     dispose() {
       for (const v of root.variables.values()) v.dispose();

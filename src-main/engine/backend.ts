@@ -1,0 +1,123 @@
+// Chooses and starts a TensorFlow.js backend. `auto` takes the first that loads and computes
+// correctly, in the order tensorflow (native) > webgpu on a hardware adapter > wasm > cpu;
+// webgpu on a software adapter (lavapipe) is correct but slow, so only asking for it by name
+// selects it.
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.ts';
+
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** What actually computes, e.g. "llvmpipe (software)" or "XNNPACK, 1 thread". */
+  adapter: string;
+  software: boolean;
+}
+
+export function isBackendChoice(s: string): s is BackendChoice {
+  return s === 'auto' || (BACKEND_NAMES as readonly string[]).includes(s);
+}
+
+type Loaded = { adapter: string; software: boolean };
+
+async function loadTensorflow(): Promise<Loaded> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      return { adapter: pkg.endsWith('-gpu') ? 'libtensorflow (CUDA)' : 'libtensorflow (CPU)', software: false };
+    } catch {
+      // not installed on this machine: try the next
+    }
+  }
+  throw new Error('neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed');
+}
+
+let webgpuGlobalsReady = false;
+
+async function loadWebgpu(): Promise<Loaded> {
+  if (!webgpuGlobalsReady && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    // In Node, tfjs-backend-webgpu needs the WebGPU globals and navigator.gpu before it loads.
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+    webgpuGlobalsReady = true;
+  }
+  const gpu = (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu;
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter (no Vulkan, Metal or D3D12 driver found)');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  const info = adapter.info;
+  const software = /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.device} ${info.description} ${info.architecture}`) ||
+    info.vendor === 'mesa' && /llvmpipe/i.test(info.architecture);
+  const name = (info.description || info.device || info.vendor || 'unknown adapter').replace(/\s+/g, ' ').trim();
+  return { adapter: software ? `${name.split(':')[0]} (software)` : name, software };
+}
+
+async function loadWasm(): Promise<Loaded> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  return { adapter: 'XNNPACK (SIMD), 1 thread', software: true };
+}
+
+async function loadCpu(): Promise<Loaded> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  return { adapter: 'JavaScript', software: true };
+}
+
+const LOADERS: Record<BackendName, () => Promise<Loaded>> = {
+  tensorflow: loadTensorflow,
+  webgpu: loadWebgpu,
+  wasm: loadWasm,
+  cpu: loadCpu,
+};
+
+/** A small computation whose answer is known: a backend that gets it wrong is not used. */
+async function selfTest(): Promise<void> {
+  const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
+  const k = tf.ones([3, 3, 1, 1]) as tf.Tensor4D;
+  const y = tf.conv2d(x, k, 1, 'valid');
+  const v = await y.data();
+  tf.dispose([x, k, y]);
+  if (Math.abs(v[0] - 45) > 1e-4) throw new Error(`self-test gave ${v[0]}, expected 45`);
+}
+
+async function start(name: BackendName): Promise<BackendInfo> {
+  const loaded = await LOADERS[name]();
+  const registered = name === 'tensorflow' ? 'tensorflow' : name;
+  if (!(await tf.setBackend(registered))) throw new Error(`tfjs could not initialise the ${name} backend`);
+  await tf.ready();
+  await selfTest();
+  return { name, ...loaded };
+}
+
+/** Starts the backend asked for, or for `auto` the best one that works here. */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (!isBackendChoice(choice)) {
+    throw new UserError(`unknown backend "${choice}": choose auto, ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (choice !== 'auto') {
+    try {
+      return await start(choice);
+    } catch (err) {
+      throw new UserError(`the ${choice} backend does not work here: ${(err as Error).message}`);
+    }
+  }
+  for (const name of BACKEND_NAMES) {
+    try {
+      if (name === 'webgpu') {
+        const probe = await LOADERS.webgpu();
+        if (probe.software) continue;
+      }
+      return await start(name);
+    } catch {
+      // fall through to the next backend
+    }
+  }
+  throw new UserError('no TensorFlow.js backend works here');
+}
+
+export function describeBackend(b: BackendInfo): string {
+  return `${b.name}: ${b.adapter}`;
+}

@@ -1,0 +1,64 @@
+// Draws images from a model: the reverse process over the sampler's timesteps, with
+// classifier-free guidance batched (conditional and unconditional rows in one forward pass).
+import * as tf from '@tensorflow/tfjs-core';
+import { SAMPLERS, guide, timesteps, toUint8, type SamplerName } from './samplers.ts';
+import type { NoiseSchedule } from './schedule.ts';
+import { oneHot, type UNet } from './unet.ts';
+import { rngFor } from './rng.ts';
+
+export interface SampleOptions {
+  sampler: SamplerName;
+  /** Denoising steps: DDPM's full chain is T−1 (999); DDIM is meant for few (e.g. 50). */
+  steps: number;
+  /** Guidance scale s in ε_u + s(ε_c − ε_u); 1 is plain conditional sampling. */
+  cfg: number;
+  seed: number;
+  /** DDIM's η (0: deterministic). DDPM ignores it. */
+  eta: number;
+}
+
+export const DEFAULT_SAMPLE: SampleOptions = { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 };
+
+/** One image per label, as uint8 NHWC in 0..255. */
+export async function sampleImages(
+  model: UNet,
+  schedule: NoiseSchedule,
+  labels: readonly number[],
+  opts: SampleOptions,
+  onStep?: (done: number, total: number) => void,
+): Promise<Uint8Array> {
+  const { channels, classes, size } = model.shape;
+  const n = labels.length;
+  const shape: [number, number, number, number] = [n, size, size, channels];
+  const perImage = size * size * channels;
+  const rng = rngFor(opts.seed, 'sample');
+  const step = SAMPLERS[opts.sampler];
+  const guided = opts.cfg !== 1;
+  const addsNoise = opts.sampler === 'ddpm' || opts.eta > 0;
+  const classRows = tf.tidy(() => {
+    const cond = oneHot(labels, classes);
+    return guided ? tf.concat([cond, tf.zerosLike(cond)]) : cond;
+  });
+  const ts = timesteps(schedule, opts.steps);
+  let x = tf.tensor4d(rng.normal(n * perImage), shape);
+  try {
+    for (let i = 0; i < ts.length - 1; i++) {
+      const t = ts[i];
+      const tPrev = ts[i + 1];
+      const next = tf.tidy(() => {
+        const rows = guided ? 2 * n : n;
+        const out = model.apply(guided ? tf.concat([x, x]) : x, new Array(rows).fill(t), classRows);
+        const eps = guided ? guide(tf.slice(out, 0, n), tf.slice(out, n, n), opts.cfg) : out;
+        const noise = addsNoise ? tf.tensor4d(rng.normal(n * perImage), shape) : tf.zeros(shape);
+        return step(schedule, { x, eps, t, tPrev, noise: noise as tf.Tensor4D, eta: opts.eta });
+      });
+      x.dispose();
+      x = next;
+      onStep?.(i + 1, ts.length - 1);
+    }
+    return await toUint8(x);
+  } finally {
+    x.dispose();
+    classRows.dispose();
+  }
+}

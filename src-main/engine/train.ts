@@ -1,0 +1,206 @@
+// The training loop: ε-prediction MSE on noised images, classifier-free label dropout per
+// sample, AdamW under OneCycle, EMA after each update, validation MSE on held-out fonts.
+// Every random draw of step k comes from (seed, k), so a resumed run repeats an unbroken one.
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node build registers no gradients; the @tensorflow/tfjs bundle registers them all
+// (into the same engine) without touching the backend choice.
+import '@tensorflow/tfjs';
+import { AdamW, oneCycle, oneCycleAt, type OneCycleConfig } from './optim.ts';
+import { Ema } from './ema.ts';
+import { getPreset, type PresetName } from './presets.ts';
+import { makeSchedule, type NoiseSchedule, type ScheduleKind } from './schedule.ts';
+import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
+import { rngFor } from './rng.ts';
+
+export interface TrainConfig {
+  preset: PresetName;
+  /** Optimizer steps in the whole run (the OneCycle length). */
+  steps: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  emaBeta: number;
+  /** Steps during which the EMA is a hard copy of the model. */
+  emaStart: number;
+  /** Share of samples trained without their label, per sample. */
+  cfgDropout: number;
+  seed: number;
+  schedule: ScheduleKind;
+  /** Validate every this many steps (0: only when asked). */
+  valEvery: number;
+  /** Validate on at most this many held-out glyphs, always the same ones. */
+  valMax: number;
+}
+
+/** The glyphs a run trains on, already split by font into item indices. */
+export interface TrainingData {
+  height: number;
+  width: number;
+  channels: number;
+  pixels: Uint8Array;
+  labels: Int32Array;
+  classNames: readonly string[];
+  train: Int32Array;
+  val: Int32Array;
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  lr: number;
+}
+
+export function defaultTrainConfig(presetName: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const p = getPreset(presetName);
+  return {
+    preset: p.name,
+    steps: 1000,
+    batch: p.batch,
+    lr: p.lr,
+    weightDecay: p.weightDecay,
+    emaBeta: p.emaBeta,
+    emaStart: p.emaStart,
+    cfgDropout: p.cfgDropout,
+    seed: 0,
+    schedule: 'linear',
+    valEvery: 0,
+    valMax: 256,
+    ...overrides,
+  };
+}
+
+export function modelShapeOf(data: TrainingData): ModelShape {
+  return { channels: data.channels, classes: data.classNames.length, size: data.height };
+}
+
+/** Images as floats in [−1, 1], NHWC. */
+function batchImages(data: TrainingData, items: ArrayLike<number>): tf.Tensor4D {
+  const per = data.height * data.width * data.channels;
+  const out = new Float32Array(items.length * per);
+  for (let i = 0; i < items.length; i++) {
+    const src = items[i] * per;
+    for (let j = 0; j < per; j++) out[i * per + j] = data.pixels[src + j] / 127.5 - 1;
+  }
+  return tf.tensor4d(out, [items.length, data.height, data.width, data.channels]);
+}
+
+/** √ᾱ_t and √(1−ᾱ_t) per sample, shaped to broadcast over an image batch. */
+function noiseScales(schedule: NoiseSchedule, t: ArrayLike<number>): [tf.Tensor4D, tf.Tensor4D] {
+  const a = new Float32Array(t.length);
+  const b = new Float32Array(t.length);
+  for (let i = 0; i < t.length; i++) {
+    a[i] = Math.sqrt(schedule.alphaBar[t[i]]);
+    b[i] = Math.sqrt(1 - schedule.alphaBar[t[i]]);
+  }
+  return [tf.tensor4d(a, [t.length, 1, 1, 1]), tf.tensor4d(b, [t.length, 1, 1, 1])];
+}
+
+export class Trainer {
+  readonly model: UNet;
+  readonly ema: UNet;
+  readonly optimizer: AdamW;
+  readonly emaUpdater: Ema;
+  readonly schedule: NoiseSchedule;
+  readonly lrSchedule: OneCycleConfig;
+  readonly batch: number;
+  readonly stepsPerEpoch: number;
+  /** Updates applied so far; the next step trains step `step`. */
+  step = 0;
+  private order: { epoch: number; perm: Int32Array } | null = null;
+
+  constructor(readonly config: TrainConfig, readonly data: TrainingData) {
+    if (data.train.length === 0) throw new Error('the training split is empty');
+    const preset = getPreset(config.preset);
+    const shape = modelShapeOf(data);
+    this.model = createUNet(preset, shape, config.seed);
+    this.ema = createUNet(preset, shape, config.seed);
+    this.optimizer = new AdamW(this.model.variables);
+    this.emaUpdater = new Ema(this.ema.variables, this.model.variables, config.emaBeta, config.emaStart);
+    this.schedule = makeSchedule(config.schedule);
+    this.lrSchedule = oneCycle(config.lr, config.steps);
+    this.batch = Math.min(config.batch, data.train.length);
+    // Whole batches only, so every step has the same shape (the last partial batch is skipped).
+    this.stepsPerEpoch = Math.floor(data.train.length / this.batch);
+  }
+
+  get epoch(): number {
+    return Math.floor(this.step / this.stepsPerEpoch);
+  }
+
+  private batchItems(step: number): Int32Array {
+    const epoch = Math.floor(step / this.stepsPerEpoch);
+    if (this.order?.epoch !== epoch) {
+      const perm = rngFor(this.config.seed, 'order', epoch).permutation(this.data.train.length);
+      this.order = { epoch, perm: perm.map((i) => this.data.train[i]) };
+    }
+    const start = (step % this.stepsPerEpoch) * this.batch;
+    return this.order.perm.subarray(start, start + this.batch);
+  }
+
+  /** One optimizer update; resolves when its loss has been read back. */
+  async trainStep(): Promise<StepResult> {
+    const step = this.step;
+    const items = this.batchItems(step);
+    const rng = rngFor(this.config.seed, 'step', step);
+    const n = items.length;
+    const t = new Int32Array(n);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      t[i] = rng.int(1, this.schedule.steps);
+      labels[i] = rng.next() < this.config.cfgDropout ? -1 : this.data.labels[items[i]];
+    }
+    const noise = rng.normal(n * this.data.height * this.data.width * this.data.channels);
+    const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
+
+    const loss = tf.tidy(() => {
+      const x0 = batchImages(this.data, items);
+      const eps = tf.tensor4d(noise, x0.shape);
+      const [sa, sb] = noiseScales(this.schedule, t);
+      const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
+      const classes = oneHot(labels, this.data.classNames.length);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.squaredDifference(this.model.apply(xt, t, classes), eps)) as tf.Scalar,
+        [...this.model.variables.values()],
+      );
+      this.optimizer.apply(grads, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: this.config.weightDecay });
+      return value;
+    });
+    this.emaUpdater.update();
+    this.step += 1;
+    const value = (await loss.data())[0];
+    loss.dispose();
+    return { step: this.step, loss: value, lr };
+  }
+
+  /** Mean squared ε error over the held-out glyphs, with fixed timesteps and noise. */
+  async validate(which: 'model' | 'ema' = 'model'): Promise<number | null> {
+    const items = this.data.val.subarray(0, this.config.valMax);
+    if (items.length === 0) return null;
+    const model = which === 'ema' ? this.ema : this.model;
+    const rng = rngFor(this.config.seed, 'validation');
+    const per = this.data.height * this.data.width * this.data.channels;
+    let sum = 0;
+    for (let start = 0; start < items.length; start += this.batch) {
+      const chunk = items.subarray(start, start + this.batch);
+      const t = Int32Array.from(chunk, () => rng.int(1, this.schedule.steps));
+      const noise = rng.normal(chunk.length * per);
+      const labels = Int32Array.from(chunk, (i) => this.data.labels[i]);
+      const sse = tf.tidy(() => {
+        const x0 = batchImages(this.data, chunk);
+        const eps = tf.tensor4d(noise, x0.shape);
+        const [sa, sb] = noiseScales(this.schedule, t);
+        const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
+        return tf.sum(tf.squaredDifference(model.apply(xt, t, oneHot(labels, this.data.classNames.length)), eps));
+      });
+      sum += (await sse.data())[0];
+      sse.dispose();
+    }
+    return sum / (items.length * per);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.ema.dispose();
+    this.optimizer.dispose();
+  }
+}
