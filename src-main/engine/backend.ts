@@ -5,6 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.ts';
 
+// Production mode: no debug checks, and no console banner urging tfjs-node on every start.
+tf.env().set('PROD', true);
+
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];

@@ -48,7 +48,7 @@ class Builder {
   param(name: string, shape: number[], init: (n: number) => Float32Array): tf.Variable {
     const full = this.prefix + name;
     const size = shape.reduce((a, b) => a * b, 1);
-    const v = tf.variable(tf.tensor(init(size), shape, 'float32'), true, `${this.namespace}/${full}`);
+    const v = tf.tidy(() => tf.variable(tf.tensor(init(size), shape, 'float32'), true, `${this.namespace}/${full}`));
     this.variables.set(full, v);
     return v;
   }

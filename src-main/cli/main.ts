@@ -1,0 +1,265 @@
+// `fontloom`: train, resume, sample, inspect and benchmark from a terminal. A mistake the user
+// can fix prints one line and exits 1; nothing is written before the input has been checked.
+import { Command, InvalidArgumentError } from 'commander';
+import { UserError } from '../errors.ts';
+import { fontloomHome } from '../home.ts';
+import { BACKEND_NAMES, initBackend, isBackendChoice, type BackendChoice } from '../engine/backend.ts';
+import { PRESET_NAMES, getPreset } from '../engine/presets.ts';
+import { defaultTrainConfig, type TrainConfig } from '../engine/train.ts';
+import { runInfo } from './info.ts';
+import { runBench } from './bench.ts';
+import { runSample } from './sample.ts';
+import { createRun, listRuns, loadRun, loadTrainingData, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { progressReporter } from './progress.ts';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got "${value}"`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}"`);
+    return n;
+  };
+}
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0, got "${value}"`);
+    return n;
+  };
+}
+
+function backendChoice(value: string): BackendChoice {
+  if (!isBackendChoice(value)) throw new InvalidArgumentError(`unknown backend "${value}": choose auto, ${BACKEND_NAMES.join(', ')}`);
+  return value;
+}
+
+function presetName(value: string): string {
+  if (!(PRESET_NAMES as string[]).includes(value)) throw new InvalidArgumentError(`unknown preset "${value}": choose one of ${PRESET_NAMES.join(', ')}`);
+  return value;
+}
+
+/** Ctrl-C once: finish the step, checkpoint, stop (resumable). Twice: leave at once. */
+function stopOnInterrupt(): () => boolean {
+  let asked = false;
+  process.on('SIGINT', () => {
+    if (asked) process.exit(130);
+    asked = true;
+    process.stderr.write('\nstopping after this step (checkpointed; fontloom resume continues it); Ctrl-C again to quit now\n');
+  });
+  return () => asked;
+}
+
+function report(outcome: RunOutcome, json: boolean): void {
+  const r = outcome.record;
+  if (json) {
+    process.stdout.write(
+      JSON.stringify({
+        run: r.id,
+        status: r.status,
+        steps: r.step,
+        total_steps: r.config.steps,
+        train_loss: outcome.trainLoss,
+        val_mse: r.valMse,
+        backend: r.backend,
+        seconds: Math.round(outcome.seconds * 10) / 10,
+      }) + '\n',
+    );
+    return;
+  }
+  const val = r.valMse !== null ? `, val MSE ${r.valMse.toFixed(4)}` : '';
+  const loss = outcome.trainLoss !== null ? `, train loss ${outcome.trainLoss.toFixed(4)}` : '';
+  process.stdout.write(`run ${r.id} ${r.status} at step ${r.step}/${r.config.steps}${loss}${val} on ${r.backend}\n`);
+}
+
+async function train(opts: {
+  data: string;
+  preset: string;
+  steps?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  backend: BackendChoice;
+  seed: number;
+  valEvery?: number;
+  sampleEvery?: number;
+  checkpointEvery?: number;
+  stopAt?: number;
+  json?: boolean;
+}): Promise<void> {
+  if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
+  const preset = getPreset(opts.preset);
+  const batch = opts.batch ?? preset.batch;
+  const data = await loadTrainingData(opts.data, 0.1, opts.seed);
+  const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
+  const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
+  const config: TrainConfig = defaultTrainConfig(preset.name, {
+    steps,
+    batch,
+    seed: opts.seed,
+    ...(opts.lr !== undefined && { lr: opts.lr }),
+    valEvery: opts.valEvery ?? Math.max(1, Math.floor(steps / 20)),
+  });
+  const backend = await initBackend(opts.backend);
+  process.stderr.write(`fontloom: ${preset.name} on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
+  const record = await createRun(fontloomHome(), {
+    data: opts.data,
+    config,
+    sampleEvery: opts.sampleEvery,
+    checkpointEvery: opts.checkpointEvery,
+  });
+  process.stderr.write(`fontloom: run ${record.id}\n`);
+  const progress = progressReporter();
+  const outcome = await trainRun(fontloomHome(), record, {
+    backend,
+    onProgress: progress.update,
+    stopAt: opts.stopAt,
+    shouldStop: stopOnInterrupt(),
+  }, data);
+  progress.done();
+  report(outcome, opts.json ?? false);
+}
+
+async function resume(id: string, opts: { backend: BackendChoice; stopAt?: number; json?: boolean }): Promise<void> {
+  const home = fontloomHome();
+  const record = await loadRun(home, id);
+  if (record.status === 'completed') throw new UserError(`run ${id} is already complete (${record.step}/${record.config.steps} steps)`);
+  const backend = await initBackend(opts.backend);
+  process.stderr.write(`fontloom: resuming ${id} at step ${record.step}/${record.config.steps} on ${backend.name}: ${backend.adapter}\n`);
+  const progress = progressReporter();
+  const outcome = await trainRun(home, record, { backend, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt() });
+  progress.done();
+  report(outcome, opts.json ?? false);
+}
+
+async function runs(opts: { json?: boolean }): Promise<void> {
+  const records = await listRuns(fontloomHome());
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(records) + '\n');
+    return;
+  }
+  if (records.length === 0) process.stdout.write(`no runs yet in ${fontloomHome()}\n`);
+  for (const r of records) {
+    const val = r.valMse !== null ? ` val ${r.valMse.toFixed(4)}` : '';
+    process.stdout.write(`${r.id}  ${r.status.padEnd(9)} ${r.config.preset.padEnd(9)} step ${r.step}/${r.config.steps}${val}  ${r.data}\n`);
+  }
+}
+
+async function start(): Promise<void> {
+  const backend = await initBackend('auto');
+  process.stdout.write(
+    `Fontloom ${process.env.npm_package_version ?? ''} — engine ready on ${backend.name}: ${backend.adapter}.\n` +
+      'The studio window (Electron) and its browser mode are not built yet; meanwhile the engine works from this command:\n' +
+      '  npx fontloom train --data set.glyphs --preset tiny\n  npx fontloom sample --run RUN --out sheet.png\n  npx fontloom --help\n',
+  );
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fontloom')
+    .description('Train letter-conditioned diffusion models and draw glyph sheets with them.')
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'fontloom: ')) });
+
+  program
+    .command('info')
+    .description("a preset's network and parameter count")
+    .option('--preset <name>', 'preset', presetName)
+    .option('--channels <n>', 'image channels (1 for glyphs, 3 for CIFAR-10)', positiveInt('--channels'), 1)
+    .option('--classes <n>', 'number of classes', positiveInt('--classes'), 26)
+    .option('--size <n>', 'image size in pixels', positiveInt('--size'), 32)
+    .option('--json', 'JSON output')
+    .action(runInfo);
+
+  program
+    .command('train')
+    .description('train a new run on a glyph set')
+    .requiredOption('--data <path>', 'glyph set (.glyphs)')
+    .option('--preset <name>', `preset: ${PRESET_NAMES.join(', ')}`, presetName, 'tiny')
+    .option('--steps <n>', 'optimizer steps (default 1000)', positiveInt('--steps'))
+    .option('--epochs <n>', 'passes over the training fonts, instead of --steps', positiveInt('--epochs'))
+    .option('--batch <n>', "batch size (default: the preset's)", positiveInt('--batch'))
+    .option('--lr <x>', 'peak learning rate (OneCycle)', positiveNumber('--lr'))
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .option('--seed <n>', 'seed for weights, batches and noise', nonNegativeInt('--seed'), 0)
+    .option('--val-every <n>', 'validation MSE every N steps (default: 20 times a run)', positiveInt('--val-every'))
+    .option('--sample-every <n>', 'A–Z sheets (model and EMA) every N steps; 0: only at the end', nonNegativeInt('--sample-every'))
+    .option('--checkpoint-every <n>', 'checkpoint every N steps (default 500)', positiveInt('--checkpoint-every'))
+    .option('--stop-at <step>', 'stop (checkpointed, resumable) at this step', positiveInt('--stop-at'))
+    .option('--json', 'final result as one JSON line on stdout')
+    .action(train);
+
+  program
+    .command('resume')
+    .description('continue a stopped or interrupted run from its checkpoint')
+    .argument('<run>', 'run id')
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .option('--stop-at <step>', 'stop again (checkpointed) at this step', positiveInt('--stop-at'))
+    .option('--json', 'final result as one JSON line on stdout')
+    .action(resume);
+
+  program
+    .command('sample')
+    .description("draw an A–Z sheet from a run's checkpoint")
+    .requiredOption('--run <id>', 'run id')
+    .requiredOption('--out <file.png>', 'where to write the sheet')
+    .option('--ema', 'use the EMA weights')
+    .option('--sampler <name>', 'ddim or ddpm', (v) => {
+      if (v !== 'ddim' && v !== 'ddpm') throw new InvalidArgumentError(`unknown sampler "${v}": choose ddim or ddpm`);
+      return v;
+    }, 'ddim')
+    .option('--steps <n>', 'denoising steps (default: 50 for ddim, 999 for ddpm)', positiveInt('--steps'))
+    .option('--cfg <s>', 'classifier-free guidance scale', (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--cfg must be a number ≥ 0, got "${v}"`);
+      return n;
+    }, 3)
+    .option('--eta <x>', "DDIM's η (0: deterministic)", (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--eta must be between 0 and 1, got "${v}"`);
+      return n;
+    }, 0)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .action(runSample);
+
+  program.command('runs').description('list runs').option('--json', 'JSON output').action(runs);
+
+  program
+    .command('bench')
+    .description('training and forward speed per backend')
+    .option('--backend <name>', `one backend (default: every one that works here): ${BACKEND_NAMES.join(', ')}`, backendChoice)
+    .option('--preset <name>', 'preset', presetName, 'tiny')
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 32)
+    .option('--steps <n>', 'timed steps per measurement', positiveInt('--steps'), 3)
+    .option('--json', 'JSON output')
+    .action(runBench);
+
+  program.command('start').description('open the studio').action(start);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+    process.exit(0);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
+    if (code?.startsWith('commander.')) process.exit(1);
+    const message = err instanceof UserError ? err.message : `${(err as Error).message ?? err}`;
+    process.stderr.write(`fontloom: ${message}\n`);
+    if (!(err instanceof UserError) && process.env.FONTLOOM_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  }
+}
+
+await main();

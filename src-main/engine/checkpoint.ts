@@ -1,0 +1,157 @@
+// A checkpoint holds everything a run needs to continue as if never stopped: model, EMA and
+// AdamW moments (float32), the step counters, and the run's training config (whose seed fixes
+// every random draw still to come). One file, written atomically:
+//   "FLCKPT01" | uint32 LE header length | UTF-8 JSON header | padding to 4 | float32 tensors
+import { readFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../atomic.ts';
+import { UserError } from '../errors.ts';
+import { getPreset } from './presets.ts';
+import { createUNet, type ModelShape, type UNet } from './unet.ts';
+import type { TrainConfig, Trainer } from './train.ts';
+
+const MAGIC = 'FLCKPT01';
+const VERSION = 1;
+
+type Group = 'model' | 'ema' | 'adam.m' | 'adam.v';
+
+interface TensorEntry {
+  group: Group;
+  name: string;
+  shape: number[];
+  /** Offset in float32 elements from the start of the data section. */
+  offset: number;
+}
+
+export interface CheckpointHeader {
+  version: number;
+  config: TrainConfig;
+  shape: ModelShape;
+  classNames: string[];
+  step: number;
+  optimizerStep: number;
+  emaStep: number;
+  tensors: TensorEntry[];
+}
+
+export interface Checkpoint {
+  path: string;
+  header: CheckpointHeader;
+  data: Float32Array;
+}
+
+function groups(trainer: Trainer): [Group, ReadonlyMap<string, tf.Variable>][] {
+  return [
+    ['model', trainer.model.variables],
+    ['ema', trainer.ema.variables],
+    ['adam.m', trainer.optimizer.m],
+    ['adam.v', trainer.optimizer.v],
+  ];
+}
+
+export async function saveCheckpoint(path: string, trainer: Trainer): Promise<void> {
+  const tensors: TensorEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [group, vars] of groups(trainer)) {
+    for (const [name, v] of vars) {
+      const values = (await v.data()) as Float32Array;
+      tensors.push({ group, name, shape: v.shape, offset });
+      chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      offset += values.length;
+    }
+  }
+  const header: CheckpointHeader = {
+    version: VERSION,
+    config: trainer.config,
+    shape: trainer.model.shape,
+    classNames: [...trainer.data.classNames],
+    step: trainer.step,
+    optimizerStep: trainer.optimizer.step,
+    emaStep: trainer.emaUpdater.step,
+    tensors,
+  };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(12);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(json.length, 8);
+  const padding = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
+  await writeFileAtomic(path, [prefix, json, padding, ...chunks]);
+}
+
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`checkpoint ${path} does not exist`);
+    throw err;
+  }
+  const bad = (what: string) => new UserError(`checkpoint ${path} is not usable: ${what}`);
+  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) throw bad('it is not a Fontloom checkpoint');
+  const headerLength = bytes.readUInt32LE(8);
+  if (12 + headerLength > bytes.length) throw bad('the file is truncated');
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLength)) as CheckpointHeader;
+  } catch {
+    throw bad('its header is not valid JSON');
+  }
+  if (header.version !== VERSION) throw bad(`format version ${header.version}, this Fontloom reads ${VERSION}`);
+  const start = 12 + headerLength + ((4 - ((12 + headerLength) % 4)) % 4);
+  const expected = header.tensors.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
+  if (bytes.length - start !== expected * 4) {
+    throw bad(`expected ${start + expected * 4} bytes, found ${bytes.length} (truncated or damaged)`);
+  }
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
+  return { path, header, data };
+}
+
+function valuesOf(ckpt: Checkpoint, entry: TensorEntry): Float32Array {
+  const size = entry.shape.reduce((a, b) => a * b, 1);
+  return ckpt.data.subarray(entry.offset, entry.offset + size);
+}
+
+function assignGroup(ckpt: Checkpoint, group: Group, vars: ReadonlyMap<string, tf.Variable>): void {
+  const entries = new Map(ckpt.header.tensors.filter((e) => e.group === group).map((e) => [e.name, e]));
+  for (const [name, v] of vars) {
+    const entry = entries.get(name);
+    if (!entry || entry.shape.join('×') !== v.shape.join('×')) {
+      const found = entry ? entry.shape.join('×') : 'nothing';
+      throw new UserError(
+        `checkpoint ${ckpt.path} does not fit this model: ${group} ${name} should be ${v.shape.join('×')}, found ${found}`,
+      );
+    }
+    v.assign(tf.tensor(valuesOf(ckpt, entry), v.shape, 'float32'));
+  }
+}
+
+function describe(config: TrainConfig, shape: ModelShape): string {
+  return `preset ${config.preset}, ${shape.channels} channel(s), ${shape.classes} classes, ${shape.size}×${shape.size}`;
+}
+
+/** Puts a checkpoint's state into a trainer built for the same preset and data shape. */
+export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
+  const h = ckpt.header;
+  const want = describe(trainer.config, trainer.model.shape);
+  const have = describe(h.config, h.shape);
+  if (want !== have) throw new UserError(`checkpoint ${ckpt.path} is from ${have}, but this run is ${want}`);
+  tf.tidy(() => {
+    for (const [group, vars] of groups(trainer)) assignGroup(ckpt, group, vars);
+  });
+  trainer.step = h.step;
+  trainer.optimizer.step = h.optimizerStep;
+  trainer.emaUpdater.step = h.emaStep;
+}
+
+/** The model or its EMA from a checkpoint, ready to sample. */
+export function modelFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'): UNet {
+  const model = createUNet(getPreset(ckpt.header.config.preset), ckpt.header.shape, ckpt.header.config.seed);
+  try {
+    tf.tidy(() => assignGroup(ckpt, which, model.variables));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}

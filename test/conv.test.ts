@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { conv2dSame } from '../src-main/engine/conv.ts';
+import { Rng } from '../src-main/engine/rng.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+type Case = { batch: number; size: number; cin: number; cout: number; k: number };
+
+/** max |a − b| over max |b|: one number per tensor, robust to entries near zero. */
+async function relativeError(actual: tf.Tensor, expected: tf.Tensor): Promise<number> {
+  const [a, b] = [await actual.data(), await expected.data()];
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  expect(scale).toBeGreaterThan(0);
+  return diff / scale;
+}
+
+/** The value and both gradients of Σ(conv(x, w) · r) for a random upstream gradient r. */
+function valueAndGrads(conv: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D, r: tf.Tensor4D) {
+  const y = conv(x, w);
+  const [dx, dw] = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.mul(conv(xi as tf.Tensor4D, wi as tf.Tensor4D), r)))([x, w]);
+  return { y, dx, dw };
+}
+
+// Shapes the UNet meets: batch 1–4, feature maps 4/8/16/32, 1–16 channels in and out. Drawn once
+// from a seeded generator, plus the extremes, so a failure names a shape that reproduces.
+function cases(): Case[] {
+  const rng = new Rng(2024);
+  const sizes = [4, 8, 16, 32];
+  const drawn: Case[] = [
+    { batch: 1, size: 4, cin: 1, cout: 1, k: 3 },
+    { batch: 4, size: 32, cin: 16, cout: 16, k: 3 },
+    { batch: 2, size: 32, cin: 1, cout: 8, k: 3 }, // the glyph input layer
+    { batch: 3, size: 8, cin: 16, cout: 3, k: 3 },
+  ];
+  for (let i = 0; i < 6; i++) {
+    drawn.push({ batch: rng.int(1, 5), size: sizes[rng.int(0, 4)], cin: rng.int(1, 17), cout: rng.int(1, 17), k: 3 });
+  }
+  return drawn;
+}
+
+describe('the 3×3 same convolution with gradients built from forward convolutions', () => {
+  for (const c of cases()) {
+    it(`equals tf.conv2d in value and both gradients for x [${c.batch},${c.size},${c.size},${c.cin}] and ${c.cout} filters`, async () => {
+      const rng = new Rng(c.batch * 1000003 + c.size * 1009 + c.cin * 31 + c.cout);
+      const x = tf.tensor4d(rng.normal(c.batch * c.size * c.size * c.cin), [c.batch, c.size, c.size, c.cin]);
+      const w = tf.tensor4d(rng.normal(c.k * c.k * c.cin * c.cout), [c.k, c.k, c.cin, c.cout]);
+      const r = tf.tensor4d(rng.normal(c.batch * c.size * c.size * c.cout), [c.batch, c.size, c.size, c.cout]);
+
+      const ours = valueAndGrads(conv2dSame, x, w, r);
+      const tfjs = valueAndGrads((xi, wi) => tf.conv2d(xi, wi, 1, 'same'), x, w, r);
+
+      expect(ours.y.shape).toEqual([c.batch, c.size, c.size, c.cout]);
+      expect(ours.dx.shape).toEqual(x.shape);
+      expect(ours.dw.shape).toEqual(w.shape);
+      expect(await relativeError(ours.y, tfjs.y), 'value').toBeLessThan(1e-4);
+      expect(await relativeError(ours.dx, tfjs.dx), 'input gradient').toBeLessThan(1e-4);
+      expect(await relativeError(ours.dw, tfjs.dw), 'filter gradient').toBeLessThan(1e-4);
+      tf.dispose([x, w, r, ours.y, ours.dx, ours.dw, tfjs.y, tfjs.dx, tfjs.dw]);
+    });
+  }
+
+  for (const k of [1, 5]) {
+    it(`reads the kernel size from the filter: a ${k}×${k} kernel matches tf.conv2d too`, async () => {
+      const rng = new Rng(k);
+      const x = tf.tensor4d(rng.normal(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+      const w = tf.tensor4d(rng.normal(k * k * 3 * 4), [k, k, 3, 4]);
+      const r = tf.tensor4d(rng.normal(2 * 8 * 8 * 4), [2, 8, 8, 4]);
+      const ours = valueAndGrads(conv2dSame, x, w, r);
+      const tfjs = valueAndGrads((xi, wi) => tf.conv2d(xi, wi, 1, 'same'), x, w, r);
+      expect(await relativeError(ours.y, tfjs.y), 'value').toBeLessThan(1e-4);
+      expect(await relativeError(ours.dx, tfjs.dx), 'input gradient').toBeLessThan(1e-4);
+      expect(await relativeError(ours.dw, tfjs.dw), 'filter gradient').toBeLessThan(1e-4);
+      tf.dispose([x, w, r, ours.y, ours.dx, ours.dw, tfjs.y, tfjs.dx, tfjs.dw]);
+    });
+  }
+
+  it('gets the filter gradient right where padding matters most: a 4×4 map is mostly border', async () => {
+    // A hand-checkable case: x = 1 everywhere, dy = 1 everywhere, so dW[kh,kw] counts the output
+    // pixels whose input tap (h+kh−1, w+kw−1) lies inside the 4×4 map: 3·3 at corners, 3·4 at
+    // edges, 4·4 at the centre.
+    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const w = tf.zeros([3, 3, 1, 1]) as tf.Tensor4D;
+    const [, dw] = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(conv2dSame(xi as tf.Tensor4D, wi as tf.Tensor4D)))([x, w]);
+    expect(Array.from(await dw.data())).toEqual([9, 12, 9, 12, 16, 12, 9, 12, 9]);
+    tf.dispose([x, w, dw]);
+  });
+
+  it('does not leak tensors through its custom gradient', () => {
+    const x = tf.ones([2, 8, 8, 3]) as tf.Tensor4D;
+    const w = tf.ones([3, 3, 3, 4]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(conv2dSame(xi as tf.Tensor4D, wi as tf.Tensor4D)))([x, w]);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    tf.dispose(grads);
+    tf.dispose([x, w]);
+  });
+});

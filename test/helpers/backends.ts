@@ -1,0 +1,18 @@
+// Which backends a test may run on here. webgpu needs a Vulkan driver (lavapipe, installed by
+// .ci/run); where it is missing a developer's run skips those tests and says why, but CI fails.
+import { initBackend, type BackendName } from '../../src-main/engine/backend.ts';
+
+export async function webgpuUnavailable(): Promise<string | null> {
+  try {
+    await initBackend('webgpu');
+    return null;
+  } catch (err) {
+    const reason = `webgpu backend unavailable here (${(err as Error).message}); .ci/run installs Mesa's lavapipe for it`;
+    if (process.env.CI) throw new Error(reason);
+    return reason;
+  }
+}
+
+export async function useBackend(name: BackendName): Promise<void> {
+  await initBackend(name);
+}
