@@ -169,26 +169,26 @@ describe('the micro UNet’s forward pass', () => {
 
   // Expected values: the PyTorch twin (shared/reference/torch_unet.py, PyTorch 1.13, float64)
   // run on this input with the weights createUNet(micro, 1 ch, 26 classes, seed 1) draws; see
-  // TWIN_SCRIPT at the end of this file. Our float32 output agreed with it to 2.5e-6 everywhere.
+  // TWIN_SCRIPT at the end of this file. Our float32 output agreed with it to 4.5e-6 everywhere.
   it('computes what the PyTorch twin of the reference computes with the same weights', async () => {
     await withModel(createUNet(PRESETS.micro, GLYPHS, 1), async (m) => {
       const x = tf.tensor4d(new Rng(5).normal(2 * 32 * 32), [2, 32, 32, 1]);
       const y = await forward(m, x, [10, 700], [3, -1]);
       x.dispose();
       const torchAt: Array<[index: number, value: number]> = [
-        [0, 0.21593652394130014],
-        [1, -0.03523659163222592],
-        [33, 0.19632967973508647],
-        [517, 0.3026782056006676],
-        [1023, 0.3537435634658105],
-        [1024, 0.6173973920685786],
-        [1500, 0.4968364129795615],
-        [2047, 1.3277562443155322],
+        [0, 0.1112211458936955],
+        [1, -0.3201165686541673],
+        [33, 0.3936562317473504],
+        [517, 0.8080843252398555],
+        [1023, 0.014977079226632016],
+        [1024, -0.0986220550640281],
+        [1500, -0.2280623027821655],
+        [2047, -0.48153018153461746],
       ];
       for (const [i, want] of torchAt) expect(Math.abs(y[i] - want), `pixel ${i}: got ${y[i]}, torch ${want}`).toBeLessThan(1e-4);
       const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
-      expect(mean(y.subarray(0, 1024))).toBeCloseTo(0.06283444025463589, 4);
-      expect(mean(y.subarray(1024))).toBeCloseTo(0.537636440316957, 4);
+      expect(mean(y.subarray(0, 1024))).toBeCloseTo(0.04993812516623285, 4);
+      expect(mean(y.subarray(1024))).toBeCloseTo(0.09473114817863218, 4);
     });
   });
 

@@ -70,10 +70,9 @@ const zeros = (n: number) => new Float32Array(n);
 const ones = (n: number) => new Float32Array(n).fill(1);
 
 /** PyTorch's Linear/Conv default: kaiming_uniform(a=√5) gives U(±1/√fan_in), bias the same. */
-function linear(b: Builder, cin: number, cout: number): Layer<tf.Tensor2D> {
-  const bound = 1 / Math.sqrt(cin);
-  const w = b.param('weight', [cin, cout], b.uniform(bound));
-  const bias = b.param('bias', [cout], b.uniform(bound));
+function linear(b: Builder, cin: number, cout: number, weightBound = 1 / Math.sqrt(cin), biasBound = 1 / Math.sqrt(cin)): Layer<tf.Tensor2D> {
+  const w = b.param('weight', [cin, cout], b.uniform(weightBound));
+  const bias = b.param('bias', [cout], biasBound > 0 ? b.uniform(biasBound) : zeros);
   return (x) => tf.add<tf.Tensor2D>(tf.matMul(x, w as tf.Tensor2D), bias);
 }
 
@@ -157,8 +156,9 @@ function up(b: Builder, cin: number, cout: number, timeDim: number): UpBlock {
 /** LayerNorm → 4-head self-attention → +x → LayerNorm → Linear → GELU → Linear → +x. */
 function selfAttention(b: Builder, c: number, heads: number): Layer<tf.Tensor4D> {
   const ln = layerNorm<tf.Tensor2D>(b.scope('ln'), c);
-  const inProj = linear(b.scope('mha.in_proj'), c, 3 * c);
-  const outProj = linear(b.scope('mha.out_proj'), c, c);
+  // nn.MultiheadAttention's own init: xavier-uniform in-projection, zero biases.
+  const inProj = linear(b.scope('mha.in_proj'), c, 3 * c, Math.sqrt(6 / (c + 3 * c)), 0);
+  const outProj = linear(b.scope('mha.out_proj'), c, c, 1 / Math.sqrt(c), 0);
   const ffNorm = layerNorm<tf.Tensor2D>(b.scope('ff_self.0'), c);
   const ff1 = linear(b.scope('ff_self.1'), c, c);
   const ff2 = linear(b.scope('ff_self.3'), c, c);
