@@ -132,9 +132,14 @@ async function resume(id: string, opts: { backend: BackendChoice; stopAt?: numbe
   const record = await loadRun(home, id);
   if (record.status === 'completed') throw new UserError(`run ${id} is already complete (${record.step}/${record.config.steps} steps)`);
   const backend = await initBackend(opts.backend);
-  process.stderr.write(`fontloom: resuming ${id} at step ${record.step}/${record.config.steps} on ${backend.name}: ${backend.adapter}\n`);
   const progress = progressReporter();
-  const outcome = await trainRun(home, record, { backend, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt() });
+  const outcome = await trainRun(home, record, {
+    backend,
+    onProgress: progress.update,
+    stopAt: opts.stopAt,
+    shouldStop: stopOnInterrupt(),
+    onStart: (step) => process.stderr.write(`fontloom: resuming ${id} at step ${step}/${record.config.steps} on ${backend.name}: ${backend.adapter}\n`),
+  });
   progress.done();
   report(outcome, opts.json ?? false);
 }

@@ -66,6 +66,8 @@ export interface TrainOptions {
   stopAt?: number;
   /** Polled between steps: true stops the run the same way. */
   shouldStop?: () => boolean;
+  /** Called once the run is ready to train (checkpoint restored), with the step it starts from. */
+  onStart?: (step: number) => void;
 }
 
 export interface RunOutcome {
@@ -204,6 +206,7 @@ export async function trainRun(home: string, record: RunRecord, opts: TrainOptio
     record.backend = `${opts.backend.name}: ${opts.backend.adapter}`;
     delete record.error;
     await writeRecord(home, record);
+    opts.onStart?.(trainer.step);
 
     const total = record.config.steps;
     const pending: Metric[] = [];

@@ -1,0 +1,176 @@
+// The `fontloom` command as a user runs it: real processes, a temporary home folder.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeGlyphSet } from '../src-main/data/glyphset.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
+
+const BIN = resolve(__dirname, '../bin/fontloom.mjs');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let home: string;
+
+function fontloom(...args: string[]): Promise<Result> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, FONTLOOM_HOME: home, FONTLOOM_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A refusal: exit 1, one line naming the problem, no stack trace. */
+function expectRefusal(r: Result, mentions: RegExp): void {
+  expect(r.code, r.stderr).toBe(1);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^fontloom: /);
+  expect(lines[0]).toMatch(mentions);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+async function runIds(): Promise<string[]> {
+  const dir = join(home, 'runs');
+  return existsSync(dir) ? readdir(dir) : [];
+}
+
+let data: string;
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'fontloom-cli-'));
+  data = join(home, 'letters.glyphs');
+  await writeGlyphSet(data, syntheticGlyphSet({ fonts: 4, seed: 9 }));
+});
+
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('fontloom info', () => {
+  it("prints the reference's exact parameter counts", async () => {
+    const cases: Array<[string, string, string, number]> = [
+      ['seed', '1', '26', 23_338_113],
+      ['seed', '3', '10', 23_335_299],
+      ['seed-lite', '1', '26', 15_667_329],
+    ];
+    for (const [preset, channels, classes, params] of cases) {
+      const r = await fontloom('info', '--preset', preset, '--channels', channels, '--classes', classes, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const info = JSON.parse(r.stdout);
+      expect(info).toMatchObject({ preset, params, channels: Number(channels), classes: Number(classes), width: 64 });
+      expect(info.deep).toBe(preset === 'seed');
+      expect(info.attention).toEqual([32, 16, 8, 4]);
+    }
+  }, 120_000);
+
+  it('describes the CPU presets with attention only at 8×8 and below', async () => {
+    const r = await fontloom('info', '--preset', 'tiny', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info).toMatchObject({ preset: 'tiny', width: 16, deep: false, heads: 4, time_dim: 256 });
+    expect(Math.max(...info.attention)).toBeLessThanOrEqual(8);
+    expect(info.params).toBeGreaterThan(100_000);
+  }, 60_000);
+});
+
+describe('bad input gets one clear line, a non-zero exit and nothing written', () => {
+  it('refuses an unknown preset', async () => {
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'huge'), /unknown preset "huge".*seed.*micro/);
+    expectRefusal(await fontloom('info', '--preset', 'huge'), /unknown preset "huge"/);
+    expect(await runIds()).toEqual([]);
+  }, 60_000);
+
+  it('refuses an unknown backend', async () => {
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--backend', 'cuda'), /unknown backend "cuda".*wasm/);
+    expect(await runIds()).toEqual([]);
+  }, 60_000);
+
+  it('refuses a data file of the wrong shape', async () => {
+    const odd = join(home, 'odd.glyphs');
+    await writeGlyphSet(odd, syntheticGlyphSet({ fonts: 2, size: 28, seed: 1 }));
+    expectRefusal(await fontloom('train', '--data', odd, '--preset', 'micro', '--backend', 'cpu'), /odd\.glyphs.*28×28.*multiple of 8/);
+    const notASet = join(home, 'pixels.csv');
+    await writeFile(notASet, 'label,p0,p1\nA,0,255\n');
+    expectRefusal(await fontloom('train', '--data', notASet, '--preset', 'micro', '--backend', 'cpu'), /pixels\.csv.*not a Fontloom glyph set/);
+    expectRefusal(await fontloom('train', '--data', join(home, 'missing.glyphs'), '--preset', 'micro'), /missing\.glyphs.*does not exist/);
+    expect(await runIds()).toEqual([]);
+  }, 60_000);
+
+  it('refuses --steps and --epochs together, and a step count that is not a number', async () => {
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '5', '--epochs', '1'), /--steps or --epochs/);
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--steps', 'lots'), /--steps must be a whole number/);
+    expect(await runIds()).toEqual([]);
+  }, 60_000);
+
+  it('refuses a missing run', async () => {
+    expectRefusal(await fontloom('resume', 'no-such-run'), /no run "no-such-run"/);
+    expectRefusal(await fontloom('sample', '--run', 'no-such-run', '--out', join(home, 'x.png')), /no run "no-such-run"/);
+    expect(existsSync(join(home, 'x.png'))).toBe(false);
+  }, 60_000);
+});
+
+describe('train, sample and resume through the command', () => {
+  let runId: string;
+
+  it('trains micro on wasm, stops where asked, and reports one JSON line', async () => {
+    const r = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '4', '--batch', '8', '--backend', 'wasm', '--stop-at', '2', '--sample-every', '0', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]);
+    expect(out).toMatchObject({ status: 'stopped', steps: 2, total_steps: 4 });
+    expect(out.backend).toMatch(/^wasm: /);
+    expect(Number.isFinite(out.train_loss)).toBe(true);
+    expect(r.stderr).toMatch(/step 2\/4 loss/);
+    runId = out.run;
+  }, 120_000);
+
+  it('writes an A–Z sheet PNG from the checkpoint', async () => {
+    const out = join(home, 'sheet.png');
+    const r = await fontloom('sample', '--run', runId, '--ema', '--sampler', 'ddim', '--steps', '3', '--seed', '4', '--backend', 'wasm', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = await sharp(out).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBeGreaterThan(13 * 32);
+    expect(meta.height).toBeGreaterThan(2 * 32);
+  }, 120_000);
+
+  it('refuses a checkpoint from another preset, leaving the run as it was', async () => {
+    const file = join(home, 'runs', runId, 'run.json');
+    const original = await readFile(file, 'utf8');
+    await writeFile(file, original.replace('"preset": "micro"', '"preset": "tiny"'));
+    try {
+      const r = await fontloom('resume', runId, '--backend', 'cpu');
+      expectRefusal(r, /checkpoint .*latest\.ckpt is from preset micro.*this run is preset tiny/);
+      expect(JSON.parse(await readFile(file, 'utf8')).status).toBe('stopped');
+    } finally {
+      await writeFile(file, original);
+    }
+  }, 120_000);
+
+  it('resumes the stopped run to its end', async () => {
+    const r = await fontloom('resume', runId, '--backend', 'wasm', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ run: runId, status: 'completed', steps: 4, total_steps: 4 });
+    const samples = await readdir(join(home, 'runs', runId, 'samples'));
+    expect(samples.sort()).toEqual(['step-0000004-ema.png', 'step-0000004-model.png']);
+    const metrics = (await readFile(join(home, 'runs', runId, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+    expectRefusal(await fontloom('resume', runId), /already complete/);
+  }, 180_000);
+});
