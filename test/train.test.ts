@@ -85,6 +85,8 @@ describe('training micro on synthetic letters (wasm)', () => {
 });
 
 describe('a few training steps on each backend', () => {
+  const lossesOn = new Map<string, number[]>();
+
   for (const name of ['cpu', 'webgpu'] as const) {
     it(`trains micro for 3 steps on ${name}: finite losses, weights move, no leak`, async (ctx) => {
       if (name === 'webgpu') {
@@ -98,19 +100,29 @@ describe('a few training steps on each backend', () => {
       expect(backend.name).toBe(name);
       const trainer = new Trainer(defaultTrainConfig('micro', { steps: 10, batch: 4 }), syntheticData(4, 2));
       const start = await weights(trainer);
-      await trainer.trainStep();
+      const losses = [(await trainer.trainStep()).loss];
       const before = tf.memory().numTensors;
-      const losses = [];
       for (let i = 0; i < 2; i++) losses.push((await trainer.trainStep()).loss);
       expect(tf.memory().numTensors).toBe(before);
       for (const l of losses) expect(Number.isFinite(l)).toBe(true);
       const after = await weights(trainer);
-      const moved = [...start].filter(([k, v]) => k.startsWith('model/') && v.some((x, i) => x !== after.get(k)![i])).length;
-      expect(moved).toBe([...start.keys()].filter((k) => k.startsWith('model/')).length);
-      console.log(`${backend.name} (${backend.adapter}): losses ${losses.map((l) => l.toFixed(3)).join(', ')}`);
+      const modelNames = [...start.keys()].filter((k) => k.startsWith('model/'));
+      const moved = modelNames.filter((k) => start.get(k)!.some((x, i) => x !== after.get(k)![i]));
+      expect(moved).toEqual(modelNames);
+      console.log(`${backend.name} (${backend.adapter}): losses ${losses.map((l) => l.toFixed(4)).join(', ')}`);
+      lossesOn.set(name, losses);
       trainer.dispose();
     }, 180_000);
   }
+
+  it('computes the same losses on webgpu as on cpu (same seed, same data)', (ctx) => {
+    const [cpu, gpu] = [lossesOn.get('cpu'), lossesOn.get('webgpu')];
+    if (!cpu || !gpu) {
+      console.log('skipped: needs both the cpu and the webgpu runs above');
+      ctx.skip();
+    }
+    for (let i = 0; i < cpu!.length; i++) expect(Math.abs(gpu![i] - cpu![i]) / cpu![i]).toBeLessThan(1e-3);
+  });
 });
 
 describe('resume (cpu)', () => {
