@@ -18,7 +18,7 @@ function electronDir() {
 
 const dir = electronDir();
 if (!dir) {
-  console.log('fontloom: Electron is not installed; the studio will run in browser mode (npm start serves it on 127.0.0.1).');
+  console.log('fontloom: Electron is not installed; the studio will run in browser mode.');
 } else if (existsSync(path.join(dir, 'path.txt'))) {
   console.log('fontloom: Electron is ready.');
 } else {
@@ -31,6 +31,6 @@ if (!dir) {
   if (run.status === 0 && existsSync(path.join(dir, 'path.txt'))) {
     console.log('fontloom: Electron downloaded; npm start opens the studio window.');
   } else {
-    console.log('fontloom: Electron\'s binary could not be downloaded here; the studio will run in browser mode (npm start serves it on 127.0.0.1).');
+    console.log('fontloom: Electron\'s binary could not be downloaded here; the studio will run in browser mode.');
   }
 }
