@@ -28,6 +28,8 @@ export interface GlyphSet {
   fontIds: Int32Array;
   classNames: string[];
   fonts: FontInfo[];
+  /** Fonts the source itself holds out for validation (CIFAR-10's test batch); splits honour it. */
+  heldOutFonts?: number[];
 }
 
 export interface GlyphSetSplit {
@@ -47,6 +49,7 @@ interface GlyphSetHeader {
   count: number;
   classNames: string[];
   fonts: FontInfo[];
+  heldOutFonts?: number[];
   hash: string;
 }
 
@@ -60,6 +63,7 @@ export async function writeGlyphSet(path: string, set: GlyphSet): Promise<void> 
     count: set.count,
     classNames: set.classNames,
     fonts: set.fonts,
+    ...(set.heldOutFonts && { heldOutFonts: set.heldOutFonts }),
     hash: contentHash(set),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
@@ -101,6 +105,7 @@ export async function readGlyphSet(path: string): Promise<GlyphSet> {
     pixels: new Uint8Array(bytes.buffer, bytes.byteOffset + dataOffset + 8 * header.count, pixelCount),
     classNames: header.classNames,
     fonts: header.fonts,
+    ...(header.heldOutFonts && { heldOutFonts: header.heldOutFonts }),
   };
   validateGlyphSet(set, path);
   if (contentHash(set) !== header.hash) {
@@ -125,13 +130,19 @@ export function validateGlyphSet(set: GlyphSet, where: string): void {
   requireArray(set.fontIds, Int32Array, set.count, `${where}: fontIds`);
   requireIndicesBelow(set.labels, set.classNames.length, 'classes', `${where}: labels`);
   requireIndicesBelow(set.fontIds, set.fonts.length, 'fonts', `${where}: fontIds`);
+  if (set.heldOutFonts !== undefined) {
+    if (!Array.isArray(set.heldOutFonts)) throw new UserError(`${where}: heldOutFonts must be a list of font ids.`);
+    requireIndicesBelow(Int32Array.from(set.heldOutFonts), set.fonts.length, 'fonts', `${where}: heldOutFonts`);
+  }
 }
 
 /**
- * Splits item indices into train and validation by whole fonts: about `valFraction` of the
- * fonts in use go to validation (at least one when there are two or more, none when only one).
+ * Splits item indices into train and validation by whole fonts: the source's own held-out
+ * fonts where it has them, else about `valFraction` of the fonts in use (at least one when
+ * there are two or more, none when only one).
  */
 export function splitByFont(set: GlyphSet, valFraction: number, seed: number): GlyphSetSplit {
+  if (set.heldOutFonts && set.heldOutFonts.length > 0) return splitOn(set, new Set(set.heldOutFonts));
   if (!(valFraction > 0 && valFraction < 1)) {
     throw new UserError(`The validation fraction must be between 0 and 1 (exclusive), got ${valFraction}.`);
   }
@@ -142,6 +153,10 @@ export function splitByFont(set: GlyphSet, valFraction: number, seed: number): G
   const order = rngFor(seed, 'split-by-font').permutation(fontsInUse.length);
   const valFonts = new Set<number>();
   for (let i = 0; i < valFontCount; i++) valFonts.add(fontsInUse[order[i]]);
+  return splitOn(set, valFonts);
+}
+
+function splitOn(set: GlyphSet, valFonts: ReadonlySet<number>): GlyphSetSplit {
   const train: number[] = [];
   const val: number[] = [];
   set.fontIds.forEach((font, item) => (valFonts.has(font) ? val : train).push(item));

@@ -1,0 +1,42 @@
+// What every importer is: a cheap content sniff and a reader that turns one source (a file or a
+// folder) into a GlyphSet in memory. Importers never write to disk; the registry writes the
+// result atomically, so an import is complete or absent.
+import type { GlyphSet } from '../glyphset.ts';
+
+export type DatasetFormat = 'kaggle' | 'npz' | 'csv' | 'fonts' | 'cifar10';
+
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['kaggle', 'npz', 'csv', 'fonts', 'cifar10'];
+
+export interface ImportProgress {
+  /** What is happening, in a few words ("reading PNGs", "rendering fonts"). */
+  phase: string;
+  done: number;
+  /** Null while the total is not known yet. */
+  total: number | null;
+}
+
+export interface ImportOptions {
+  onProgress?: (p: ImportProgress) => void;
+}
+
+export interface Imported {
+  set: GlyphSet;
+  /** Things the user should know that did not stop the import ("font X lacks Q: skipped"). */
+  notes: string[];
+  /** A name for the dataset when the user gives none (e.g. the folder's name). */
+  suggestedName: string;
+}
+
+export interface Importer {
+  readonly format: DatasetFormat;
+  /**
+   * True when `path` looks like this format, judged from content (magic bytes, folder layout,
+   * header rows), reading as little as possible. Never throws for a path of another format.
+   */
+  sniff(path: string): Promise<boolean>;
+  /** Reads the whole source; bad input throws a UserError naming the file, row or entry. */
+  read(path: string, opts?: ImportOptions): Promise<Imported>;
+}
+
+/** The 26 capital letters, the class names of every letter dataset. */
+export const LETTERS: readonly string[] = Array.from({ length: 26 }, (_, i) => String.fromCharCode(65 + i));
