@@ -11,6 +11,9 @@ import { runBench } from './bench.ts';
 import { runSample } from './sample.ts';
 import { createRun, listRuns, loadRun, loadTrainingData, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { progressReporter } from './progress.ts';
+import { existsSync } from 'node:fs';
+import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
+import { datasetDeleteCommand, datasetShowCommand, datasetsCommand, formatChoice, importCommand } from './datasets.ts';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -97,7 +100,8 @@ async function train(opts: {
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
   const preset = getPreset(opts.preset);
   const batch = opts.batch ?? preset.batch;
-  const data = await loadTrainingData(opts.data, 0.1, opts.seed);
+  const source = await resolveData(opts.data);
+  const data = await loadTrainingData(source.path, 0.1);
   const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
   const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
   const config: TrainConfig = defaultTrainConfig(preset.name, {
@@ -110,7 +114,8 @@ async function train(opts: {
   const backend = await initBackend(opts.backend);
   process.stderr.write(`fontloom: ${preset.name} on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
   const record = await createRun(fontloomHome(), {
-    data: opts.data,
+    data: source.path,
+    dataset: source.dataset,
     config,
     sampleEvery: opts.sampleEvery,
     checkpointEvery: opts.checkpointEvery,
@@ -125,6 +130,18 @@ async function train(opts: {
   }, data);
   progress.done();
   report(outcome, opts.json ?? false);
+}
+
+/** --data is a registered dataset's id or name ("default" registers the embedded one), or a .glyphs file. */
+async function resolveData(data: string): Promise<{ path: string; dataset?: string }> {
+  const registry = await openRegistry(fontloomHome());
+  if (data === DEFAULT_NAME && !(await registry.list()).some((d) => d.name === DEFAULT_NAME)) await registry.ensureDefault();
+  const known = (await registry.list()).find((d) => d.id === data || d.name === data);
+  if (known) return { path: registry.glyphsPath(known), dataset: known.id };
+  if (existsSync(data)) return { path: data };
+  if (/[\\/]|\.glyphs(\.gz)?$/.test(data)) throw new UserError(`${data} does not exist`);
+  await registry.find(data); // throws, naming the datasets there are
+  throw new UserError(`no dataset or file "${data}"`);
 }
 
 async function resume(id: string, opts: { backend: BackendChoice; stopAt?: number; json?: boolean }): Promise<void> {
@@ -158,11 +175,14 @@ async function runs(opts: { json?: boolean }): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  const registry = await openRegistry(fontloomHome());
+  const { record, existing } = await registry.ensureDefault();
+  if (!existing) process.stdout.write(`Registered the default dataset: ${record.count.toLocaleString('en-US')} glyphs from ${record.fonts} font families (${record.id}).\n`);
   const backend = await initBackend('auto');
   process.stdout.write(
     `Fontloom ${process.env.npm_package_version ?? ''} — engine ready on ${backend.name}: ${backend.adapter}.\n` +
       'The studio window (Electron) and its browser mode are not built yet; meanwhile the engine works from this command:\n' +
-      '  npx fontloom train --data set.glyphs --preset tiny\n  npx fontloom sample --run RUN --out sheet.png\n  npx fontloom --help\n',
+      '  npx fontloom train --data default --preset tiny\n  npx fontloom sample --run RUN --out sheet.png\n  npx fontloom --help\n',
   );
 }
 
@@ -185,7 +205,7 @@ export function buildProgram(): Command {
   program
     .command('train')
     .description('train a new run on a glyph set')
-    .requiredOption('--data <path>', 'glyph set (.glyphs)')
+    .requiredOption('--data <dataset>', 'a dataset id or name (fontloom datasets; "default" for the embedded one) or a .glyphs file')
     .option('--preset <name>', `preset: ${PRESET_NAMES.join(', ')}`, presetName, 'tiny')
     .option('--steps <n>', 'optimizer steps (default 1000)', positiveInt('--steps'))
     .option('--epochs <n>', 'passes over the training fonts, instead of --steps', positiveInt('--epochs'))
@@ -235,6 +255,28 @@ export function buildProgram(): Command {
     .action(runSample);
 
   program.command('runs').description('list runs').option('--json', 'JSON output').action(runs);
+
+  program
+    .command('import')
+    .description('import a dataset: a Kaggle letters folder or zip, an .npz, a CSV of pixels, font files, or CIFAR-10')
+    .argument('[path]', 'file or folder')
+    .option('--format <f>', 'auto, kaggle, npz, csv, fonts or cifar10', formatChoice, 'auto')
+    .option('--name <name>', 'a name for the dataset')
+    .option('--default', 'register the embedded default dataset')
+    .option('--json', 'the result as one JSON line')
+    .action(importCommand);
+
+  program.command('datasets').description('list imported datasets').option('--json', 'JSON output').action(datasetsCommand);
+
+  const dataset = program.command('dataset').description('one dataset');
+  dataset
+    .command('show')
+    .argument('<id>', 'dataset id or name')
+    .option('--sheet <file.png>', 'write a preview grid: fonts × classes')
+    .option('--fonts <n>', 'fonts in the preview', positiveInt('--fonts'), 8)
+    .option('--json', 'JSON output')
+    .action(datasetShowCommand);
+  dataset.command('delete').argument('<id>', 'dataset id or name').action(datasetDeleteCommand);
 
   program
     .command('bench')

@@ -4,6 +4,7 @@
 //   labels (int32 LE × count) | fontIds (int32 LE × count) | pixels (uint8, NHWC)
 
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
@@ -174,12 +175,24 @@ export function contentHash(set: GlyphSet): string {
     .digest('hex');
 }
 
+/** The file's bytes; a gzip-compressed glyph set (the embedded default is one) is inflated. */
 async function readWholeFile(path: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    const bytes = await readFile(path);
+    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return gunzipOrExplain(bytes, path);
+    return bytes;
   } catch (err) {
+    if (err instanceof UserError) throw err;
     if (errorCode(err) === 'ENOENT') throw new UserError(`Glyph set ${path} does not exist.`);
     throw err;
+  }
+}
+
+function gunzipOrExplain(bytes: Buffer, path: string): Buffer {
+  try {
+    return gunzipSync(bytes);
+  } catch (err) {
+    throw new UserError(`Glyph set ${path} is gzip-compressed but damaged (${(err as Error).message}). Import the dataset again.`);
   }
 }
 

@@ -13,7 +13,7 @@ import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkp
 import { sampleImages, type SampleOptions } from '../engine/sample.ts';
 import { Trainer, type TrainConfig, type TrainingData } from '../engine/train.ts';
 import { deriveSeed } from '../engine/rng.ts';
-import { readGlyphSet, splitByFont, type GlyphSet } from '../data/glyphset.ts';
+import { contentHash, readGlyphSet, splitByFont, type GlyphSet } from '../data/glyphset.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { runsDir } from '../home.ts';
 
@@ -26,6 +26,8 @@ export interface RunRecord {
   status: RunStatus;
   /** The glyph set the run trains on, as an absolute path. */
   data: string;
+  /** The registered dataset's id, when it came from the registry. */
+  dataset?: string;
   config: TrainConfig;
   /** Share of fonts held out for validation. */
   valFraction: number;
@@ -121,19 +123,24 @@ async function writeMetrics(home: string, id: string, metrics: Metric[]): Promis
   await writeFileAtomic(join(runDir(home, id), 'metrics.jsonl'), Buffer.from(text));
 }
 
-/** The glyph set a run trains on, checked for what the UNet can take. */
-export async function loadTrainingData(path: string, valFraction: number, seed: number): Promise<TrainingData & { set: GlyphSet }> {
+/**
+ * The glyph set a run trains on, checked for what the UNet can take. Validation fonts follow
+ * from the set's content hash, so every run on one dataset is validated on the same fonts.
+ */
+export async function loadTrainingData(path: string, valFraction: number): Promise<TrainingData & { set: GlyphSet }> {
   const set = await readGlyphSet(path);
   if (set.height !== set.width || set.height % 8 !== 0) {
     throw new UserError(`${path}: images are ${set.height}×${set.width}; Fontloom's UNet needs square images whose side is a multiple of 8 (e.g. 32×32)`);
   }
   const fonts = new Set(set.fontIds).size;
-  const split = fonts >= 2 ? splitByFont(set, valFraction, seed) : { train: Int32Array.from(set.labels, (_, i) => i), val: new Int32Array(0) };
-  return { ...set, classNames: set.classNames, train: split.train, val: split.val, set };
+  const seed = Number.parseInt(contentHash(set).slice(0, 8), 16);
+  const split = fonts >= 2 || set.heldOutFonts?.length ? splitByFont(set, valFraction, seed) : { train: Int32Array.from(set.labels, (_, i) => i), val: new Int32Array(0) };
+  return { ...set, train: split.train, val: split.val, set };
 }
 
 export interface NewRun {
   data: string;
+  dataset?: string;
   config: TrainConfig;
   valFraction?: number;
   sampleEvery?: number;
@@ -153,6 +160,7 @@ export async function createRun(home: string, spec: NewRun): Promise<RunRecord> 
     updated: now,
     status: 'running',
     data: resolve(spec.data),
+    ...(spec.dataset && { dataset: spec.dataset }),
     config: spec.config,
     valFraction: spec.valFraction ?? 0.1,
     sampleEvery: spec.sampleEvery ?? 1000,
@@ -187,7 +195,7 @@ async function writeSheets(home: string, record: RunRecord, trainer: Trainer): P
 
 /** Trains a run from its checkpoint (or from scratch) until its last step or a stop. */
 export async function trainRun(home: string, record: RunRecord, opts: TrainOptions, loaded?: TrainingData): Promise<RunOutcome> {
-  const data = loaded ?? (await loadTrainingData(record.data, record.valFraction, record.config.seed));
+  const data = loaded ?? (await loadTrainingData(record.data, record.valFraction));
   const trainer = new Trainer(record.config, data);
   const ckptFile = checkpointPath(home, record.id);
   try {

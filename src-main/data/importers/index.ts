@@ -1,0 +1,27 @@
+// Every importer, and the choice among them: a named format, or the first whose content sniff
+// says yes. CSV goes last: its sniff reads text, which the binary formats never are.
+import { existsSync } from 'node:fs';
+import { UserError } from '../../errors.ts';
+import { cifar10Importer } from './cifar10.ts';
+import { csvImporter } from './csv.ts';
+import { fontsImporter } from './fonts.ts';
+import { kaggleImporter } from './kaggle.ts';
+import { npzImporter } from './npz.ts';
+import { DATASET_FORMATS, type DatasetFormat, type Importer } from './types.ts';
+
+export const IMPORTERS: readonly Importer[] = [kaggleImporter, npzImporter, cifar10Importer, fontsImporter, csvImporter];
+
+export function isDatasetFormat(s: string): s is DatasetFormat {
+  return (DATASET_FORMATS as readonly string[]).includes(s);
+}
+
+export async function chooseImporter(path: string, format: DatasetFormat | 'auto'): Promise<Importer> {
+  if (!existsSync(path)) throw new UserError(`${path} does not exist`);
+  if (format !== 'auto') return IMPORTERS.find((i) => i.format === format)!;
+  for (const importer of IMPORTERS) if (await importer.sniff(path)) return importer;
+  throw new UserError(
+    `${path} is not a dataset Fontloom recognises: expected a Kaggle letters folder or zip (A..Z folders of PNGs), ` +
+      'an .npz with images and labels, a CSV of pixels, font files (TTF/OTF/WOFF) or CIFAR-10 binary batches; ' +
+      'name the format with --format if it is one of these',
+  );
+}

@@ -1,0 +1,194 @@
+// The datasets a user has imported: $FONTLOOM_HOME/datasets/<id>/{set.glyphs, dataset.json},
+// listed in datasets/index.json. An import is written under a .partial- folder and renamed into
+// place before the index names it, so a killed import leaves nothing that counts; `openRegistry`
+// sweeps what such a kill left behind.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../atomic.ts';
+import { UserError } from '../errors.ts';
+import { contentHash, readGlyphSet, writeGlyphSet, type GlyphSet } from './glyphset.ts';
+import { chooseImporter } from './importers/index.ts';
+import type { DatasetFormat, ImportProgress } from './importers/types.ts';
+
+export interface DatasetRecord {
+  id: string;
+  name: string;
+  format: DatasetFormat | 'default';
+  count: number;
+  /** Number of classes (26 for letters, 10 for CIFAR-10). */
+  classes: number;
+  classNames: string[];
+  /** Number of fonts (or sources) the glyphs come from. */
+  fonts: number;
+  height: number;
+  width: number;
+  channels: number;
+  hash: string;
+  /** Where it was imported from. */
+  source: string;
+  created: string;
+  notes: string[];
+}
+
+interface Index {
+  version: 1;
+  datasets: DatasetRecord[];
+}
+
+export interface Registry {
+  readonly home: string;
+  list(): Promise<DatasetRecord[]>;
+  /** By id or by name; a UserError saying what exists when neither matches. */
+  find(idOrName: string): Promise<DatasetRecord>;
+  load(record: DatasetRecord): Promise<GlyphSet>;
+  glyphsPath(record: DatasetRecord): string;
+  import(path: string, opts?: ImportRequest): Promise<{ record: DatasetRecord; existing: boolean }>;
+  /** Registers an already-built glyph set (the embedded default). */
+  register(set: GlyphSet, meta: { name: string; format: DatasetRecord['format']; source: string; notes?: string[] }): Promise<{ record: DatasetRecord; existing: boolean }>;
+  remove(idOrName: string): Promise<DatasetRecord>;
+  /** Registers the embedded default dataset (data/default.glyphs.gz) if it is not there yet. */
+  ensureDefault(): Promise<{ record: DatasetRecord; existing: boolean }>;
+}
+
+/** The embedded default: A–Z from open-licensed font families, built by `npm run data:build`. */
+export const DEFAULT_DATASET = fileURLToPath(new URL('../../data/default.glyphs.gz', import.meta.url));
+export const DEFAULT_NAME = 'default';
+
+export interface ImportRequest {
+  format?: DatasetFormat | 'auto';
+  name?: string;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+const PARTIAL = '.partial-';
+
+function datasetsDir(home: string): string {
+  return join(home, 'datasets');
+}
+
+function slug(name: string): string {
+  const s = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return (s || 'dataset').slice(0, 40);
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Rebuilds the index from the complete dataset folders and removes leftovers of killed imports. */
+async function sweep(home: string): Promise<Index> {
+  const dir = datasetsDir(home);
+  await mkdir(dir, { recursive: true });
+  const datasets: DatasetRecord[] = [];
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory()) continue;
+    const folder = join(dir, entry.name);
+    if (entry.name.startsWith(PARTIAL)) {
+      await rm(folder, { recursive: true, force: true });
+      continue;
+    }
+    const record = await readJson<DatasetRecord>(join(folder, 'dataset.json'));
+    if (record && record.id === entry.name && existsSync(join(folder, 'set.glyphs'))) datasets.push(record);
+  }
+  datasets.sort((a, b) => a.created.localeCompare(b.created));
+  const index: Index = { version: 1, datasets };
+  const file = join(dir, 'index.json');
+  const text = JSON.stringify(index, null, 2) + '\n';
+  if (!existsSync(file) || (await readFile(file, 'utf8')) !== text) await writeFileAtomic(file, Buffer.from(text));
+  return index;
+}
+
+export async function openRegistry(home: string): Promise<Registry> {
+  let index = await sweep(home);
+  const dir = datasetsDir(home);
+
+  const saveIndex = async () => {
+    await writeFileAtomic(join(dir, 'index.json'), Buffer.from(JSON.stringify(index, null, 2) + '\n'));
+  };
+
+  const find = async (idOrName: string): Promise<DatasetRecord> => {
+    const hit = index.datasets.find((d) => d.id === idOrName) ?? index.datasets.find((d) => d.name === idOrName);
+    if (hit) return hit;
+    const known = index.datasets.map((d) => `${d.id} ("${d.name}")`).join(', ');
+    throw new UserError(`no dataset "${idOrName}"${known ? `: there are ${known}` : ': none imported yet (fontloom import PATH)'}`);
+  };
+
+  const register: Registry['register'] = async (set, meta) => {
+    const hash = contentHash(set);
+    const same = index.datasets.find((d) => d.hash === hash);
+    if (same) return { record: same, existing: true };
+    if (index.datasets.some((d) => d.name === meta.name)) {
+      throw new UserError(`a dataset named "${meta.name}" exists already: choose another name with --name`);
+    }
+    const id = `${slug(meta.name)}-${hash.slice(0, 8)}`;
+    const record: DatasetRecord = {
+      id,
+      name: meta.name,
+      format: meta.format,
+      count: set.count,
+      classes: set.classNames.length,
+      classNames: set.classNames,
+      fonts: new Set(set.fontIds).size,
+      height: set.height,
+      width: set.width,
+      channels: set.channels,
+      hash,
+      source: meta.source,
+      created: new Date().toISOString(),
+      notes: meta.notes ?? [],
+    };
+    const partial = join(dir, `${PARTIAL}${id}-${randomBytes(3).toString('hex')}`);
+    try {
+      await mkdir(partial);
+      await writeGlyphSet(join(partial, 'set.glyphs'), set);
+      await writeFile(join(partial, 'dataset.json'), JSON.stringify(record, null, 2) + '\n');
+      await rename(partial, join(dir, id));
+    } catch (err) {
+      await rm(partial, { recursive: true, force: true });
+      throw err;
+    }
+    index = { version: 1, datasets: [...index.datasets, record] };
+    await saveIndex();
+    return { record, existing: false };
+  };
+
+  return {
+    home,
+    list: async () => index.datasets,
+    async ensureDefault() {
+      const set = await readGlyphSet(DEFAULT_DATASET);
+      return register(set, { name: DEFAULT_NAME, format: 'default', source: DEFAULT_DATASET, notes: [] });
+    },
+    find,
+    glyphsPath: (record) => join(dir, record.id, 'set.glyphs'),
+    load: (record) => readGlyphSet(join(dir, record.id, 'set.glyphs')),
+    register,
+    async import(path, req = {}) {
+      const importer = await chooseImporter(path, req.format ?? 'auto');
+      const imported = await importer.read(path, { onProgress: req.onProgress });
+      return register(imported.set, {
+        name: req.name ?? imported.suggestedName ?? basename(path),
+        format: importer.format,
+        source: resolve(path),
+        notes: imported.notes,
+      });
+    },
+    async remove(idOrName) {
+      const record = await find(idOrName);
+      // Renamed out of the way first: a kill from here on leaves only a folder the sweep removes.
+      const doomed = join(dir, `${PARTIAL}deleted-${record.id}`);
+      await rename(join(dir, record.id), doomed);
+      index = { version: 1, datasets: index.datasets.filter((d) => d.id !== record.id) };
+      await saveIndex();
+      await rm(doomed, { recursive: true, force: true });
+      return record;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// The dataset registry: imports land whole or not at all, and what a killed import left behind
+// is swept at the next start.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../src-main/data/glyphset.ts';
+import { DEFAULT_DATASET, openRegistry } from '../src-main/data/registry.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
+
+let home: string;
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'fontloom-registry-'));
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('the dataset registry', () => {
+  it('registers a glyph set, lists it, finds it by id or name and loads the same glyphs', async () => {
+    const registry = await openRegistry(home);
+    const set = syntheticGlyphSet({ fonts: 3, seed: 1 });
+    const { record, existing } = await registry.register(set, { name: 'My letters', format: 'kaggle', source: '/somewhere' });
+    expect(existing).toBe(false);
+    expect(record).toMatchObject({ name: 'My letters', format: 'kaggle', count: 78, classes: 26, fonts: 3, height: 32, width: 32, channels: 1 });
+    expect(record.id).toMatch(/^my-letters-[0-9a-f]{8}$/);
+    expect((await registry.list()).map((d) => d.id)).toEqual([record.id]);
+    expect((await registry.find('My letters')).id).toBe(record.id);
+    const loaded = await registry.load(await registry.find(record.id));
+    expect(contentHash(loaded)).toBe(contentHash(set));
+
+    const reopened = await openRegistry(home);
+    expect((await reopened.list()).map((d) => d.id)).toEqual([record.id]);
+  });
+
+  it('recognises the same glyphs imported twice, and refuses a second dataset with a taken name', async () => {
+    const registry = await openRegistry(home);
+    const a = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'a', format: 'csv', source: 'x' });
+    const again = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'b', format: 'csv', source: 'y' });
+    expect(again).toEqual({ record: a.record, existing: true });
+    await expect(registry.register(syntheticGlyphSet({ fonts: 2, seed: 2 }), { name: 'a', format: 'csv', source: 'z' })).rejects.toThrow(/named "a" exists already/);
+    expect(await registry.list()).toHaveLength(1);
+  });
+
+  it('says which datasets exist when asked for one that does not', async () => {
+    const registry = await openRegistry(home);
+    await expect(registry.find('nope')).rejects.toThrow(/no dataset "nope": none imported yet/);
+    await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'kept', format: 'csv', source: 'x' });
+    await expect(registry.find('nope')).rejects.toThrow(/no dataset "nope": there are kept-[0-9a-f]+ \("kept"\)/);
+  });
+
+  it('deletes a dataset with its files', async () => {
+    const registry = await openRegistry(home);
+    const { record } = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'gone', format: 'csv', source: 'x' });
+    await registry.remove('gone');
+    expect(await registry.list()).toEqual([]);
+    expect(await readdir(join(home, 'datasets'))).toEqual(['index.json']);
+    expect(existsSync(join(home, 'datasets', record.id))).toBe(false);
+  });
+
+  it('sweeps what a killed import or delete left: partial folders go, complete folders are indexed', async () => {
+    const registry = await openRegistry(home);
+    const { record } = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'whole', format: 'csv', source: 'x' });
+    // A kill while writing: a partial folder with half a file.
+    await mkdir(join(home, 'datasets', '.partial-half-abc123'));
+    await writeFile(join(home, 'datasets', '.partial-half-abc123', 'set.glyphs'), 'FLGLYPH1 half');
+    // A kill after the rename but before the index was saved: the index forgot a complete dataset.
+    await writeFile(join(home, 'datasets', 'index.json'), JSON.stringify({ version: 1, datasets: [] }));
+    const reopened = await openRegistry(home);
+    expect((await reopened.list()).map((d) => d.id)).toEqual([record.id]);
+    expect((await readdir(join(home, 'datasets'))).sort()).toEqual([record.id, 'index.json'].sort());
+  });
+
+  it('registers the embedded default dataset once', async () => {
+    if (!existsSync(DEFAULT_DATASET)) throw new Error(`the embedded default ${DEFAULT_DATASET} is missing: npm run data:build`);
+    const registry = await openRegistry(home);
+    const first = await registry.ensureDefault();
+    expect(first.existing).toBe(false);
+    expect(first.record).toMatchObject({ name: 'default', format: 'default', classes: 26, height: 32, width: 32, channels: 1 });
+    expect(first.record.fonts).toBeGreaterThanOrEqual(300);
+    expect((await registry.ensureDefault()).existing).toBe(true);
+  });
+});
