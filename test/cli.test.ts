@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
+import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
 const BIN = resolve(__dirname, '../bin/fontloom.mjs');
@@ -86,6 +87,15 @@ describe('fontloom info', () => {
     expect(Math.max(...info.attention)).toBeLessThanOrEqual(8);
     expect(info.params).toBeGreaterThan(100_000);
   }, 60_000);
+
+  it('shows each preset’s recipe: v, cosine and Min-SNR-5 for tiny, the reference’s ε, linear and mse for seed', async () => {
+    const tiny = await fontloom('info', '--preset', 'tiny', '--json');
+    expect(tiny.code, tiny.stderr).toBe(0);
+    expect(JSON.parse(tiny.stdout)).toMatchObject({ preset: 'tiny', schedule: 'cosine', prediction: 'v', weighting: 'min-snr', snr_gamma: 5 });
+    const seed = await fontloom('info', '--preset', 'seed', '--json');
+    expect(seed.code, seed.stderr).toBe(0);
+    expect(JSON.parse(seed.stdout)).toMatchObject({ preset: 'seed', schedule: 'linear', prediction: 'eps', weighting: 'mse' });
+  }, 60_000);
 });
 
 describe('bad input gets one clear line, a non-zero exit and nothing written', () => {
@@ -114,6 +124,15 @@ describe('bad input gets one clear line, a non-zero exit and nothing written', (
   it('refuses --steps and --epochs together, and a step count that is not a number', async () => {
     expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '5', '--epochs', '1'), /--steps or --epochs/);
     expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--steps', 'lots'), /--steps must be a whole number/);
+    expect(await runIds()).toEqual([]);
+  }, 60_000);
+
+  it('refuses an unknown schedule, prediction or weighting, a γ that is not a number > 0, and a γ without Min-SNR', async () => {
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--prediction', 'x'), /unknown prediction "x": choose eps or v/);
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--schedule', 'sigmoid'), /unknown schedule "sigmoid": choose linear or cosine/);
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--weighting', 'p2'), /unknown weighting "p2": choose mse or min-snr/);
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'micro', '--snr-gamma', '0'), /--snr-gamma must be a number > 0, got "0"/);
+    expectRefusal(await fontloom('train', '--data', data, '--preset', 'seed', '--snr-gamma', '3'), /--snr-gamma.*plain mse.*--weighting min-snr/);
     expect(await runIds()).toEqual([]);
   }, 60_000);
 
@@ -173,4 +192,53 @@ describe('train, sample and resume through the command', () => {
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
     expectRefusal(await fontloom('resume', runId), /already complete/);
   }, 180_000);
+});
+
+describe('the training recipe, per run', () => {
+  let runId: string;
+
+  it('records the preset’s recipe with each part overridden on the command line, in run.json and the checkpoint', async () => {
+    const r = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '3', '--batch', '4', '--backend', 'cpu', '--stop-at', '1', '--sample-every', '0', '--prediction', 'eps', '--schedule', 'linear', '--weighting', 'mse', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    runId = JSON.parse(r.stdout).run;
+    expect(r.stderr).toMatch(/micro \(ε-prediction, linear schedule, plain MSE\)/);
+    const reference = { schedule: 'linear', prediction: 'eps', weighting: 'mse', snrGamma: 5 };
+    expect(JSON.parse(await readFile(join(home, 'runs', runId, 'run.json'), 'utf8')).config.recipe).toEqual(reference);
+    expect((await readCheckpoint(join(home, 'runs', runId, 'checkpoints', 'latest.ckpt'))).header.config.recipe).toEqual(reference);
+
+    const gamma = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '2', '--batch', '4', '--backend', 'cpu', '--stop-at', '1', '--sample-every', '0', '--snr-gamma', '2.5', '--json');
+    expect(gamma.code, gamma.stderr).toBe(0);
+    const record = JSON.parse(await readFile(join(home, 'runs', JSON.parse(gamma.stdout).run, 'run.json'), 'utf8'));
+    expect(record.config.recipe).toEqual({ schedule: 'cosine', prediction: 'v', weighting: 'min-snr', snrGamma: 2.5 });
+  }, 120_000);
+
+  it('resumes a run written before recipes existed as the reference recipe', async () => {
+    // Rewrite run.json and the checkpoint header as an older Fontloom wrote them: a flat
+    // `schedule: "linear"` and no recipe.
+    const file = join(home, 'runs', runId, 'run.json');
+    const record = JSON.parse(await readFile(file, 'utf8'));
+    const legacy = (config: Record<string, unknown>) => {
+      const { recipe: _recipe, ...rest } = config;
+      return { ...rest, schedule: 'linear' };
+    };
+    await writeFile(file, JSON.stringify({ ...record, config: legacy(record.config) }, null, 2));
+    const ckptFile = join(home, 'runs', runId, 'checkpoints', 'latest.ckpt');
+    const bytes = await readFile(ckptFile);
+    const headerLength = bytes.readUInt32LE(8);
+    const header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLength));
+    const data = bytes.subarray(12 + headerLength + ((4 - ((12 + headerLength) % 4)) % 4));
+    const json = Buffer.from(JSON.stringify({ ...header, config: legacy(header.config) }));
+    const prefix = Buffer.alloc(12);
+    prefix.write('FLCKPT01', 0, 'latin1');
+    prefix.writeUInt32LE(json.length, 8);
+    await writeFile(ckptFile, Buffer.concat([prefix, json, Buffer.alloc((4 - ((12 + json.length) % 4)) % 4), data]));
+    expect((await readFile(file, 'utf8')).includes('recipe')).toBe(false);
+
+    const r = await fontloom('resume', runId, '--backend', 'cpu', '--stop-at', '2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ run: runId, status: 'stopped', steps: 2 });
+    const after = JSON.parse(await readFile(file, 'utf8'));
+    expect(after.config.recipe).toEqual({ schedule: 'linear', prediction: 'eps', weighting: 'mse', snrGamma: 5 });
+    expect(after.config.schedule).toBeUndefined();
+  }, 120_000);
 });

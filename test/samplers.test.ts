@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { linearSchedule } from '../src-main/engine/schedule.ts';
+import { cosineSchedule, linearSchedule } from '../src-main/engine/schedule.ts';
 import { ddimStep, ddpmStep, guide, SAMPLERS, timesteps, toUint8 } from '../src-main/engine/samplers.ts';
+import { epsFromOutput } from '../src-main/engine/objective.ts';
+import { sampleImages } from '../src-main/engine/sample.ts';
+import { CPU_RECIPE, getPreset } from '../src-main/engine/presets.ts';
+import type { UNet } from '../src-main/engine/unet.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -107,6 +111,74 @@ describe('a DDIM step', () => {
     expect(SAMPLERS.ddpm).toBe(ddpmStep);
     expect(SAMPLERS.ddim).toBe(ddimStep);
   });
+});
+
+describe('a step from a v-prediction model (cosine schedule)', () => {
+  // ᾱ of the cosine schedule, written out: f((t+1)/T)/f(0), f(u) = cos²((u + 0.008)/1.008 · π/2).
+  const f = (u: number) => Math.cos(((u + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+  const cosineAlphaBarAt = (t: number) => f((t + 1) / 1000) / f(0);
+  const cosine = cosineSchedule();
+  const V = Float32Array.from([0.3, -0.6, 1.1, -0.2, 0.05, 0.9]);
+  /** ε = √(1−ᾱ_t)·x_t + √ᾱ_t·v, by hand. */
+  const epsByHand = (t: number) => Array.from(X, (x, i) => Math.sqrt(1 - cosineAlphaBarAt(t)) * x + Math.sqrt(cosineAlphaBarAt(t)) * V[i]);
+
+  async function vStep(sampler: typeof ddpmStep, t: number, tPrev: number, eta = 0): Promise<number[]> {
+    const [x, v, noise] = [tensor(X), tensor(V), tensor(Z)];
+    const eps = epsFromOutput(cosine, 'v', x, v, t);
+    const out = sampler(cosine, { x, eps, t, tPrev, noise, eta });
+    tf.dispose([x, v, eps, noise]);
+    return read(out);
+  }
+
+  it('DDPM takes x_500 to x_499 = 1/√α_t·(x_t − β_t/√(1−ᾱ_t)·ε) + √β_t·z with ε read from v', async () => {
+    const t = 500;
+    const alpha = cosineAlphaBarAt(t) / cosineAlphaBarAt(t - 1);
+    const beta = 1 - alpha;
+    const eps = epsByHand(t);
+    const expected = Array.from(X, (x, i) => (1 / Math.sqrt(alpha)) * (x - (beta / Math.sqrt(1 - cosineAlphaBarAt(t))) * eps[i]) + Math.sqrt(beta) * Z[i]);
+    expectClose(await vStep(ddpmStep, t, t - 1), expected);
+  });
+
+  it('DDIM (η = 0) takes x_800 to x_600 = √ᾱ_600·x̂0 + √(1−ᾱ_600)·ε, where x̂0 = √ᾱ·x_t − √(1−ᾱ)·v', async () => {
+    const [aT, aPrev] = [cosineAlphaBarAt(800), cosineAlphaBarAt(600)];
+    const eps = epsByHand(800);
+    const expected = Array.from(X, (x, i) => {
+      const x0 = Math.sqrt(aT) * x - Math.sqrt(1 - aT) * V[i];
+      return Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * eps[i];
+    });
+    expectClose(await vStep(ddimStep, 800, 600, 0), expected);
+  });
+});
+
+describe('sampling from a v-prediction model', () => {
+  // A stand-in network that always predicts v for one fixed image: whatever the noise, its x̂0 is
+  // that image. A sampler that reads v correctly lands on it; one that took v for ε would not.
+  const size = 8;
+  const target = Float32Array.from({ length: size * size }, (_, i) => ((i % size) / (size - 1)) * 1.6 - 0.8);
+  const cosine = cosineSchedule();
+  const stub: UNet = {
+    preset: { ...getPreset('micro'), recipe: CPU_RECIPE },
+    shape: { channels: 1, classes: 2, size },
+    variables: new Map(),
+    apply: (x, t) => {
+      const aBar = cosine.alphaBar[t[0]];
+      const x0 = tf.tensor4d(target, [1, size, size, 1]);
+      return tf.div(tf.sub(tf.mul(x, Math.sqrt(aBar)), x0), Math.sqrt(1 - aBar));
+    },
+    dispose: () => {},
+  };
+  const expected = Array.from(target, (v) => ((v + 1) / 2) * 255);
+
+  for (const [sampler, steps] of [['ddim', 10], ['ddpm', 999]] as const) {
+    it(`${sampler.toUpperCase()} with ${steps} steps and guidance draws the image the model's v points at`, async () => {
+      const before = tf.memory().numTensors;
+      const pixels = await sampleImages(stub, cosine, [0, 1], { sampler, steps, cfg: 3, seed: 2, eta: 0 });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(pixels.length).toBe(2 * size * size);
+      // The last step adds √(1−ᾱ_0)·ε ≈ 0.0064·ε, under 4 of 255 levels for |ε| < 4.
+      for (let i = 0; i < pixels.length; i++) expect(Math.abs(pixels[i] - expected[i % (size * size)])).toBeLessThan(4);
+    });
+  }
 });
 
 describe('the timesteps a sampler visits', () => {

@@ -2,7 +2,9 @@
 // enough for a peer implementation to be built to match.
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/backend.ts';
-import { PRESET_NAMES, getPreset, type PresetName } from '../engine/presets.ts';
+import { PRESET_NAMES, describeRecipe, getPreset, type PresetName } from '../engine/presets.ts';
+import type { Prediction, Weighting } from '../engine/objective.ts';
+import type { ScheduleKind } from '../engine/schedule.ts';
 import { createUNet, parameterCount, type ModelShape } from '../engine/unet.ts';
 
 export interface PresetInfo {
@@ -23,6 +25,11 @@ export interface PresetInfo {
   ema_beta: number;
   ema_start: number;
   cfg_dropout: number;
+  schedule: ScheduleKind;
+  prediction: Prediction;
+  weighting: Weighting;
+  /** Min-SNR's γ (kept, though unused, under plain mse) */
+  snr_gamma: number;
 }
 
 export async function presetInfo(name: PresetName, shape: ModelShape): Promise<PresetInfo> {
@@ -47,6 +54,10 @@ export async function presetInfo(name: PresetName, shape: ModelShape): Promise<P
     ema_beta: p.emaBeta,
     ema_start: p.emaStart,
     cfg_dropout: p.cfgDropout,
+    schedule: p.recipe.schedule,
+    prediction: p.recipe.prediction,
+    weighting: p.recipe.weighting,
+    snr_gamma: p.recipe.snrGamma,
   };
 }
 
@@ -63,7 +74,8 @@ export async function runInfo(opts: { preset?: string; channels: number; classes
   for (const i of infos) {
     process.stdout.write(
       `${i.preset.padEnd(10)} ${i.params.toLocaleString('en-US').padStart(11)} params  width ${i.width}, ` +
-        `${i.deep ? 'deep' : 'shallow'} bottleneck, attention at ${i.attention.join('/')} px, batch ${i.batch} — ${i.description}\n`,
+        `${i.deep ? 'deep' : 'shallow'} bottleneck, attention at ${i.attention.join('/')} px, batch ${i.batch}, ` +
+        `${describeRecipe(getPreset(i.preset).recipe)} — ${i.description}\n`,
     );
   }
   if (tf.memory().numTensors !== 0) throw new Error('info leaked tensors');

@@ -30,7 +30,8 @@ export async function runSample(opts: {
   const backend = await initBackend(opts.backend);
   const which = opts.ema ? 'ema' : 'model';
   const model = modelFromCheckpoint(ckpt, which);
-  const schedule = makeSchedule(ckpt.header.config.schedule);
+  // The run's own recipe: the model knows its prediction (ε or v), the schedule comes from here.
+  const schedule = makeSchedule(ckpt.header.config.recipe.schedule);
   const steps = opts.steps ?? (opts.sampler === 'ddpm' ? schedule.steps - 1 : 50);
   const classNames = ckpt.header.classNames;
   const started = performance.now();

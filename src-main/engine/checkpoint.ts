@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
-import { getPreset } from './presets.ts';
+import { describeRecipe } from './presets.ts';
 import { createUNet, type ModelShape, type UNet } from './unet.ts';
-import type { TrainConfig, Trainer } from './train.ts';
+import { runPreset, trainConfigFromJson, type TrainConfig, type Trainer } from './train.ts';
 
 const MAGIC = 'FLCKPT01';
 const VERSION = 1;
@@ -98,6 +98,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw bad('its header is not valid JSON');
   }
   if (header.version !== VERSION) throw bad(`format version ${header.version}, this Fontloom reads ${VERSION}`);
+  header.config = trainConfigFromJson(header.config, path);
   const start = 12 + headerLength + ((4 - ((12 + headerLength) % 4)) % 4);
   const expected = header.tensors.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
   if (bytes.length - start !== expected * 4) {
@@ -127,10 +128,10 @@ function assignGroup(ckpt: Checkpoint, group: Group, vars: ReadonlyMap<string, t
 }
 
 function describe(config: TrainConfig, shape: ModelShape): string {
-  return `preset ${config.preset}, ${shape.channels} channel(s), ${shape.classes} classes, ${shape.size}×${shape.size}`;
+  return `preset ${config.preset}, ${shape.channels} channel(s), ${shape.classes} classes, ${shape.size}×${shape.size}, ${describeRecipe(config.recipe)}`;
 }
 
-/** Puts a checkpoint's state into a trainer built for the same preset and data shape. */
+/** Puts a checkpoint's state into a trainer built for the same preset, data shape and recipe. */
 export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
   const h = ckpt.header;
   const want = describe(trainer.config, trainer.model.shape);
@@ -146,7 +147,7 @@ export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
 
 /** The model or its EMA from a checkpoint, ready to sample. */
 export function modelFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'): UNet {
-  const model = createUNet(getPreset(ckpt.header.config.preset), ckpt.header.shape, ckpt.header.config.seed);
+  const model = createUNet(runPreset(ckpt.header.config), ckpt.header.shape, ckpt.header.config.seed);
   try {
     tf.tidy(() => assignGroup(ckpt, which, model.variables));
   } catch (err) {

@@ -1,6 +1,9 @@
 // Draws images from a model: the reverse process over the sampler's timesteps, with
 // classifier-free guidance batched (conditional and unconditional rows in one forward pass).
+// Guidance mixes the raw outputs; reading them as ε is linear in the output (for fixed x_t
+// and t), so mixing v and then converting equals converting and then mixing ε.
 import * as tf from '@tensorflow/tfjs-core';
+import { epsFromOutput } from './objective.ts';
 import { SAMPLERS, guide, timesteps, toUint8, type SamplerName } from './samplers.ts';
 import type { NoiseSchedule } from './schedule.ts';
 import { oneHot, type UNet } from './unet.ts';
@@ -33,6 +36,8 @@ export async function sampleImages(
   const perImage = size * size * channels;
   const rng = rngFor(opts.seed, 'sample');
   const step = SAMPLERS[opts.sampler];
+  // A model is built from its run's preset and recipe, so it knows what its outputs are.
+  const { prediction } = model.preset.recipe;
   const guided = opts.cfg !== 1;
   const addsNoise = opts.sampler === 'ddpm' || opts.eta > 0;
   const classRows = tf.tidy(() => {
@@ -48,7 +53,8 @@ export async function sampleImages(
       const next = tf.tidy(() => {
         const rows = guided ? 2 * n : n;
         const out = model.apply(guided ? tf.concat([x, x]) : x, new Array(rows).fill(t), classRows);
-        const eps = guided ? guide(tf.slice(out, 0, n), tf.slice(out, n, n), opts.cfg) : out;
+        const guidedOut = guided ? guide(tf.slice(out, 0, n), tf.slice(out, n, n), opts.cfg) : out;
+        const eps = epsFromOutput(schedule, prediction, x, guidedOut, t);
         const noise = addsNoise ? tf.tensor4d(rng.normal(n * perImage), shape) : tf.zeros(shape);
         return step(schedule, { x, eps, t, tPrev, noise: noise as tf.Tensor4D, eta: opts.eta });
       });

@@ -9,7 +9,7 @@ export type SamplerName = 'ddpm' | 'ddim';
 export interface StepInput {
   /** x_t */
   x: tf.Tensor4D;
-  /** the model's ε for x_t (after guidance) */
+  /** the model's ε for x_t (after guidance; a v output converted by epsFromOutput) */
   eps: tf.Tensor4D;
   t: number;
   /** the next timestep (< t); 0 is the last */
@@ -73,9 +73,9 @@ export function timesteps(schedule: NoiseSchedule, steps: number): number[] {
   return unique;
 }
 
-/** Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u). */
-export function guide(epsCond: tf.Tensor4D, epsUncond: tf.Tensor4D, scale: number): tf.Tensor4D {
-  return tf.add<tf.Tensor4D>(epsUncond, tf.mul(tf.sub(epsCond, epsUncond), scale));
+/** Classifier-free guidance: ε = ε_u + s·(ε_c − ε_u), and likewise for v (the mix is linear). */
+export function guide(cond: tf.Tensor4D, uncond: tf.Tensor4D, scale: number): tf.Tensor4D {
+  return tf.add<tf.Tensor4D>(uncond, tf.mul(tf.sub(cond, uncond), scale));
 }
 
 /** Clamp to [−1, 1] and map to 0..255 (rounded) on the host. */

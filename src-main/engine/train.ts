@@ -1,5 +1,6 @@
-// The training loop: ε-prediction MSE on noised images, classifier-free label dropout per
-// sample, AdamW under OneCycle, EMA after each update, validation MSE on held-out fonts.
+// The training loop: the recipe's target (ε or v) on noised images, the squared error weighed
+// per sample (plain or Min-SNR-γ), classifier-free label dropout per sample, AdamW under
+// OneCycle, EMA after each update, validation ε-MSE on held-out fonts.
 // Every random draw of step k comes from (seed, k), so a resumed run repeats an unbroken one.
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node build registers no gradients; the @tensorflow/tfjs bundle registers them all
@@ -7,8 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { AdamW, oneCycle, oneCycleAt, type OneCycleConfig } from './optim.ts';
 import { Ema } from './ema.ts';
-import { getPreset, type PresetName } from './presets.ts';
-import { makeSchedule, type NoiseSchedule, type ScheduleKind } from './schedule.ts';
+import { checkRecipe, getPreset, REFERENCE_RECIPE, type Preset, type PresetName, type Recipe } from './presets.ts';
+import { lossWeights, outputAsEps, predictionTarget, weightedMse } from './objective.ts';
+import { makeSchedule, type NoiseSchedule } from './schedule.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
 import { rngFor } from './rng.ts';
 
@@ -25,7 +27,8 @@ export interface TrainConfig {
   /** Share of samples trained without their label, per sample. */
   cfgDropout: number;
   seed: number;
-  schedule: ScheduleKind;
+  /** Schedule, prediction and loss weighting: the preset's, part by part overridable. */
+  recipe: Recipe;
   /** Validate every this many steps (0: only when asked). */
   valEvery: number;
   /** Validate on at most this many held-out glyphs, always the same ones. */
@@ -50,7 +53,10 @@ export interface StepResult {
   lr: number;
 }
 
-export function defaultTrainConfig(presetName: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+/** Overrides for a run: any field, and any part of the recipe (the rest stays the preset's). */
+export type TrainOverrides = Partial<Omit<TrainConfig, 'recipe'>> & { recipe?: Partial<Recipe> };
+
+export function defaultTrainConfig(presetName: PresetName, overrides: TrainOverrides = {}): TrainConfig {
   const p = getPreset(presetName);
   return {
     preset: p.name,
@@ -62,11 +68,25 @@ export function defaultTrainConfig(presetName: PresetName, overrides: Partial<Tr
     emaStart: p.emaStart,
     cfgDropout: p.cfgDropout,
     seed: 0,
-    schedule: 'linear',
     valEvery: 0,
     valMax: 256,
     ...overrides,
+    recipe: { ...p.recipe, ...overrides.recipe },
   };
+}
+
+/**
+ * A config read back from run.json or a checkpoint. Those written before recipes existed hold
+ * a flat `schedule: "linear"` and no recipe: they trained with the reference recipe.
+ */
+export function trainConfigFromJson(stored: TrainConfig, where: string): TrainConfig {
+  const { schedule: _legacy, ...config } = stored as TrainConfig & { schedule?: unknown };
+  return { ...config, recipe: checkRecipe(stored.recipe ?? REFERENCE_RECIPE, where) };
+}
+
+/** The run's preset carrying the run's recipe: its models are built from it and so know their target. */
+export function runPreset(config: TrainConfig): Preset {
+  return { ...getPreset(config.preset), recipe: config.recipe };
 }
 
 export function modelShapeOf(data: TrainingData): ModelShape {
@@ -110,13 +130,13 @@ export class Trainer {
 
   constructor(readonly config: TrainConfig, readonly data: TrainingData) {
     if (data.train.length === 0) throw new Error('the training split is empty');
-    const preset = getPreset(config.preset);
+    const preset = runPreset(config);
     const shape = modelShapeOf(data);
     this.model = createUNet(preset, shape, config.seed);
     this.ema = createUNet(preset, shape, config.seed);
     this.optimizer = new AdamW(this.model.variables);
     this.emaUpdater = new Ema(this.ema.variables, this.model.variables, config.emaBeta, config.emaStart);
-    this.schedule = makeSchedule(config.schedule);
+    this.schedule = makeSchedule(config.recipe.schedule);
     this.lrSchedule = oneCycle(config.lr, config.steps);
     this.batch = Math.min(config.batch, data.train.length);
     // Whole batches only, so every step has the same shape (the last partial batch is skipped).
@@ -150,6 +170,7 @@ export class Trainer {
       labels[i] = rng.next() < this.config.cfgDropout ? -1 : this.data.labels[items[i]];
     }
     const noise = rng.normal(n * this.data.height * this.data.width * this.data.channels);
+    const weights = lossWeights(this.schedule, t, this.config.recipe);
     const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
 
     const loss = tf.tidy(() => {
@@ -157,9 +178,12 @@ export class Trainer {
       const eps = tf.tensor4d(noise, x0.shape);
       const [sa, sb] = noiseScales(this.schedule, t);
       const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
+      const target = predictionTarget(this.config.recipe.prediction, x0, eps, sa, sb);
       const classes = oneHot(labels, this.data.classNames.length);
+      // With plain mse every weight is 1 and this is the reference's mean over the whole batch.
+      const w = tf.tensor1d(weights);
       const { value, grads } = tf.variableGrads(
-        () => tf.mean(tf.squaredDifference(this.model.apply(xt, t, classes), eps)) as tf.Scalar,
+        () => weightedMse(this.model.apply(xt, t, classes), target, w),
         [...this.model.variables.values()],
       );
       this.optimizer.apply(grads, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: this.config.weightDecay });
@@ -172,7 +196,10 @@ export class Trainer {
     return { step: this.step, loss: value, lr };
   }
 
-  /** Mean squared ε error over the held-out glyphs, with fixed timesteps and noise. */
+  /**
+   * Mean squared ε error over the held-out glyphs, with fixed timesteps and noise. A v output is
+   * read as ε first and nothing is weighted, so the number compares across recipes.
+   */
   async validate(which: 'model' | 'ema' = 'model'): Promise<number | null> {
     const items = this.data.val.subarray(0, this.config.valMax);
     if (items.length === 0) return null;
@@ -190,7 +217,8 @@ export class Trainer {
         const eps = tf.tensor4d(noise, x0.shape);
         const [sa, sb] = noiseScales(this.schedule, t);
         const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
-        return tf.sum(tf.squaredDifference(model.apply(xt, t, oneHot(labels, this.data.classNames.length)), eps));
+        const out = model.apply(xt, t, oneHot(labels, this.data.classNames.length));
+        return tf.sum(tf.squaredDifference(outputAsEps(this.config.recipe.prediction, xt, out, sa, sb), eps));
       });
       sum += (await sse.data())[0];
       sse.dispose();

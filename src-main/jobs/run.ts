@@ -11,7 +11,7 @@ import { UserError } from '../errors.ts';
 import type { BackendInfo } from '../engine/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages, type SampleOptions } from '../engine/sample.ts';
-import { Trainer, type TrainConfig, type TrainingData } from '../engine/train.ts';
+import { Trainer, trainConfigFromJson, type TrainConfig, type TrainingData } from '../engine/train.ts';
 import { deriveSeed } from '../engine/rng.ts';
 import { contentHash, readGlyphSet, splitByFont, type GlyphSet } from '../data/glyphset.ts';
 import { writeSheet } from '../export/sheet.ts';
@@ -96,7 +96,8 @@ async function writeRecord(home: string, record: RunRecord): Promise<void> {
 export async function loadRun(home: string, id: string): Promise<RunRecord> {
   const file = join(runDir(home, id), 'run.json');
   if (!existsSync(file)) throw new UserError(`no run "${id}" in ${runsDir(home)} (fontloom runs lists them)`);
-  return JSON.parse(await readFile(file, 'utf8')) as RunRecord;
+  const record = JSON.parse(await readFile(file, 'utf8')) as RunRecord;
+  return { ...record, config: trainConfigFromJson(record.config, file) };
 }
 
 export async function listRuns(home: string): Promise<RunRecord[]> {
