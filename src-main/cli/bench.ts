@@ -6,6 +6,8 @@ import { getPreset } from '../engine/presets.ts';
 import { Trainer, defaultTrainConfig, type TrainingData } from '../engine/train.ts';
 import { oneHot, parameterCount } from '../engine/unet.ts';
 import { Rng } from '../engine/rng.ts';
+import { sampleImages } from '../engine/sample.ts';
+import { writeFileAtomic } from '../atomic.ts';
 
 export interface BenchRow {
   backend: BackendName;
@@ -16,7 +18,43 @@ export interface BenchRow {
   train_ms_per_step: number | null;
   train_img_per_s: number | null;
   forward_ms: number | null;
+  /** A–Z sheet (26 letters, CFG batched to 52 rows) with DDIM 50 steps, measured whole. */
+  sheet_ddim50_s?: number;
+  /** The same with DDPM's 999 steps, extrapolated from the per-step time of `sheet_ddpm_steps_timed` steps. */
+  sheet_ddpm1000_s?: number;
+  sheet_ddpm_steps_timed?: number;
   error?: string;
+}
+
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
+
+/** Kernel times of one call, summed per kernel, largest first. */
+async function profileKernels(work: () => tf.Tensor): Promise<KernelTime[]> {
+  const info = await tf.profile(async () => {
+    const out = work();
+    await out.data();
+    out.dispose();
+  });
+  const byKernel = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    // customGrad's scopes ("forward", "unnamed scope") time the kernels inside them again.
+    if (k.name === 'forward' || k.name === 'unnamed scope') continue;
+    const row = byKernel.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    row.ms += Number(k.kernelTimeMs) || 0;
+    row.calls += 1;
+    byKernel.set(k.name, row);
+  }
+  return [...byKernel.values()].map((r) => ({ ...r, ms: round1(r.ms) })).sort((a, b) => b.ms - a.ms);
+}
+
+export interface BenchOptions {
+  steps: number;
+  sheets: boolean;
+  profile: boolean;
 }
 
 function randomData(batch: number, classes: number, size: number, seed: number): TrainingData {
@@ -39,10 +77,16 @@ function randomData(batch: number, classes: number, size: number, seed: number):
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-async function benchOne(backend: BackendName, presetName: string, batch: number, steps: number): Promise<BenchRow> {
+async function benchOne(
+  backend: BackendName,
+  presetName: string,
+  batch: number,
+  opts: BenchOptions,
+): Promise<{ row: BenchRow; profile?: { train: KernelTime[]; forward: KernelTime[] } }> {
   const preset = getPreset(presetName);
   const row: BenchRow = { backend, adapter: null, preset: preset.name, batch, params: null, train_ms_per_step: null, train_img_per_s: null, forward_ms: null };
   let trainer: Trainer | null = null;
+  let profile: { train: KernelTime[]; forward: KernelTime[] } | undefined;
   try {
     const info = await initBackend(backend);
     row.adapter = info.adapter;
@@ -50,8 +94,8 @@ async function benchOne(backend: BackendName, presetName: string, batch: number,
     row.params = parameterCount(trainer.model);
     await trainer.trainStep(); // warm-up: kernels compile, buffers allocate
     let t0 = performance.now();
-    for (let i = 0; i < steps; i++) await trainer.trainStep();
-    const ms = (performance.now() - t0) / steps;
+    for (let i = 0; i < opts.steps; i++) await trainer.trainStep();
+    const ms = (performance.now() - t0) / opts.steps;
     row.train_ms_per_step = round1(ms);
     row.train_img_per_s = round1((batch * 1000) / ms);
     const model = trainer.model;
@@ -65,24 +109,65 @@ async function benchOne(backend: BackendName, presetName: string, batch: number,
     };
     await forward();
     t0 = performance.now();
-    for (let i = 0; i < steps; i++) await forward();
-    row.forward_ms = round1((performance.now() - t0) / steps);
+    for (let i = 0; i < opts.steps; i++) await forward();
+    row.forward_ms = round1((performance.now() - t0) / opts.steps);
+    if (opts.profile) {
+      const variables = [...model.variables.values()];
+      profile = {
+        train: await profileKernels(() => tf.tidy(() => tf.variableGrads(() => tf.mean(tf.square(model.apply(x, t, classes))) as tf.Scalar, variables).value)),
+        forward: await profileKernels(() => tf.tidy(() => model.apply(x, t, classes))),
+      };
+    }
     tf.dispose([x, classes]);
+    if (opts.sheets) {
+      const letters = Array.from({ length: 26 }, (_, i) => i);
+      t0 = performance.now();
+      await sampleImages(model, trainer.schedule, letters, { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 });
+      row.sheet_ddim50_s = round1((performance.now() - t0) / 1000);
+      // DDPM's full chain is 999 steps of the same forward pass: time a few and scale.
+      const timed = 10;
+      let started = 0;
+      await sampleImages(model, trainer.schedule, letters, { sampler: 'ddpm', steps: 999, cfg: 3, seed: 0, eta: 0 }, (done) => {
+        if (done === 1) started = performance.now();
+        if (done === timed + 1) throw new StopSampling();
+      }).catch((err) => {
+        if (!(err instanceof StopSampling)) throw err;
+      });
+      row.sheet_ddpm1000_s = round1((((performance.now() - started) / timed) * 999) / 1000);
+      row.sheet_ddpm_steps_timed = timed;
+    }
   } catch (err) {
     row.error = (err as Error).message;
   } finally {
     trainer?.dispose();
   }
-  return row;
+  return { row, profile };
 }
 
-export async function runBench(opts: { backend?: BackendChoice; preset: string; batch: number; steps: number; json?: boolean }): Promise<void> {
+class StopSampling extends Error {}
+
+export async function runBench(opts: {
+  backend?: BackendChoice;
+  preset: string;
+  batch: number;
+  steps: number;
+  sheets?: boolean;
+  profile?: string;
+  json?: boolean;
+}): Promise<void> {
   const backends: BackendName[] =
     opts.backend && opts.backend !== 'auto' ? [opts.backend] : opts.backend === 'auto' ? [(await initBackend('auto')).name] : [...BACKEND_NAMES];
   const results: BenchRow[] = [];
+  const profiles: Array<{ backend: BackendName; preset: string; batch: number; train: KernelTime[]; forward: KernelTime[] }> = [];
   for (const b of backends) {
     process.stderr.write(`bench: ${b} ${opts.preset} batch ${opts.batch}…\n`);
-    results.push(await benchOne(b, opts.preset, opts.batch, opts.steps));
+    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, sheets: opts.sheets ?? false, profile: opts.profile !== undefined });
+    results.push(row);
+    if (profile) profiles.push({ backend: b, preset: row.preset, batch: row.batch, ...profile });
+  }
+  if (opts.profile !== undefined) {
+    await writeFileAtomic(opts.profile, Buffer.from(JSON.stringify({ profiles }, null, 1) + '\n'));
+    process.stderr.write(`bench: kernel times per backend in ${opts.profile}\n`);
   }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ results }) + '\n');
@@ -92,7 +177,9 @@ export async function runBench(opts: { backend?: BackendChoice; preset: string; 
     process.stdout.write(
       r.error
         ? `${r.backend.padEnd(10)} unavailable: ${r.error}\n`
-        : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}: ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms\n`,
+        : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}: ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
+            (r.sheet_ddim50_s !== undefined ? `, A–Z sheet DDIM 50 ${r.sheet_ddim50_s} s, DDPM 999 ≈${r.sheet_ddpm1000_s} s` : '') +
+            '\n',
     );
   }
 }

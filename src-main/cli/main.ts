@@ -4,11 +4,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { UserError } from '../errors.ts';
 import { fontloomHome } from '../home.ts';
 import { BACKEND_NAMES, initBackend, isBackendChoice, type BackendChoice } from '../engine/backend.ts';
-import { PRESET_NAMES, getPreset } from '../engine/presets.ts';
+import { PRESET_NAMES, describeRecipe, getPreset } from '../engine/presets.ts';
+import { PREDICTIONS, WEIGHTINGS, type Prediction, type Weighting } from '../engine/objective.ts';
+import { SCHEDULE_KINDS, type ScheduleKind } from '../engine/schedule.ts';
 import { defaultTrainConfig, type TrainConfig } from '../engine/train.ts';
 import { runInfo } from './info.ts';
 import { runBench } from './bench.ts';
 import { runSample } from './sample.ts';
+import { runEval } from './eval.ts';
 import { createRun, listRuns, loadRun, loadTrainingData, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { progressReporter } from './progress.ts';
 import { existsSync } from 'node:fs';
@@ -42,6 +45,13 @@ function positiveNumber(name: string) {
 function backendChoice(value: string): BackendChoice {
   if (!isBackendChoice(value)) throw new InvalidArgumentError(`unknown backend "${value}": choose auto, ${BACKEND_NAMES.join(', ')}`);
   return value;
+}
+
+function oneOf<T extends string>(what: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown ${what} "${value}": choose ${choices.join(' or ')}`);
+    return value as T;
+  };
 }
 
 function presetName(value: string): string {
@@ -91,6 +101,10 @@ async function train(opts: {
   lr?: number;
   backend: BackendChoice;
   seed: number;
+  schedule?: ScheduleKind;
+  prediction?: Prediction;
+  weighting?: Weighting;
+  snrGamma?: number;
   valEvery?: number;
   sampleEvery?: number;
   checkpointEvery?: number;
@@ -99,6 +113,10 @@ async function train(opts: {
 }): Promise<void> {
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
   const preset = getPreset(opts.preset);
+  const weighting = opts.weighting ?? preset.recipe.weighting;
+  if (opts.snrGamma !== undefined && weighting !== 'min-snr') {
+    throw new UserError(`--snr-gamma is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add --weighting min-snr`);
+  }
   const batch = opts.batch ?? preset.batch;
   const source = await resolveData(opts.data);
   const data = await loadTrainingData(source.path, 0.1);
@@ -110,9 +128,15 @@ async function train(opts: {
     seed: opts.seed,
     ...(opts.lr !== undefined && { lr: opts.lr }),
     valEvery: opts.valEvery ?? Math.max(1, Math.floor(steps / 20)),
+    recipe: {
+      ...(opts.schedule && { schedule: opts.schedule }),
+      ...(opts.prediction && { prediction: opts.prediction }),
+      ...(opts.weighting && { weighting: opts.weighting }),
+      ...(opts.snrGamma !== undefined && { snrGamma: opts.snrGamma }),
+    },
   });
   const backend = await initBackend(opts.backend);
-  process.stderr.write(`fontloom: ${preset.name} on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
+  process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
   const record = await createRun(fontloomHome(), {
     data: source.path,
     dataset: source.dataset,
@@ -213,6 +237,10 @@ export function buildProgram(): Command {
     .option('--lr <x>', 'peak learning rate (OneCycle)', positiveNumber('--lr'))
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--seed <n>', 'seed for weights, batches and noise', nonNegativeInt('--seed'), 0)
+    .option('--schedule <kind>', `noise schedule: ${SCHEDULE_KINDS.join(' or ')} (default: the preset's)`, oneOf('schedule', SCHEDULE_KINDS))
+    .option('--prediction <target>', `what the network predicts: ${PREDICTIONS.join(' or ')} (default: the preset's)`, oneOf('prediction', PREDICTIONS))
+    .option('--weighting <w>', `loss weighting: ${WEIGHTINGS.join(' or ')} (default: the preset's)`, oneOf('weighting', WEIGHTINGS))
+    .option('--snr-gamma <g>', "Min-SNR's γ (default 5)", positiveNumber('--snr-gamma'))
     .option('--val-every <n>', 'validation MSE every N steps (default: 20 times a run)', positiveInt('--val-every'))
     .option('--sample-every <n>', 'A–Z sheets (model and EMA) every N steps; 0: only at the end', nonNegativeInt('--sample-every'))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default 500)', positiveInt('--checkpoint-every'))
@@ -254,6 +282,19 @@ export function buildProgram(): Command {
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(runSample);
 
+  program
+    .command('eval')
+    .description("legibility of a run's letters: the share a letter classifier reads as the letter asked for")
+    .requiredOption('--run <id>', 'run id')
+    .option('--per-class <n>', 'glyphs generated per class', positiveInt('--per-class'), 4)
+    .option('--ema', 'use the EMA weights')
+    .option('--steps <n>', 'DDIM steps', positiveInt('--steps'), 50)
+    .option('--cfg <s>', 'classifier-free guidance scale', positiveNumber('--cfg'), 3)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .option('--json', 'JSON output')
+    .action(runEval);
+
   program.command('runs').description('list runs').option('--json', 'JSON output').action(runs);
 
   program
@@ -285,6 +326,8 @@ export function buildProgram(): Command {
     .option('--preset <name>', 'preset', presetName, 'tiny')
     .option('--batch <n>', 'batch size', positiveInt('--batch'), 32)
     .option('--steps <n>', 'timed steps per measurement', positiveInt('--steps'), 3)
+    .option('--sheets', 'also time an A–Z sheet with DDIM 50 (whole) and DDPM 999 (10 steps, scaled)')
+    .option('--profile <file.json>', 'write per-kernel times of one training step and one forward pass')
     .option('--json', 'JSON output')
     .action(runBench);
 
