@@ -1,5 +1,6 @@
 // `fontloom bench`: training images/s and forward time for a preset, per backend, measured on
 // random data with the same step the trainer runs. Figures, never assertions.
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendName } from '../engine/backend.ts';
 import { getPreset } from '../engine/presets.ts';
@@ -14,6 +15,8 @@ export interface BenchRow {
   adapter: string | null;
   preset: string;
   batch: number;
+  /** Training threads (wasm/cpu with a gradient worker: 2). */
+  threads: number;
   params: number | null;
   train_ms_per_step: number | null;
   train_img_per_s: number | null;
@@ -53,6 +56,7 @@ async function profileKernels(work: () => tf.Tensor): Promise<KernelTime[]> {
 
 export interface BenchOptions {
   steps: number;
+  threads: number;
   sheets: boolean;
   profile: boolean;
 }
@@ -84,7 +88,7 @@ async function benchOne(
   opts: BenchOptions,
 ): Promise<{ row: BenchRow; profile?: { train: KernelTime[]; forward: KernelTime[] } }> {
   const preset = getPreset(presetName);
-  const row: BenchRow = { backend, adapter: null, preset: preset.name, batch, params: null, train_ms_per_step: null, train_img_per_s: null, forward_ms: null };
+  const row: BenchRow = { backend, adapter: null, preset: preset.name, batch, threads: 1, params: null, train_ms_per_step: null, train_img_per_s: null, forward_ms: null };
   let trainer: Trainer | null = null;
   let profile: { train: KernelTime[]; forward: KernelTime[] } | undefined;
   try {
@@ -92,6 +96,8 @@ async function benchOne(
     row.adapter = info.adapter;
     trainer = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch }), randomData(batch, 26, 32, 1));
     row.params = parameterCount(trainer.model);
+    if (opts.threads > 1 && (backend === 'wasm' || backend === 'cpu')) await trainer.startWorker(backend);
+    row.threads = trainer.threads;
     await trainer.trainStep(); // warm-up: kernels compile, buffers allocate
     let t0 = performance.now();
     for (let i = 0; i < opts.steps; i++) await trainer.trainStep();
@@ -139,6 +145,7 @@ async function benchOne(
   } catch (err) {
     row.error = (err as Error).message;
   } finally {
+    await trainer?.stopWorker();
     trainer?.dispose();
   }
   return { row, profile };
@@ -151,6 +158,7 @@ export async function runBench(opts: {
   preset: string;
   batch: number;
   steps: number;
+  threads?: number;
   sheets?: boolean;
   profile?: string;
   json?: boolean;
@@ -161,7 +169,7 @@ export async function runBench(opts: {
   const profiles: Array<{ backend: BackendName; preset: string; batch: number; train: KernelTime[]; forward: KernelTime[] }> = [];
   for (const b of backends) {
     process.stderr.write(`bench: ${b} ${opts.preset} batch ${opts.batch}…\n`);
-    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, sheets: opts.sheets ?? false, profile: opts.profile !== undefined });
+    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, threads: opts.threads ?? Math.min(2, availableParallelism()), sheets: opts.sheets ?? false, profile: opts.profile !== undefined });
     results.push(row);
     if (profile) profiles.push({ backend: b, preset: row.preset, batch: row.batch, ...profile });
   }
@@ -177,7 +185,7 @@ export async function runBench(opts: {
     process.stdout.write(
       r.error
         ? `${r.backend.padEnd(10)} unavailable: ${r.error}\n`
-        : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}: ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
+        : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}, ${r.threads} thread(s): ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
             (r.sheet_ddim50_s !== undefined ? `, A–Z sheet DDIM 50 ${r.sheet_ddim50_s} s, DDPM 999 ≈${r.sheet_ddpm1000_s} s` : '') +
             '\n',
     );

@@ -15,6 +15,7 @@ import { runEval } from './eval.ts';
 import { createRun, listRuns, loadRun, loadTrainingData, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { progressReporter } from './progress.ts';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
 import { datasetDeleteCommand, datasetShowCommand, datasetsCommand, formatChoice, importCommand } from './datasets.ts';
 
@@ -40,6 +41,11 @@ function positiveNumber(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0, got "${value}"`);
     return n;
   };
+}
+
+function threadCount(value: string): number {
+  if (value !== '1' && value !== '2') throw new InvalidArgumentError(`--threads must be 1 or 2, got "${value}"`);
+  return Number(value);
 }
 
 function backendChoice(value: string): BackendChoice {
@@ -109,6 +115,7 @@ async function train(opts: {
   sampleEvery?: number;
   checkpointEvery?: number;
   stopAt?: number;
+  threads?: number;
   json?: boolean;
 }): Promise<void> {
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
@@ -148,6 +155,7 @@ async function train(opts: {
   const progress = progressReporter();
   const outcome = await trainRun(fontloomHome(), record, {
     backend,
+    threads: opts.threads ?? defaultThreads(),
     onProgress: progress.update,
     stopAt: opts.stopAt,
     shouldStop: stopOnInterrupt(),
@@ -168,7 +176,12 @@ async function resolveData(data: string): Promise<{ path: string; dataset?: stri
   throw new UserError(`no dataset or file "${data}"`);
 }
 
-async function resume(id: string, opts: { backend: BackendChoice; stopAt?: number; json?: boolean }): Promise<void> {
+/** wasm and cpu engines run one thread each: a second one (a gradient worker) uses a second core. */
+function defaultThreads(): number {
+  return Math.min(2, availableParallelism());
+}
+
+async function resume(id: string, opts: { backend: BackendChoice; stopAt?: number; threads?: number; json?: boolean }): Promise<void> {
   const home = fontloomHome();
   const record = await loadRun(home, id);
   if (record.status === 'completed') throw new UserError(`run ${id} is already complete (${record.step}/${record.config.steps} steps)`);
@@ -176,6 +189,7 @@ async function resume(id: string, opts: { backend: BackendChoice; stopAt?: numbe
   const progress = progressReporter();
   const outcome = await trainRun(home, record, {
     backend,
+    threads: opts.threads ?? defaultThreads(),
     onProgress: progress.update,
     stopAt: opts.stopAt,
     shouldStop: stopOnInterrupt(),
@@ -245,6 +259,7 @@ export function buildProgram(): Command {
     .option('--sample-every <n>', 'A–Z sheets (model and EMA) every N steps; 0: only at the end', nonNegativeInt('--sample-every'))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default 500)', positiveInt('--checkpoint-every'))
     .option('--stop-at <step>', 'stop (checkpointed, resumable) at this step', positiveInt('--stop-at'))
+    .option('--threads <n>', 'wasm/cpu: 1, or 2 to share each batch with a gradient worker (default: 2 where there are 2 cores)', threadCount)
     .option('--json', 'final result as one JSON line on stdout')
     .action(train);
 
@@ -254,6 +269,7 @@ export function buildProgram(): Command {
     .argument('<run>', 'run id')
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--stop-at <step>', 'stop again (checkpointed) at this step', positiveInt('--stop-at'))
+    .option('--threads <n>', 'wasm/cpu: 1, or 2 to share each batch with a gradient worker (default: 2 where there are 2 cores)', threadCount)
     .option('--json', 'final result as one JSON line on stdout')
     .action(resume);
 
@@ -326,6 +342,7 @@ export function buildProgram(): Command {
     .option('--preset <name>', 'preset', presetName, 'tiny')
     .option('--batch <n>', 'batch size', positiveInt('--batch'), 32)
     .option('--steps <n>', 'timed steps per measurement', positiveInt('--steps'), 3)
+    .option('--threads <n>', 'training threads for wasm/cpu: 1 or 2 (default: 2 where there are 2 cores)', threadCount)
     .option('--sheets', 'also time an A–Z sheet with DDIM 50 (whole) and DDPM 999 (10 steps, scaled)')
     .option('--profile <file.json>', 'write per-kernel times of one training step and one forward pass')
     .option('--json', 'JSON output')

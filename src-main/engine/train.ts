@@ -9,10 +9,13 @@ import '@tensorflow/tfjs';
 import { AdamW, oneCycle, oneCycleAt, type OneCycleConfig } from './optim.ts';
 import { Ema } from './ema.ts';
 import { checkRecipe, getPreset, REFERENCE_RECIPE, type Preset, type PresetName, type Recipe } from './presets.ts';
-import { lossWeights, outputAsEps, predictionTarget, weightedMse } from './objective.ts';
+import { lossWeights, outputAsEps } from './objective.ts';
 import { makeSchedule, type NoiseSchedule } from './schedule.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
 import { rngFor } from './rng.ts';
+import { lossAndGrads, noiseScales, sliceBatch, type StepBatch } from './step.ts';
+import { GradWorker, flatWeights, unflatGrads } from './parallel.ts';
+import type { BackendName } from './backend.ts';
 
 export interface TrainConfig {
   preset: PresetName;
@@ -94,25 +97,18 @@ export function modelShapeOf(data: TrainingData): ModelShape {
 }
 
 /** Images as floats in [−1, 1], NHWC. */
-function batchImages(data: TrainingData, items: ArrayLike<number>): tf.Tensor4D {
+function imageFloats(data: TrainingData, items: ArrayLike<number>): Float32Array {
   const per = data.height * data.width * data.channels;
   const out = new Float32Array(items.length * per);
   for (let i = 0; i < items.length; i++) {
     const src = items[i] * per;
     for (let j = 0; j < per; j++) out[i * per + j] = data.pixels[src + j] / 127.5 - 1;
   }
-  return tf.tensor4d(out, [items.length, data.height, data.width, data.channels]);
+  return out;
 }
 
-/** √ᾱ_t and √(1−ᾱ_t) per sample, shaped to broadcast over an image batch. */
-function noiseScales(schedule: NoiseSchedule, t: ArrayLike<number>): [tf.Tensor4D, tf.Tensor4D] {
-  const a = new Float32Array(t.length);
-  const b = new Float32Array(t.length);
-  for (let i = 0; i < t.length; i++) {
-    a[i] = Math.sqrt(schedule.alphaBar[t[i]]);
-    b[i] = Math.sqrt(1 - schedule.alphaBar[t[i]]);
-  }
-  return [tf.tensor4d(a, [t.length, 1, 1, 1]), tf.tensor4d(b, [t.length, 1, 1, 1])];
+function batchImages(data: TrainingData, items: ArrayLike<number>): tf.Tensor4D {
+  return tf.tensor4d(imageFloats(data, items), [items.length, data.height, data.width, data.channels]);
 }
 
 export class Trainer {
@@ -127,6 +123,7 @@ export class Trainer {
   /** Updates applied so far; the next step trains step `step`. */
   step = 0;
   private order: { epoch: number; perm: Int32Array } | null = null;
+  private worker: GradWorker | null = null;
 
   constructor(readonly config: TrainConfig, readonly data: TrainingData) {
     if (data.train.length === 0) throw new Error('the training split is empty');
@@ -158,8 +155,8 @@ export class Trainer {
   }
 
   /** One optimizer update; resolves when its loss has been read back. */
-  async trainStep(): Promise<StepResult> {
-    const step = this.step;
+  /** The batch of step k: its items, timesteps, label dropout and noise all follow from (seed, k). */
+  private stepBatch(step: number): StepBatch {
     const items = this.batchItems(step);
     const rng = rngFor(this.config.seed, 'step', step);
     const n = items.length;
@@ -169,26 +166,54 @@ export class Trainer {
       t[i] = rng.int(1, this.schedule.steps);
       labels[i] = rng.next() < this.config.cfgDropout ? -1 : this.data.labels[items[i]];
     }
-    const noise = rng.normal(n * this.data.height * this.data.width * this.data.channels);
+    const eps = rng.normal(n * this.data.height * this.data.width * this.data.channels);
     const weights = lossWeights(this.schedule, t, this.config.recipe);
-    const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
+    return { n, x0: imageFloats(this.data, items), eps, t, labels, weights };
+  }
 
+  /** Shares each batch with a gradient worker on another thread (wasm runs one thread per engine). */
+  async startWorker(backend: BackendName): Promise<void> {
+    if (this.batch < 2) return;
+    this.worker ??= await GradWorker.start(backend, this.model);
+  }
+
+  async stopWorker(): Promise<void> {
+    await this.worker?.stop();
+    this.worker = null;
+  }
+
+  get threads(): number {
+    return this.worker ? 2 : 1;
+  }
+
+  /** One optimizer update; resolves when its loss has been read back. */
+  async trainStep(): Promise<StepResult> {
+    const step = this.step;
+    const batch = this.stepBatch(step);
+    const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
+    const prediction = this.config.recipe.prediction;
+    // The worker takes the second half of the batch; each half's loss is a mean over its samples,
+    // so the batch's loss and gradient are the halves' weighted by their sizes.
+    const shared = this.worker ? Math.floor(batch.n / 2) : 0;
+    const own = batch.n - shared;
+    const reply = this.worker?.compute(await flatWeights(this.model), sliceBatch(batch, own, batch.n));
+    const part = tf.tidy(() => lossAndGrads(this.model, this.schedule, prediction, sliceBatch(batch, 0, own)));
+    const theirs = reply ? await reply : null;
     const loss = tf.tidy(() => {
-      const x0 = batchImages(this.data, items);
-      const eps = tf.tensor4d(noise, x0.shape);
-      const [sa, sb] = noiseScales(this.schedule, t);
-      const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
-      const target = predictionTarget(this.config.recipe.prediction, x0, eps, sa, sb);
-      const classes = oneHot(labels, this.data.classNames.length);
-      // With plain mse every weight is 1 and this is the reference's mean over the whole batch.
-      const w = tf.tensor1d(weights);
-      const { value, grads } = tf.variableGrads(
-        () => weightedMse(this.model.apply(xt, t, classes), target, w),
-        [...this.model.variables.values()],
-      );
+      let grads = part.grads;
+      // A clone: the step's own tensors are disposed below, the loss is read after.
+      let value: tf.Tensor = tf.clone(part.value);
+      if (theirs) {
+        const other = unflatGrads(this.model, theirs.grads);
+        grads = Object.fromEntries(
+          Object.entries(part.grads).map(([k, g]) => [k, tf.div(tf.add(tf.mul(g, own), tf.mul(other[k], shared)), batch.n)]),
+        );
+        value = tf.div(tf.add(tf.mul(part.value, own), theirs.loss * shared), batch.n);
+      }
       this.optimizer.apply(grads, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: this.config.weightDecay });
       return value;
     });
+    tf.dispose([part.value, ...Object.values(part.grads)]);
     this.emaUpdater.update();
     this.step += 1;
     const value = (await loss.data())[0];
@@ -227,6 +252,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    void this.stopWorker();
     this.model.dispose();
     this.ema.dispose();
     this.optimizer.dispose();

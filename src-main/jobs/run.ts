@@ -63,6 +63,8 @@ export interface Progress {
 
 export interface TrainOptions {
   backend: BackendInfo;
+  /** Threads for wasm/cpu training: 2 shares each batch with a gradient worker (default 1). */
+  threads?: number;
   onProgress?: (p: Progress) => void;
   /** Stop (checkpointed, resumable) once this step is reached. */
   stopAt?: number;
@@ -212,7 +214,8 @@ export async function trainRun(home: string, record: RunRecord, opts: TrainOptio
     const kept = (await readMetrics(home, record.id)).filter((m) => m.step <= trainer.step);
     await writeMetrics(home, record.id, kept);
     record.status = 'running';
-    record.backend = `${opts.backend.name}: ${opts.backend.adapter}`;
+    if ((opts.threads ?? 1) > 1 && (opts.backend.name === 'wasm' || opts.backend.name === 'cpu')) await trainer.startWorker(opts.backend.name);
+    record.backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} threads` : ''}`;
     delete record.error;
     await writeRecord(home, record);
     opts.onStart?.(trainer.step);
