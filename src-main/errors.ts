@@ -2,3 +2,8 @@
 export class UserError extends Error {
   override name = 'UserError';
 }
+
+/** The code of a Node system error (ENOENT, EACCES…), if it is one. */
+export function errorCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../atomic.ts';
-import { UserError } from '../errors.ts';
+import { UserError, errorCode } from '../errors.ts';
 import { rngFor } from '../engine/rng.ts';
 
 export interface FontInfo {
@@ -303,7 +303,3 @@ function readInt32LE(bytes: Buffer, offset: number, count: number): Int32Array {
   return out;
 }
 
-
-function errorCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}

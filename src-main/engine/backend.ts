@@ -61,7 +61,7 @@ async function loadWebgpu(): Promise<Loaded> {
 
 async function loadWasm(): Promise<Loaded> {
   await import('@tensorflow/tfjs-backend-wasm');
-  return { adapter: 'XNNPACK (SIMD), 1 thread', software: true };
+  return { adapter: 'XNNPACK (SIMD), one thread per engine', software: true };
 }
 
 async function loadCpu(): Promise<Loaded> {

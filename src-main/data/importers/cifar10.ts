@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { UserError } from '../../errors.ts';
+import { statExisting } from './files.ts';
 import type { GlyphSet } from '../glyphset.ts';
 import type { ImportOptions, Imported, Importer } from './types.ts';
 
@@ -108,13 +109,7 @@ export const cifar10Importer: Importer = {
 };
 
 async function findBatches(path: string, opts: ImportOptions): Promise<Found> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${path} does not exist.`);
-    throw err;
-  }
+  const info = await statExisting(path);
   if (info.isDirectory()) return fromFolder(path);
   if (await isGzip(path)) return fromTarGz(path, info.size, opts);
   return fromSingleFile(path, info.size);

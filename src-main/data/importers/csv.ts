@@ -2,12 +2,13 @@
 // header. The 28×28 "A–Z handwritten" CSV is 372,450 rows and ~700 MB, so rows are streamed
 // into one array sized from the file's length, never held as text.
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { UserError } from '../../errors.ts';
+import { statExisting } from './files.ts';
 import type { FontInfo, GlyphSet } from '../glyphset.ts';
 import { LETTERS, type ImportOptions, type Imported, type Importer } from './types.ts';
 
@@ -361,13 +362,7 @@ function splitLine(line: string): string[] {
 }
 
 async function fileSize(path: string): Promise<number> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${path} does not exist.`);
-    throw err;
-  }
+  const info = await statExisting(path);
   if (!info.isFile()) throw new UserError(`${path} is not a file; a CSV dataset is one .csv file.`);
   if (info.size === 0) throw emptyFile(path);
   return info.size;

@@ -4,7 +4,8 @@
 import { opendir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../../errors.ts';
+import { UserError, errorCode } from '../../errors.ts';
+import { statExisting } from './files.ts';
 import type { GlyphSet } from '../glyphset.ts';
 import { LETTERS, type Importer, type ImportOptions, type Imported } from './types.ts';
 import { checkZipSizes, listZip, readZipEntries, someZipEntry, startsLikeZip, type ZipEntryInfo, type ZipLimits } from './zip.ts';
@@ -107,12 +108,7 @@ export const kaggleImporter: Importer = {
 };
 
 async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new UserError(`${path} does not exist.`);
-    throw err;
-  }
+  return (await statExisting(path)).isDirectory();
 }
 
 // ---- Finding the glyphs ----
@@ -461,6 +457,3 @@ function suggestName(path: string): string {
   return basename(current).replace(/\.zip$/i, '') || 'kaggle-letters';
 }
 
-function errorCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}

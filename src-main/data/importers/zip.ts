@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { inflateRaw, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
-import { UserError } from '../../errors.ts';
+import { UserError, errorCode } from '../../errors.ts';
 
 export interface ZipLimits {
   /** Largest declared uncompressed size of one entry that is read. */
@@ -341,6 +341,3 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function errorCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
