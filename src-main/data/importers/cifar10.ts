@@ -5,12 +5,12 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { Transform } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { UserError } from '../../errors.ts';
-import { statExisting } from './files.ts';
+import { progressMeter, statExisting } from './files.ts';
 import type { GlyphSet } from '../glyphset.ts';
 import type { ImportOptions, Imported, Importer } from './types.ts';
 
@@ -139,14 +139,7 @@ async function fromSingleFile(path: string, size: number): Promise<Found> {
 async function fromTarGz(path: string, size: number, opts: ImportOptions): Promise<Found> {
   const batches: Batch[] = [];
   let meta: Found['meta'] = null;
-  let bytesRead = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytesRead += chunk.length;
-      opts.onProgress?.({ phase: 'unpacking CIFAR-10 archive', done: bytesRead, total: size });
-      done(null, chunk);
-    },
-  });
+  const meter = progressMeter('unpacking CIFAR-10 archive', size, opts);
   await forEachTarEntry(path, meter, async (entry) => {
     const name = basename(entry.header.name);
     const source = `${path}/${entry.header.name}`;

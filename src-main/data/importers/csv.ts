@@ -4,11 +4,10 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { UserError } from '../../errors.ts';
-import { statExisting } from './files.ts';
+import { progressMeter, statExisting } from './files.ts';
 import type { FontInfo, GlyphSet } from '../glyphset.ts';
 import { LETTERS, type ImportOptions, type Imported, type Importer } from './types.ts';
 
@@ -128,14 +127,7 @@ function fontsOf(rows: Rows, layout: Layout, path: string): { fonts: FontInfo[];
 async function readRows(path: string, size: number, opts: ImportOptions): Promise<{ layout: Layout; rows: Rows }> {
   let read: { layout: Layout; rows: Rows } | null = null;
   let rowNumber = 0;
-  let bytesRead = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytesRead += chunk.length;
-      opts.onProgress?.({ phase: 'reading CSV', done: bytesRead, total: size });
-      done(null, chunk);
-    },
-  });
+  const meter = progressMeter('reading CSV', size, opts);
   const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true });
   const feeding = pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), meter, parser);
   // A read error also ends the loop below with that error; this only keeps it from going unhandled.
