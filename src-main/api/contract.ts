@@ -1,0 +1,303 @@
+// The one API of Fontloom: what the studio (over Electron IPC or HTTP), the CLI and tests may
+// ask, and the events they hear. Inputs are zod schemas, checked at every boundary; outputs are
+// plain JSON types. This file imports nothing from Node: the renderer imports it too.
+import { z } from 'zod';
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'stopped', 'completed', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** Statuses from which `resumeRun` continues a run from its last checkpoint. */
+export const RESUMABLE: readonly RunStatus[] = ['paused', 'stopped', 'interrupted', 'failed'];
+
+export const PRESET_NAMES = ['seed', 'seed-lite', 'small', 'tiny', 'micro'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const DATASET_FORMAT_CHOICES = ['auto', 'kaggle', 'npz', 'csv', 'fonts', 'cifar10'] as const;
+export const SAMPLER_NAMES = ['ddim', 'ddpm'] as const;
+export const EXPORT_FORMATS = ['sheet', 'png', 'svg', 'otf'] as const;
+
+export interface Recipe {
+  schedule: 'linear' | 'cosine';
+  prediction: 'eps' | 'v';
+  weighting: 'mse' | 'min-snr';
+  snrGamma: number;
+}
+
+export interface PresetInfo {
+  name: (typeof PRESET_NAMES)[number];
+  description: string;
+  /** Parameters of the UNet for 1 channel and 26 classes. */
+  params: number;
+  batch: number;
+  lr: number;
+  recipe: Recipe;
+  /** e.g. "v-prediction, cosine schedule, Min-SNR-5" */
+  recipeText: string;
+}
+
+export interface StudioInfo {
+  version: string;
+  home: string;
+  /** The backend `auto` picks here, with its adapter, e.g. "wasm: XNNPACK (SIMD), one thread per engine". */
+  backend: string;
+  /** Where the studio runs: the Electron window or a browser against the local server. */
+  mode: 'electron' | 'browser' | 'cli';
+  presets: PresetInfo[];
+}
+
+export interface Dataset {
+  id: string;
+  name: string;
+  format: 'kaggle' | 'npz' | 'csv' | 'fonts' | 'cifar10' | 'default';
+  /** Number of glyphs (images). */
+  count: number;
+  classes: number;
+  classNames: string[];
+  fonts: number;
+  height: number;
+  width: number;
+  channels: number;
+  source: string;
+  created: string;
+  notes: string[];
+}
+
+/** The settings a run trains with, as stored (every default filled in). */
+export interface RunConfig {
+  preset: (typeof PRESET_NAMES)[number];
+  steps: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  emaBeta: number;
+  emaStart: number;
+  cfgDropout: number;
+  seed: number;
+  recipe: Recipe;
+  valEvery: number;
+  valMax: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  backend: (typeof BACKEND_CHOICES)[number];
+  threads: number;
+}
+
+export interface Run {
+  id: string;
+  name: string;
+  status: RunStatus;
+  step: number;
+  steps: number;
+  preset: string;
+  /** Dataset id (null once the dataset was deleted). */
+  dataset: string | null;
+  datasetName: string;
+  /** Backend and adapter the run trained on last, e.g. "wasm: XNNPACK (SIMD), 2 threads". */
+  backend: string | null;
+  created: string;
+  updated: string;
+  /** Mean training loss over the last steps. */
+  trainLoss: number | null;
+  bestVal: number | null;
+  /** Step of the last checkpoint: where a resume continues. */
+  checkpointStep: number;
+  error: string | null;
+  config: RunConfig;
+}
+
+export interface Metric {
+  step: number;
+  loss: number;
+  lr: number;
+  val: number | null;
+}
+
+export interface Sheet {
+  step: number;
+  which: 'model' | 'ema';
+}
+
+/** A PNG, base64-encoded, ready for `data:image/png;base64,` */
+export interface Png {
+  png: string;
+  width: number;
+  height: number;
+}
+
+export interface Generation {
+  id: string;
+  run: string;
+  step: number;
+  sampler: (typeof SAMPLER_NAMES)[number];
+  steps: number;
+  cfg: number;
+  seed: number;
+  ema: boolean;
+  classNames: string[];
+  /** Per class, the seed its glyph was drawn with (re-rolls change one). */
+  seeds: number[];
+  sheet: Png;
+  /** One image per class at the model's size (32×32). */
+  glyphs: Png[];
+  seconds: number;
+}
+
+export interface ExportResult {
+  /** The folder written (or the one file, for a sheet or a font). */
+  path: string;
+  files: string[];
+  /** A zip of the same files, when asked for. */
+  zip: string | null;
+  warnings: string[];
+}
+
+/** Events every client hears (IPC channel or server-sent events). */
+export type FontloomEvent =
+  | { type: 'run'; run: Run }
+  | {
+      type: 'progress';
+      run: string;
+      step: number;
+      steps: number;
+      loss: number;
+      lr: number;
+      val: number | null;
+      imagesPerSecond: number;
+      etaSeconds: number;
+    }
+  | { type: 'sheet'; run: string; step: number; which: 'model' | 'ema' }
+  | { type: 'import'; job: string; phase: string; done: number; total: number | null }
+  | { type: 'datasets' };
+
+const id = z.string().min(1).max(200);
+const positiveInt = z.number().int().positive();
+
+export const inputs = {
+  info: z.object({}),
+  listDatasets: z.object({}),
+  importDataset: z.object({
+    path: z.string().min(1),
+    name: z.string().min(1).max(100).optional(),
+    format: z.enum(DATASET_FORMAT_CHOICES).optional(),
+    /** Chosen by the client so it can follow `import` events of this import. */
+    job: z.string().max(100).optional(),
+  }),
+  previewDataset: z.object({ id, fonts: z.coerce.number().int().min(1).max(64).optional() }),
+  deleteDataset: z.object({ id }),
+  listRuns: z.object({}),
+  createRun: z.object({
+    name: z.string().max(100).optional(),
+    dataset: id,
+    preset: z.enum(PRESET_NAMES),
+    steps: positiveInt.optional(),
+    epochs: z.number().positive().optional(),
+    batch: positiveInt.optional(),
+    lr: z.number().positive().optional(),
+    emaBeta: z.number().min(0).max(1).optional(),
+    cfgDropout: z.number().min(0).max(1).optional(),
+    sampleEvery: z.number().int().min(0).optional(),
+    valEvery: z.number().int().min(0).optional(),
+    checkpointEvery: z.number().int().min(0).optional(),
+    seed: z.number().int().min(0).optional(),
+    backend: z.enum(BACKEND_CHOICES).optional(),
+    threads: z.number().int().min(1).max(2).optional(),
+    schedule: z.enum(['linear', 'cosine']).optional(),
+    prediction: z.enum(['eps', 'v']).optional(),
+    weighting: z.enum(['mse', 'min-snr']).optional(),
+  }),
+  getRun: z.object({ id }),
+  pauseRun: z.object({ id }),
+  resumeRun: z.object({ id }),
+  stopRun: z.object({ id }),
+  deleteRun: z.object({ id }),
+  runMetrics: z.object({ id, since: z.coerce.number().int().min(0).optional() }),
+  runSheets: z.object({ id }),
+  sheetImage: z.object({ id, step: z.coerce.number().int().min(0), which: z.enum(['model', 'ema']) }),
+  generate: z.object({
+    id,
+    sampler: z.enum(SAMPLER_NAMES).default('ddim'),
+    steps: z.number().int().min(1).max(999).default(50),
+    cfg: z.number().min(0).max(20).default(3),
+    seed: z.number().int().min(0).default(0),
+    ema: z.boolean().default(true),
+  }),
+  reroll: z.object({ generation: id, class: z.number().int().min(0), seed: z.number().int().min(0) }),
+  /** Traced outlines of a generation, one SVG per class, for a preview over the bitmaps. */
+  outlines: z.object({ generation: id, threshold: z.number().min(1).max(254).optional() }),
+  exportGeneration: z.object({
+    generation: id,
+    format: z.enum(EXPORT_FORMATS),
+    /** Glyph PNG sizes in pixels (32 is the model's own). */
+    sizes: z.array(z.number().int().min(8).max(1024)).max(8).optional(),
+    zip: z.boolean().optional(),
+    threshold: z.number().min(1).max(254).optional(),
+    /** Font family name (OTF). */
+    family: z.string().max(200).optional(),
+    /** Where to write; default: the run's exports folder. */
+    out: z.string().optional(),
+  }),
+} as const;
+
+export type Method = keyof typeof inputs;
+export type Input<M extends Method> = z.input<(typeof inputs)[M]>;
+export type ParsedInput<M extends Method> = z.output<(typeof inputs)[M]>;
+
+export interface Outputs {
+  info: StudioInfo;
+  listDatasets: Dataset[];
+  importDataset: { dataset: Dataset; existing: boolean };
+  previewDataset: Png & { fonts: number };
+  deleteDataset: { deleted: string };
+  listRuns: Run[];
+  createRun: Run;
+  getRun: Run;
+  pauseRun: Run;
+  resumeRun: Run;
+  stopRun: Run;
+  deleteRun: { deleted: string };
+  runMetrics: Metric[];
+  runSheets: Sheet[];
+  sheetImage: Png;
+  generate: Generation;
+  reroll: Generation;
+  outlines: { svg: string[]; warnings: string[] };
+  exportGeneration: ExportResult;
+}
+
+/** What every binding offers: one call per method, and events. */
+export interface FontloomApi {
+  call<M extends Method>(method: M, input: Input<M>): Promise<Outputs[M]>;
+  /** Returns a function that stops listening. */
+  on(listener: (event: FontloomEvent) => void): () => void;
+}
+
+/** How each method travels over HTTP; `:id`-style parts are filled from the input. */
+export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: string }> = {
+  info: { verb: 'GET', path: '/api/info' },
+  listDatasets: { verb: 'GET', path: '/api/datasets' },
+  importDataset: { verb: 'POST', path: '/api/datasets' },
+  previewDataset: { verb: 'GET', path: '/api/datasets/:id/preview' },
+  deleteDataset: { verb: 'DELETE', path: '/api/datasets/:id' },
+  listRuns: { verb: 'GET', path: '/api/runs' },
+  createRun: { verb: 'POST', path: '/api/runs' },
+  getRun: { verb: 'GET', path: '/api/runs/:id' },
+  pauseRun: { verb: 'POST', path: '/api/runs/:id/pause' },
+  resumeRun: { verb: 'POST', path: '/api/runs/:id/resume' },
+  stopRun: { verb: 'POST', path: '/api/runs/:id/stop' },
+  deleteRun: { verb: 'DELETE', path: '/api/runs/:id' },
+  runMetrics: { verb: 'GET', path: '/api/runs/:id/metrics' },
+  runSheets: { verb: 'GET', path: '/api/runs/:id/sheets' },
+  sheetImage: { verb: 'GET', path: '/api/runs/:id/sheets/:step/:which' },
+  generate: { verb: 'POST', path: '/api/runs/:id/generate' },
+  reroll: { verb: 'POST', path: '/api/generations/:generation/reroll' },
+  outlines: { verb: 'POST', path: '/api/generations/:generation/outlines' },
+  exportGeneration: { verb: 'POST', path: '/api/generations/:generation/export' },
+};
+
+/** Browser mode only: files dropped or picked are uploaded here before `importDataset`. */
+export const UPLOAD_ROUTE = '/api/uploads';
+export const EVENTS_ROUTE = '/api/events';
+
+/** The error every binding reports: a message written for the user, and its kind. */
+export interface ApiErrorBody {
+  error: string;
+  code: 'invalid-input' | 'not-found' | 'user' | 'internal';
+}
