@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentHash } from '../src-main/data/glyphset.ts';
+import { storeFor } from '../src-main/store/store.ts';
 import { DEFAULT_DATASET, openRegistry } from '../src-main/data/registry.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
@@ -56,21 +57,21 @@ describe('the dataset registry', () => {
     const { record } = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'gone', format: 'csv', source: 'x' });
     await registry.remove('gone');
     expect(await registry.list()).toEqual([]);
-    expect(await readdir(join(home, 'datasets'))).toEqual(['index.json']);
+    expect(await readdir(join(home, 'datasets'))).toEqual([]);
     expect(existsSync(join(home, 'datasets', record.id))).toBe(false);
   });
 
-  it('sweeps what a killed import or delete left: partial folders go, complete folders are indexed', async () => {
+  it('sweeps what a killed import or delete left: partial folders go, complete folders are listed again', async () => {
     const registry = await openRegistry(home);
     const { record } = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'whole', format: 'csv', source: 'x' });
     // A kill while writing: a partial folder with half a file.
     await mkdir(join(home, 'datasets', '.partial-half-abc123'));
     await writeFile(join(home, 'datasets', '.partial-half-abc123', 'set.glyphs'), 'FLGLYPH1 half');
-    // A kill after the rename but before the index was saved: the index forgot a complete dataset.
-    await writeFile(join(home, 'datasets', 'index.json'), JSON.stringify({ version: 1, datasets: [] }));
+    // A kill after the rename but before the row was written: the table forgot a complete dataset.
+    storeFor(home).deleteDataset(record.id);
     const reopened = await openRegistry(home);
     expect((await reopened.list()).map((d) => d.id)).toEqual([record.id]);
-    expect((await readdir(join(home, 'datasets'))).sort()).toEqual([record.id, 'index.json'].sort());
+    expect(await readdir(join(home, 'datasets'))).toEqual([record.id]);
   });
 
   it('registers the embedded default dataset once', async () => {

@@ -1,42 +1,20 @@
 // The datasets a user has imported: $FONTLOOM_HOME/datasets/<id>/{set.glyphs, dataset.json},
-// listed in datasets/index.json. An import is written under a .partial- folder and renamed into
-// place before the index names it, so a killed import leaves nothing that counts; `openRegistry`
-// sweeps what such a kill left behind.
+// listed in the store's datasets table. An import is written under a .partial- folder and renamed
+// into place before the table names it, so a killed import leaves nothing that counts;
+// `openRegistry` sweeps what such a kill left behind.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
 import { contentHash, readGlyphSet, writeGlyphSet, type GlyphSet } from './glyphset.ts';
 import { chooseImporter } from './importers/index.ts';
 import type { DatasetFormat, ImportProgress } from './importers/types.ts';
+import { storeFor, type Store, type StoredDataset } from '../store/store.ts';
 
-export interface DatasetRecord {
-  id: string;
-  name: string;
-  format: DatasetFormat | 'default';
-  count: number;
-  /** Number of classes (26 for letters, 10 for CIFAR-10). */
-  classes: number;
-  classNames: string[];
-  /** Number of fonts (or sources) the glyphs come from. */
-  fonts: number;
-  height: number;
-  width: number;
-  channels: number;
-  hash: string;
-  /** Where it was imported from. */
-  source: string;
-  created: string;
-  notes: string[];
-}
-
-interface Index {
-  version: 1;
-  datasets: DatasetRecord[];
-}
+/** A registered dataset: the API's view plus its content hash. */
+export type DatasetRecord = StoredDataset;
 
 export interface Registry {
   readonly home: string;
@@ -82,49 +60,47 @@ async function readJson<T>(file: string): Promise<T | null> {
   }
 }
 
-/** Rebuilds the index from the complete dataset folders and removes leftovers of killed imports. */
-async function sweep(home: string): Promise<Index> {
+/**
+ * Makes the table and the folders agree: removes leftovers of killed imports, forgets rows whose
+ * folder is gone, and adopts complete folders the table lacks (a home from before the store).
+ */
+async function sweep(home: string, store: Store): Promise<void> {
   const dir = datasetsDir(home);
   await mkdir(dir, { recursive: true });
-  const datasets: DatasetRecord[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  const folders = new Set<string>();
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
-    const folder = join(dir, entry.name);
-    if (entry.name.startsWith(PARTIAL)) {
-      await rm(folder, { recursive: true, force: true });
-      continue;
-    }
-    const record = await readJson<DatasetRecord>(join(folder, 'dataset.json'));
-    if (record && record.id === entry.name && existsSync(join(folder, 'set.glyphs'))) datasets.push(record);
+    if (entry.name.startsWith(PARTIAL)) await rm(join(dir, entry.name), { recursive: true, force: true });
+    else if (existsSync(join(dir, entry.name, 'set.glyphs'))) folders.add(entry.name);
   }
-  datasets.sort((a, b) => a.created.localeCompare(b.created));
-  const index: Index = { version: 1, datasets };
-  const file = join(dir, 'index.json');
-  const text = JSON.stringify(index, null, 2) + '\n';
-  if (!existsSync(file) || (await readFile(file, 'utf8')) !== text) await writeFileAtomic(file, Buffer.from(text));
-  return index;
+  const known = new Set(store.listDatasets().map((d) => d.id));
+  for (const id of known) if (!folders.has(id)) store.deleteDataset(id);
+  for (const id of folders) {
+    if (known.has(id)) continue;
+    const record = await readJson<DatasetRecord>(join(dir, id, 'dataset.json'));
+    if (record && record.id === id && !store.listDatasets().some((d) => d.name === record.name || d.hash === record.hash)) store.insertDataset(record);
+  }
+  await rm(join(dir, 'index.json'), { force: true });
 }
 
-export async function openRegistry(home: string): Promise<Registry> {
-  let index = await sweep(home);
+export async function openRegistry(home: string, store: Store = storeFor(home)): Promise<Registry> {
+  await sweep(home, store);
   const dir = datasetsDir(home);
 
-  const saveIndex = async () => {
-    await writeFileAtomic(join(dir, 'index.json'), Buffer.from(JSON.stringify(index, null, 2) + '\n'));
-  };
-
   const find = async (idOrName: string): Promise<DatasetRecord> => {
-    const hit = index.datasets.find((d) => d.id === idOrName) ?? index.datasets.find((d) => d.name === idOrName);
+    const all = store.listDatasets();
+    const hit = all.find((d) => d.id === idOrName) ?? all.find((d) => d.name === idOrName);
     if (hit) return hit;
-    const known = index.datasets.map((d) => `${d.id} ("${d.name}")`).join(', ');
+    const known = all.map((d) => `${d.id} ("${d.name}")`).join(', ');
     throw new UserError(`no dataset "${idOrName}"${known ? `: there are ${known}` : ': none imported yet (fontloom import PATH)'}`);
   };
 
   const register: Registry['register'] = async (set, meta) => {
     const hash = contentHash(set);
-    const same = index.datasets.find((d) => d.hash === hash);
+    const all = store.listDatasets();
+    const same = all.find((d) => d.hash === hash);
     if (same) return { record: same, existing: true };
-    if (index.datasets.some((d) => d.name === meta.name)) {
+    if (all.some((d) => d.name === meta.name)) {
       throw new UserError(`a dataset named "${meta.name}" exists already: choose another name with --name`);
     }
     const id = `${slug(meta.name)}-${hash.slice(0, 8)}`;
@@ -134,7 +110,7 @@ export async function openRegistry(home: string): Promise<Registry> {
       format: meta.format,
       count: set.count,
       classes: set.classNames.length,
-      classNames: set.classNames,
+      classNames: [...set.classNames],
       fonts: new Set(set.fontIds).size,
       height: set.height,
       width: set.width,
@@ -154,14 +130,13 @@ export async function openRegistry(home: string): Promise<Registry> {
       await rm(partial, { recursive: true, force: true });
       throw err;
     }
-    index = { version: 1, datasets: [...index.datasets, record] };
-    await saveIndex();
+    store.insertDataset(record);
     return { record, existing: false };
   };
 
   return {
     home,
-    list: async () => index.datasets,
+    list: async () => store.listDatasets(),
     async ensureDefault() {
       const set = await readGlyphSet(DEFAULT_DATASET);
       return register(set, { name: DEFAULT_NAME, format: 'default', source: DEFAULT_DATASET, notes: [] });
@@ -185,8 +160,7 @@ export async function openRegistry(home: string): Promise<Registry> {
       // Renamed out of the way first: a kill from here on leaves only a folder the sweep removes.
       const doomed = join(dir, `${PARTIAL}deleted-${record.id}`);
       await rename(join(dir, record.id), doomed);
-      index = { version: 1, datasets: index.datasets.filter((d) => d.id !== record.id) };
-      await saveIndex();
+      store.deleteDataset(record.id);
       await rm(doomed, { recursive: true, force: true });
       return record;
     },

@@ -1,0 +1,282 @@
+// Queries over fontloom.db: synchronous prepared statements, a transaction wherever several rows
+// change together. Rows become the API's types here, so nothing above sees SQL or JSON columns.
+import { join } from 'node:path';
+import type { Dataset, Metric, Run, RunConfig, RunStatus, Sheet } from '../api/contract.ts';
+import type { SampleOptions } from '../engine/sample.ts';
+import { openDb, type Db } from './db.ts';
+
+export const DB_FILE = 'fontloom.db';
+
+export type Control = 'pause' | 'stop';
+
+/** A run as the store keeps it: the API's view plus what the training process needs. */
+export interface StoredRun extends Run {
+  /** The glyph set file the run trains on. */
+  data: string;
+  valFraction: number;
+  /** Sampler settings of the periodic sheets (fixed seed, so sheets compare over time). */
+  sheet: SampleOptions;
+  /** A pause or stop asked for and not yet carried out by the training process. */
+  control: Control | null;
+  /** The process training it while `running`. */
+  pid: number | null;
+}
+
+export interface StoredDataset extends Dataset {
+  hash: string;
+}
+
+export type NewRunRow = Pick<StoredRun, 'id' | 'name' | 'dataset' | 'datasetName' | 'data' | 'valFraction' | 'config' | 'sheet' | 'status' | 'pid'>;
+
+export type RunPatch = Partial<Pick<StoredRun, 'status' | 'control' | 'pid' | 'backend' | 'step' | 'checkpointStep' | 'trainLoss' | 'bestVal' | 'error'>>;
+
+export interface EvalRow {
+  run: string;
+  step: number;
+  weights: 'model' | 'ema';
+  legibility: number;
+  fid: number | null;
+  diversity: number | null;
+  report: unknown;
+  created: string;
+}
+
+interface RunRow {
+  id: string;
+  name: string;
+  dataset: string | null;
+  dataset_name: string;
+  data_path: string;
+  val_fraction: number;
+  config: string;
+  sheet: string;
+  status: RunStatus;
+  control: Control | null;
+  pid: number | null;
+  backend: string | null;
+  created: string;
+  updated: string;
+  step: number;
+  checkpoint_step: number;
+  train_loss: number | null;
+  best_val: number | null;
+  error: string | null;
+}
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  format: Dataset['format'];
+  count: number;
+  class_names: string;
+  fonts: number;
+  height: number;
+  width: number;
+  channels: number;
+  hash: string;
+  source: string;
+  created: string;
+  notes: string;
+}
+
+const PATCH_COLUMNS: Record<keyof RunPatch, string> = {
+  status: 'status',
+  control: 'control',
+  pid: 'pid',
+  backend: 'backend',
+  step: 'step',
+  checkpointStep: 'checkpoint_step',
+  trainLoss: 'train_loss',
+  bestVal: 'best_val',
+  error: 'error',
+};
+
+function toRun(row: RunRow): StoredRun {
+  const config = JSON.parse(row.config) as RunConfig;
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    step: row.step,
+    steps: config.steps,
+    preset: config.preset,
+    dataset: row.dataset,
+    datasetName: row.dataset_name,
+    backend: row.backend,
+    created: row.created,
+    updated: row.updated,
+    trainLoss: row.train_loss,
+    bestVal: row.best_val,
+    checkpointStep: row.checkpoint_step,
+    error: row.error,
+    config,
+    data: row.data_path,
+    valFraction: row.val_fraction,
+    sheet: JSON.parse(row.sheet) as SampleOptions,
+    control: row.control,
+    pid: row.pid,
+  };
+}
+
+function toDataset(row: DatasetRow): StoredDataset {
+  const classNames = JSON.parse(row.class_names) as string[];
+  return {
+    id: row.id,
+    name: row.name,
+    format: row.format,
+    count: row.count,
+    classes: classNames.length,
+    classNames,
+    fonts: row.fonts,
+    height: row.height,
+    width: row.width,
+    channels: row.channels,
+    hash: row.hash,
+    source: row.source,
+    created: row.created,
+    notes: JSON.parse(row.notes) as string[],
+  };
+}
+
+export class Store {
+  readonly db: Db;
+
+  constructor(readonly file: string, upTo?: number) {
+    this.db = openDb(file, upTo);
+  }
+
+  static open(home: string): Store {
+    return new Store(join(home, DB_FILE));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // Datasets
+
+  listDatasets(): StoredDataset[] {
+    return (this.db.prepare('SELECT * FROM datasets ORDER BY created, id').all() as DatasetRow[]).map(toDataset);
+  }
+
+  getDataset(id: string): StoredDataset | null {
+    const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
+    return row ? toDataset(row) : null;
+  }
+
+  insertDataset(d: StoredDataset): void {
+    this.db
+      .prepare(
+        `INSERT INTO datasets (id, name, format, count, class_names, fonts, height, width, channels, hash, source, created, notes)
+         VALUES (@id, @name, @format, @count, @classNames, @fonts, @height, @width, @channels, @hash, @source, @created, @notes)`,
+      )
+      .run({ ...d, classNames: JSON.stringify(d.classNames), notes: JSON.stringify(d.notes) });
+  }
+
+  deleteDataset(id: string): void {
+    this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+  }
+
+  // Runs
+
+  insertRun(r: NewRunRow): StoredRun {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, name, dataset, dataset_name, data_path, val_fraction, config, sheet, status, pid, created, updated)
+         VALUES (@id, @name, @dataset, @datasetName, @data, @valFraction, @config, @sheet, @status, @pid, @now, @now)`,
+      )
+      .run({ ...r, config: JSON.stringify(r.config), sheet: JSON.stringify(r.sheet), now });
+    return this.getRun(r.id)!;
+  }
+
+  getRun(id: string): StoredRun | null {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  /** Oldest first. */
+  listRuns(status?: RunStatus): StoredRun[] {
+    const rows = status
+      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created, id').all(status)
+      : this.db.prepare('SELECT * FROM runs ORDER BY created, id').all();
+    return (rows as RunRow[]).map(toRun);
+  }
+
+  updateRun(id: string, patch: RunPatch): StoredRun {
+    const keys = Object.keys(patch) as (keyof RunPatch)[];
+    const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`);
+    this.db.prepare(`UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id`).run({ ...patch, id, updated: new Date().toISOString() });
+    return this.getRun(id)!;
+  }
+
+  /** The pause or stop asked of a run, read by its training process between steps. */
+  control(id: string): Control | null {
+    const row = this.db.prepare('SELECT control FROM runs WHERE id = ?').get(id) as { control: Control | null } | undefined;
+    return row?.control ?? null;
+  }
+
+  deleteRun(id: string): void {
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  }
+
+  // Metrics: written in batches, one transaction each.
+
+  appendMetrics(run: string, rows: readonly Metric[]): void {
+    if (rows.length === 0) return;
+    const insert = this.db.prepare('INSERT OR REPLACE INTO metrics (run, step, loss, lr, val) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const m of rows) insert.run(run, m.step, m.loss, m.lr, m.val);
+    })();
+  }
+
+  /** Drops metrics past `step` (those a crash left ahead of the last checkpoint). */
+  trimMetrics(run: string, step: number): void {
+    this.db.prepare('DELETE FROM metrics WHERE run = ? AND step > ?').run(run, step);
+  }
+
+  metrics(run: string, since = 0): Metric[] {
+    return this.db.prepare('SELECT step, loss, lr, val FROM metrics WHERE run = ? AND step > ? ORDER BY step').all(run, since) as Metric[];
+  }
+
+  // Sample sheets
+
+  addSheet(run: string, sheet: Sheet, file: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO sheets (run, step, which, file) VALUES (?, ?, ?, ?)').run(run, sheet.step, sheet.which, file);
+  }
+
+  sheets(run: string): (Sheet & { file: string })[] {
+    return this.db.prepare('SELECT step, which, file FROM sheets WHERE run = ? ORDER BY step, which').all(run) as (Sheet & { file: string })[];
+  }
+
+  // Exports and evaluations
+
+  addExport(e: { id: string; run: string; format: string; path: string; settings: unknown }): void {
+    this.db
+      .prepare('INSERT INTO exports (id, run, format, path, settings, created) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.id, e.run, e.format, e.path, JSON.stringify(e.settings), new Date().toISOString());
+  }
+
+  saveEval(e: Omit<EvalRow, 'created'>): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO evals (run, step, weights, legibility, fid, diversity, report, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.run, e.step, e.weights, e.legibility, e.fid, e.diversity, JSON.stringify(e.report), new Date().toISOString());
+  }
+
+  evals(run: string): EvalRow[] {
+    const rows = this.db.prepare('SELECT * FROM evals WHERE run = ? ORDER BY step, weights').all(run) as (Omit<EvalRow, 'report'> & { report: string })[];
+    return rows.map((r) => ({ ...r, report: JSON.parse(r.report) as unknown }));
+  }
+}
+
+const shared = new Map<string, Store>();
+
+/** The one connection of this process to a home's database. */
+export function storeFor(home: string): Store {
+  let store = shared.get(home);
+  if (!store || !store.db.open) {
+    store = Store.open(home);
+    shared.set(home, store);
+  }
+  return store;
+}
