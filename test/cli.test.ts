@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
+import { storeFor } from '../src-main/store/store.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
 const BIN = resolve(__dirname, '../bin/fontloom.mjs');
@@ -51,6 +52,16 @@ async function runIds(): Promise<string[]> {
 }
 
 let data: string;
+
+/** A run's config as stored, and a way to rewrite it as another (or an older) Fontloom would have. */
+function storedConfig(id: string): Record<string, unknown> {
+  const row = storeFor(home).db.prepare('SELECT config FROM runs WHERE id = ?').get(id) as { config: string };
+  return JSON.parse(row.config);
+}
+
+function setStoredConfig(id: string, config: Record<string, unknown>): void {
+  storeFor(home).db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+}
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'fontloom-cli-'));
@@ -170,15 +181,14 @@ describe('train, sample and resume through the command', () => {
   }, 120_000);
 
   it('refuses a checkpoint from another preset, leaving the run as it was', async () => {
-    const file = join(home, 'runs', runId, 'run.json');
-    const original = await readFile(file, 'utf8');
-    await writeFile(file, original.replace('"preset": "micro"', '"preset": "tiny"'));
+    const original = storedConfig(runId);
+    setStoredConfig(runId, { ...original, preset: 'tiny' });
     try {
       const r = await fontloom('resume', runId, '--backend', 'cpu');
       expectRefusal(r, /checkpoint .*latest\.ckpt is from preset micro.*this run is preset tiny/);
-      expect(JSON.parse(await readFile(file, 'utf8')).status).toBe('stopped');
+      expect(storeFor(home).getRun(runId)!.status).toBe('stopped');
     } finally {
-      await writeFile(file, original);
+      setStoredConfig(runId, original);
     }
   }, 120_000);
 
@@ -188,8 +198,7 @@ describe('train, sample and resume through the command', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ run: runId, status: 'completed', steps: 4, total_steps: 4 });
     const samples = await readdir(join(home, 'runs', runId, 'samples'));
     expect(samples.sort()).toEqual(['step-0000004-ema.png', 'step-0000004-model.png']);
-    const metrics = (await readFile(join(home, 'runs', runId, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+    expect(storeFor(home).metrics(runId).map((m) => m.step)).toEqual([1, 2, 3, 4]);
     expectRefusal(await fontloom('resume', runId), /already complete/);
   }, 180_000);
 });
@@ -197,31 +206,28 @@ describe('train, sample and resume through the command', () => {
 describe('the training recipe, per run', () => {
   let runId: string;
 
-  it('records the preset’s recipe with each part overridden on the command line, in run.json and the checkpoint', async () => {
+  it('records the preset’s recipe with each part overridden on the command line, in the store and the checkpoint', async () => {
     const r = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '3', '--batch', '4', '--backend', 'cpu', '--stop-at', '1', '--sample-every', '0', '--prediction', 'eps', '--schedule', 'linear', '--weighting', 'mse', '--json');
     expect(r.code, r.stderr).toBe(0);
     runId = JSON.parse(r.stdout).run;
     expect(r.stderr).toMatch(/micro \(ε-prediction, linear schedule, plain MSE\)/);
     const reference = { schedule: 'linear', prediction: 'eps', weighting: 'mse', snrGamma: 5 };
-    expect(JSON.parse(await readFile(join(home, 'runs', runId, 'run.json'), 'utf8')).config.recipe).toEqual(reference);
+    expect(storedConfig(runId).recipe).toEqual(reference);
     expect((await readCheckpoint(join(home, 'runs', runId, 'checkpoints', 'latest.ckpt'))).header.config.recipe).toEqual(reference);
 
     const gamma = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '2', '--batch', '4', '--backend', 'cpu', '--stop-at', '1', '--sample-every', '0', '--snr-gamma', '2.5', '--json');
     expect(gamma.code, gamma.stderr).toBe(0);
-    const record = JSON.parse(await readFile(join(home, 'runs', JSON.parse(gamma.stdout).run, 'run.json'), 'utf8'));
-    expect(record.config.recipe).toEqual({ schedule: 'cosine', prediction: 'v', weighting: 'min-snr', snrGamma: 2.5 });
+    expect(storedConfig(JSON.parse(gamma.stdout).run).recipe).toEqual({ schedule: 'cosine', prediction: 'v', weighting: 'min-snr', snrGamma: 2.5 });
   }, 120_000);
 
   it('resumes a run written before recipes existed as the reference recipe', async () => {
-    // Rewrite run.json and the checkpoint header as an older Fontloom wrote them: a flat
+    // Rewrite the run's config and the checkpoint header as an older Fontloom wrote them: a flat
     // `schedule: "linear"` and no recipe.
-    const file = join(home, 'runs', runId, 'run.json');
-    const record = JSON.parse(await readFile(file, 'utf8'));
     const legacy = (config: Record<string, unknown>) => {
       const { recipe: _recipe, ...rest } = config;
       return { ...rest, schedule: 'linear' };
     };
-    await writeFile(file, JSON.stringify({ ...record, config: legacy(record.config) }, null, 2));
+    setStoredConfig(runId, legacy(storedConfig(runId)));
     const ckptFile = join(home, 'runs', runId, 'checkpoints', 'latest.ckpt');
     const bytes = await readFile(ckptFile);
     const headerLength = bytes.readUInt32LE(8);
@@ -232,13 +238,12 @@ describe('the training recipe, per run', () => {
     prefix.write('FLCKPT01', 0, 'latin1');
     prefix.writeUInt32LE(json.length, 8);
     await writeFile(ckptFile, Buffer.concat([prefix, json, Buffer.alloc((4 - ((12 + json.length) % 4)) % 4), data]));
-    expect((await readFile(file, 'utf8')).includes('recipe')).toBe(false);
+    expect('recipe' in storedConfig(runId)).toBe(false);
 
     const r = await fontloom('resume', runId, '--backend', 'cpu', '--stop-at', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ run: runId, status: 'stopped', steps: 2 });
-    const after = JSON.parse(await readFile(file, 'utf8'));
-    expect(after.config.recipe).toEqual({ schedule: 'linear', prediction: 'eps', weighting: 'mse', snrGamma: 5 });
-    expect(after.config.schedule).toBeUndefined();
+    expect(storeFor(home).getRun(runId)!.step).toBe(2);
+    expect((await readCheckpoint(ckptFile)).header.config.recipe).toEqual({ schedule: 'linear', prediction: 'eps', weighting: 'mse', snrGamma: 5 });
   }, 120_000);
 });

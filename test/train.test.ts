@@ -10,7 +10,8 @@ import { CPU_RECIPE, REFERENCE_RECIPE } from '../src-main/engine/presets.ts';
 import { sampleImages } from '../src-main/engine/sample.ts';
 import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { splitByFont, writeGlyphSet } from '../src-main/data/glyphset.ts';
-import { checkpointPath, createRun, loadRun, readMetrics, trainRun } from '../src-main/jobs/run.ts';
+import { checkpointPath, createRun, loadRun, trainRun } from '../src-main/jobs/run.ts';
+import { storeFor } from '../src-main/store/store.ts';
 import { initBackend, type BackendInfo } from '../src-main/engine/backend.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 import { webgpuUnavailable } from './helpers/backends.ts';
@@ -158,17 +159,17 @@ describe('resume (cpu)', () => {
     // micro's own recipe, so resuming is checked with v-prediction, cosine and Min-SNR weights.
     const config = defaultTrainConfig('micro', { steps: 6, batch: 4, seed: 11, emaStart: 2, valEvery: 2 });
     expect(config.recipe).toEqual(CPU_RECIPE);
-    const spec = { data, config, valFraction: 0.25, sampleEvery: 0, checkpointEvery: 100, sheet: { steps: 2 } };
+    const spec = { data, valFraction: 0.25, sheet: { steps: 2 }, config: { ...config, sampleEvery: 0, checkpointEvery: 100, backend: 'cpu', threads: 1 } as const };
 
     const straight = await createRun(home, spec);
     await trainRun(home, straight, { backend });
 
     const halves = await createRun(home, spec);
     const first = await trainRun(home, halves, { backend, stopAt: 3 });
-    expect(first.record.status).toBe('stopped');
-    expect((await loadRun(home, halves.id)).step).toBe(3);
-    const resumed = await trainRun(home, await loadRun(home, halves.id), { backend });
-    expect(resumed.record.status).toBe('completed');
+    expect(first.run.status).toBe('stopped');
+    expect(loadRun(home, halves.id)).toMatchObject({ step: 3, checkpointStep: 3, status: 'stopped' });
+    const resumed = await trainRun(home, loadRun(home, halves.id), { backend });
+    expect(resumed.run.status).toBe('completed');
 
     const a = await readCheckpoint(checkpointPath(home, straight.id));
     const b = await readCheckpoint(checkpointPath(home, halves.id));
@@ -179,10 +180,10 @@ describe('resume (cpu)', () => {
     expect(b.header.config.recipe).toEqual(CPU_RECIPE);
     expect(Buffer.from(b.data.buffer).equals(Buffer.from(a.data.buffer))).toBe(true);
 
-    const curveA = await readMetrics(home, straight.id);
-    const curveB = await readMetrics(home, halves.id);
+    const curveA = storeFor(home).metrics(straight.id);
+    const curveB = storeFor(home).metrics(halves.id);
     expect(curveB.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(curveB).toEqual(curveA);
-    expect(JSON.parse(await readFile(join(home, 'runs', halves.id, 'run.json'), 'utf8')).status).toBe('completed');
+    expect(loadRun(home, halves.id).status).toBe('completed');
   }, 300_000);
 });

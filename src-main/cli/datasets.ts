@@ -3,7 +3,8 @@ import { openRegistry, type DatasetRecord } from '../data/registry.ts';
 import { isDatasetFormat } from '../data/importers/index.ts';
 import type { DatasetFormat } from '../data/importers/types.ts';
 import { UserError } from '../errors.ts';
-import { writeSheet } from '../export/sheet.ts';
+import { writeFileAtomic } from '../atomic.ts';
+import { renderPreview } from '../data/preview.ts';
 import { fontloomHome } from '../home.ts';
 
 function summary(r: DatasetRecord) {
@@ -76,36 +77,9 @@ export async function datasetShowCommand(id: string, opts: { sheet?: string; fon
   else process.stdout.write(`${record.id}: "${record.name}" from ${record.source}\n  ${record.count} glyphs, ${record.fonts} fonts, classes ${record.classNames.join(' ')}\n${record.notes.map((n) => `  note: ${n}\n`).join('')}`);
   if (!opts.sheet) return;
   if (!opts.sheet.toLowerCase().endsWith('.png')) throw new UserError(`--sheet ${opts.sheet}: the preview is a PNG, name it *.png`);
-  const set = await registry.load(record);
-  const preview = previewGrid(set.pixels, set.labels, set.fontIds, set.classNames.length, set.height * set.width * set.channels, opts.fonts);
-  const labels = preview.cells.map((_, i) => set.classNames[i % set.classNames.length]);
-  await writeSheet(opts.sheet, preview.pixels, preview.cells.length, set.height, set.width, set.channels as 1 | 3, labels, {
-    columns: set.classNames.length,
-    title: `${record.name} · ${preview.fonts} of ${record.fonts} fonts`,
-    scale: 2,
-  });
+  const { png } = await renderPreview(await registry.load(record), record, opts.fonts);
+  await writeFileAtomic(opts.sheet, png);
   process.stderr.write(`fontloom: preview ${opts.sheet}\n`);
-}
-
-/** The first `fonts` fonts that have every class, one row each (class order), as one NHWC block. */
-function previewGrid(pixels: Uint8Array, labels: Int32Array, fontIds: Int32Array, classes: number, per: number, fonts: number) {
-  const byFont = new Map<number, Int32Array>();
-  for (let i = 0; i < labels.length; i++) {
-    let row = byFont.get(fontIds[i]);
-    if (!row) byFont.set(fontIds[i], (row = new Int32Array(classes).fill(-1)));
-    if (row[labels[i]] < 0) row[labels[i]] = i;
-  }
-  const rows = [...byFont.values()].filter((r) => r.every((i) => i >= 0)).slice(0, fonts);
-  if (rows.length === 0) {
-    // No font has every class (e.g. one glyph per font): show the first glyph of each class instead.
-    const first = new Int32Array(classes).fill(-1);
-    labels.forEach((l, i) => first[l] < 0 && (first[l] = i));
-    rows.push(first);
-  }
-  const cells = rows.flatMap((r) => [...r]);
-  const out = new Uint8Array(cells.length * per);
-  cells.forEach((item, k) => item >= 0 && out.set(pixels.subarray(item * per, (item + 1) * per), k * per));
-  return { pixels: out, cells, fonts: rows.length };
 }
 
 export async function datasetDeleteCommand(id: string): Promise<void> {

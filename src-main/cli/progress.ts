@@ -10,7 +10,7 @@ function duration(seconds: number): string {
 }
 
 function describe(p: Progress): string {
-  const val = p.val !== undefined ? ` val ${p.val.toFixed(4)}` : '';
+  const val = p.val !== null ? ` val ${p.val.toFixed(4)}` : '';
   return `loss ${p.loss.toFixed(4)}${val} lr ${p.lr.toExponential(2)} ${p.imagesPerSecond.toFixed(1)} img/s ETA ${duration(p.etaSeconds)}`;
 }
 
@@ -33,7 +33,7 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
   return {
     update(p) {
       every ||= Math.max(1, Math.floor(p.total / 100));
-      if (p.step % every === 0 || p.step === p.total || p.val !== undefined || p.sheet) {
+      if (p.step % every === 0 || p.step === p.total || p.val !== null || p.sheet) {
         stream.write(`step ${p.step}/${p.total} ${describe(p)}\n`);
       }
       if (p.sheet) stream.write(`sheet ${p.sheet}\n`);

@@ -1,53 +1,24 @@
-// A run on disk: runs/<id>/{run.json, metrics.jsonl, checkpoints/latest.ckpt, samples/*.png}.
-// It trains with the engine, checkpoints atomically, writes periodic A–Z sheets from the model
-// and its EMA with a fixed seed (so sheets compare over time), and resumes from its checkpoint
-// onto exactly the path an unbroken run would have taken.
+// A run: a row in the store plus runs/<id>/{checkpoints/latest.ckpt, samples/*.png}. It trains
+// with the engine, checkpoints atomically, writes periodic A–Z sheets from the model and its EMA
+// with a fixed seed (so sheets compare over time), and resumes from its checkpoint onto exactly
+// the path an unbroken run would have taken. Metrics reach the store in batches, always before
+// the checkpoint they lead up to: after a crash they may run ahead of it (trimmed on resume),
+// never behind it.
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
+import type { Metric, RunConfig } from '../api/contract.ts';
 import type { BackendInfo } from '../engine/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages, type SampleOptions } from '../engine/sample.ts';
-import { Trainer, trainConfigFromJson, type TrainConfig, type TrainingData } from '../engine/train.ts';
+import { Trainer, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
 import { deriveSeed } from '../engine/rng.ts';
 import { contentHash, readGlyphSet, splitByFont, type GlyphSet } from '../data/glyphset.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { runsDir } from '../home.ts';
-
-export type RunStatus = 'running' | 'stopped' | 'completed' | 'failed';
-
-export interface RunRecord {
-  id: string;
-  created: string;
-  updated: string;
-  status: RunStatus;
-  /** The glyph set the run trains on, as an absolute path. */
-  data: string;
-  /** The registered dataset's id, when it came from the registry. */
-  dataset?: string;
-  config: TrainConfig;
-  /** Share of fonts held out for validation. */
-  valFraction: number;
-  /** Sheets every this many steps (0: only at the end); checkpoints likewise. */
-  sampleEvery: number;
-  checkpointEvery: number;
-  sheet: SampleOptions;
-  step: number;
-  backend: string | null;
-  trainLoss: number | null;
-  valMse: number | null;
-  error?: string;
-}
-
-export interface Metric {
-  step: number;
-  loss: number;
-  lr: number;
-  val?: number;
-}
+import { storeFor, type StoredRun } from '../store/store.ts';
 
 export interface Progress {
   run: string;
@@ -57,7 +28,8 @@ export interface Progress {
   lr: number;
   imagesPerSecond: number;
   etaSeconds: number;
-  val?: number;
+  val: number | null;
+  /** A sheet written at this step (its EMA file; the model's sits beside it). */
   sheet?: string;
 }
 
@@ -75,7 +47,7 @@ export interface TrainOptions {
 }
 
 export interface RunOutcome {
-  record: RunRecord;
+  run: StoredRun;
   /** Mean loss over the last steps trained (up to 50). */
   trainLoss: number | null;
   seconds: number;
@@ -90,40 +62,41 @@ function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-async function writeRecord(home: string, record: RunRecord): Promise<void> {
-  record.updated = new Date().toISOString();
-  await writeFileAtomic(join(runDir(home, record.id), 'run.json'), Buffer.from(JSON.stringify(record, null, 2) + '\n'));
+export function loadRun(home: string, id: string): StoredRun {
+  const run = storeFor(home).getRun(id);
+  if (!run) throw new UserError(`no run "${id}" in ${home} (fontloom runs lists them)`);
+  return { ...run, config: { ...run.config, ...trainConfigFromJson(run.config, `run ${id}`) } };
 }
 
-export async function loadRun(home: string, id: string): Promise<RunRecord> {
-  const file = join(runDir(home, id), 'run.json');
-  if (!existsSync(file)) throw new UserError(`no run "${id}" in ${runsDir(home)} (fontloom runs lists them)`);
-  const record = JSON.parse(await readFile(file, 'utf8')) as RunRecord;
-  return { ...record, config: trainConfigFromJson(record.config, file) };
-}
-
-export async function listRuns(home: string): Promise<RunRecord[]> {
-  if (!existsSync(runsDir(home))) return [];
-  const ids = (await readdir(runsDir(home))).sort();
-  const records: RunRecord[] = [];
-  for (const id of ids) if (existsSync(join(runDir(home, id), 'run.json'))) records.push(await loadRun(home, id));
-  return records;
+export function listRuns(home: string): StoredRun[] {
+  return storeFor(home).listRuns();
 }
 
 export function checkpointPath(home: string, id: string): string {
   return join(runDir(home, id), 'checkpoints', 'latest.ckpt');
 }
 
-export async function readMetrics(home: string, id: string): Promise<Metric[]> {
-  const file = join(runDir(home, id), 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  const text = await readFile(file, 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Metric);
+/** Whether a process id belongs to a live process (ours or another Fontloom's). */
+export function processAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
-async function writeMetrics(home: string, id: string, metrics: Metric[]): Promise<void> {
-  const text = metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length ? '\n' : '');
-  await writeFileAtomic(join(runDir(home, id), 'metrics.jsonl'), Buffer.from(text));
+/**
+ * Runs left `running` by a process that no longer exists (killed, out of memory, power loss)
+ * become `interrupted`, resumable from their last checkpoint.
+ */
+export function markInterrupted(home: string): StoredRun[] {
+  const store = storeFor(home);
+  const lost = store.listRuns('running').filter((r) => r.pid !== process.pid && !processAlive(r.pid));
+  return lost.map((r) =>
+    store.updateRun(r.id, { status: 'interrupted', pid: null, control: null, step: r.checkpointStep, error: 'the training process ended without saying why (killed or crashed); resume continues from the last checkpoint' }),
+  );
 }
 
 /**
@@ -142,65 +115,85 @@ export async function loadTrainingData(path: string, valFraction: number): Promi
 }
 
 export interface NewRun {
+  name?: string;
   data: string;
   dataset?: string;
-  config: TrainConfig;
+  datasetName?: string;
+  config: RunConfig;
   valFraction?: number;
-  sampleEvery?: number;
-  checkpointEvery?: number;
   sheet?: Partial<SampleOptions>;
+  status?: 'queued' | 'running';
+  /** The process that trains it, for a run created `running`. */
+  pid?: number;
 }
 
-export async function createRun(home: string, spec: NewRun): Promise<RunRecord> {
+export async function createRun(home: string, spec: NewRun): Promise<StoredRun> {
   const id = newRunId();
   const dir = runDir(home, id);
   await mkdir(join(dir, 'checkpoints'), { recursive: true });
   await mkdir(join(dir, 'samples'), { recursive: true });
-  const now = new Date().toISOString();
-  const record: RunRecord = {
+  return storeFor(home).insertRun({
     id,
-    created: now,
-    updated: now,
-    status: 'running',
+    name: spec.name?.trim() || `${spec.config.preset} on ${spec.datasetName ?? spec.dataset ?? 'a glyph file'}`,
+    dataset: spec.dataset ?? null,
+    datasetName: spec.datasetName ?? spec.dataset ?? resolve(spec.data),
     data: resolve(spec.data),
-    ...(spec.dataset && { dataset: spec.dataset }),
-    config: spec.config,
     valFraction: spec.valFraction ?? 0.1,
-    sampleEvery: spec.sampleEvery ?? 1000,
-    checkpointEvery: spec.checkpointEvery ?? 500,
+    config: spec.config,
     sheet: { sampler: 'ddim', steps: 50, cfg: 3, eta: 0, seed: deriveSeed(spec.config.seed, 'sheet'), ...spec.sheet },
-    step: 0,
-    backend: null,
-    trainLoss: null,
-    valMse: null,
-  };
-  await writeRecord(home, record);
-  return record;
+    status: spec.status ?? 'queued',
+    pid: spec.pid ?? null,
+  });
+}
+
+/**
+ * Asks a run to pause or stop. A queued run settles at once; a running one is told through the
+ * store and its training process checkpoints and settles it between steps.
+ */
+export function requestControl(home: string, id: string, what: 'pause' | 'stop'): StoredRun {
+  const store = storeFor(home);
+  const run = loadRun(home, id);
+  const settled = what === 'pause' ? 'paused' : 'stopped';
+  if (run.status === 'queued' || (run.status === 'paused' && what === 'stop')) return store.updateRun(id, { status: settled });
+  if (run.status === 'running') return store.updateRun(id, { control: what });
+  if (run.status === settled) return run;
+  throw new UserError(`run ${id} is ${run.status}: there is nothing to ${what}`);
 }
 
 export async function deleteRun(home: string, id: string): Promise<void> {
-  await loadRun(home, id);
+  const run = loadRun(home, id);
+  if (run.status === 'running' && processAlive(run.pid)) throw new UserError(`run ${id} is training: stop it first (fontloom stop ${id})`);
+  storeFor(home).deleteRun(id);
   await rm(runDir(home, id), { recursive: true, force: true });
 }
 
-async function writeSheets(home: string, record: RunRecord, trainer: Trainer): Promise<string> {
+async function writeSheets(home: string, run: StoredRun, trainer: Trainer): Promise<string> {
   const labels = trainer.data.classNames.map((_, i) => i);
   const { height, width, channels } = trainer.data;
+  const store = storeFor(home);
   let last = '';
   for (const which of ['model', 'ema'] as const) {
-    const images = await sampleImages(which === 'ema' ? trainer.ema : trainer.model, trainer.schedule, labels, record.sheet);
-    last = join(runDir(home, record.id), 'samples', `step-${String(trainer.step).padStart(7, '0')}-${which}.png`);
-    const title = `${record.id} · ${record.config.preset} · step ${trainer.step} · ${which === 'ema' ? 'EMA' : 'model'} · ${record.sheet.sampler} ${record.sheet.steps}, cfg ${record.sheet.cfg}`;
+    const images = await sampleImages(which === 'ema' ? trainer.ema : trainer.model, trainer.schedule, labels, run.sheet);
+    last = join(runDir(home, run.id), 'samples', `step-${String(trainer.step).padStart(7, '0')}-${which}.png`);
+    const title = `${run.name} · ${run.config.preset} · step ${trainer.step} · ${which === 'ema' ? 'EMA' : 'model'} · ${run.sheet.sampler} ${run.sheet.steps}, cfg ${run.sheet.cfg}`;
     await writeSheet(last, images, labels.length, height, width, channels as 1 | 3, [...trainer.data.classNames], { title });
+    store.addSheet(run.id, { step: trainer.step, which }, last);
   }
   return last;
 }
 
-/** Trains a run from its checkpoint (or from scratch) until its last step or a stop. */
-export async function trainRun(home: string, record: RunRecord, opts: TrainOptions, loaded?: TrainingData): Promise<RunOutcome> {
-  const data = loaded ?? (await loadTrainingData(record.data, record.valFraction));
-  const trainer = new Trainer(record.config, data);
-  const ckptFile = checkpointPath(home, record.id);
+/** Steps between metric writes while training (and always at a checkpoint). */
+const METRICS_BATCH = 25;
+
+/**
+ * Trains a run from its checkpoint (or from scratch) until its last step, a stop or a pause
+ * (asked through `opts` or the store's control column), and leaves its status saying which.
+ */
+export async function trainRun(home: string, run: StoredRun, opts: TrainOptions, loaded?: TrainingData): Promise<RunOutcome> {
+  const store = storeFor(home);
+  const data = loaded ?? (await loadTrainingData(run.data, run.valFraction));
+  const trainer = new Trainer(run.config, data);
+  const ckptFile = checkpointPath(home, run.id);
   try {
     // A checkpoint that does not fit is the user's to fix: say so and leave the run as it was.
     if (existsSync(ckptFile)) restoreTrainer(trainer, await readCheckpoint(ckptFile));
@@ -210,34 +203,33 @@ export async function trainRun(home: string, record: RunRecord, opts: TrainOptio
   }
   const started = performance.now();
   const recent: number[] = [];
+  const meanRecent = () => (recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : null);
   try {
-    const kept = (await readMetrics(home, record.id)).filter((m) => m.step <= trainer.step);
-    await writeMetrics(home, record.id, kept);
-    record.status = 'running';
+    store.trimMetrics(run.id, trainer.step);
     if ((opts.threads ?? 1) > 1 && (opts.backend.name === 'wasm' || opts.backend.name === 'cpu')) await trainer.startWorker(opts.backend.name);
-    record.backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} threads` : ''}`;
-    delete record.error;
-    await writeRecord(home, record);
+    const backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} threads` : ''}`;
+    run = store.updateRun(run.id, { status: 'running', pid: process.pid, control: null, backend, step: trainer.step, checkpointStep: trainer.step, error: null });
     opts.onStart?.(trainer.step);
 
-    const total = record.config.steps;
+    const total = run.config.steps;
     const pending: Metric[] = [];
+    let bestVal = run.bestVal;
     let checkpointed = trainer.step;
-    // Metrics go to disk before the checkpoint they lead up to: after a crash the file may run
-    // ahead of the checkpoint (trimmed on resume), never behind it.
+    const flush = () => {
+      store.appendMetrics(run.id, pending.splice(0));
+      store.updateRun(run.id, { step: trainer.step, trainLoss: meanRecent(), bestVal });
+    };
     const checkpoint = async () => {
-      const lines = pending.splice(0).map((m) => JSON.stringify(m) + '\n').join('');
-      await appendFile(join(runDir(home, record.id), 'metrics.jsonl'), lines);
+      flush();
       await saveCheckpoint(ckptFile, trainer);
       checkpointed = trainer.step;
-      record.step = trainer.step;
-      await writeRecord(home, record);
+      store.updateRun(run.id, { checkpointStep: trainer.step });
     };
     // Speed counts training steps only (not validation, sheets or checkpoints), over a sliding window.
     const stepSeconds: number[] = [];
     while (trainer.step < total) {
       if (opts.stopAt !== undefined && trainer.step >= opts.stopAt) break;
-      if (opts.shouldStop?.()) break;
+      if (opts.shouldStop?.() || store.control(run.id)) break;
       const stepStart = performance.now();
       const r = await trainer.trainStep();
       stepSeconds.push((performance.now() - stepStart) / 1000);
@@ -245,23 +237,20 @@ export async function trainRun(home: string, record: RunRecord, opts: TrainOptio
       recent.push(r.loss);
       if (recent.length > 50) recent.shift();
       if (!Number.isFinite(r.loss)) throw new Error(`the loss became ${r.loss} at step ${r.step}; lower the learning rate`);
-      const metric: Metric = { step: r.step, loss: r.loss, lr: r.lr };
+      const metric: Metric = { step: r.step, loss: r.loss, lr: r.lr, val: null };
       const last = r.step === total;
-      if ((record.config.valEvery > 0 && r.step % record.config.valEvery === 0) || last) {
-        const val = await trainer.validate();
-        if (val !== null) {
-          metric.val = val;
-          record.valMse = val;
-        }
+      if ((run.config.valEvery > 0 && r.step % run.config.valEvery === 0) || last) {
+        metric.val = await trainer.validate();
+        if (metric.val !== null && (bestVal === null || metric.val < bestVal)) bestVal = metric.val;
       }
       pending.push(metric);
-      record.trainLoss = recent.reduce((a, b) => a + b, 0) / recent.length;
       let sheet: string | undefined;
-      if ((record.sampleEvery > 0 && r.step % record.sampleEvery === 0) || last) sheet = await writeSheets(home, record, trainer);
-      if ((record.checkpointEvery > 0 && r.step % record.checkpointEvery === 0) || last) await checkpoint();
+      if ((run.config.sampleEvery > 0 && r.step % run.config.sampleEvery === 0) || last) sheet = await writeSheets(home, run, trainer);
+      if ((run.config.checkpointEvery > 0 && r.step % run.config.checkpointEvery === 0) || last) await checkpoint();
+      else if (pending.length >= METRICS_BATCH) flush();
       const perStep = stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length;
       opts.onProgress?.({
-        run: record.id,
+        run: run.id,
         step: r.step,
         total,
         loss: r.loss,
@@ -273,18 +262,13 @@ export async function trainRun(home: string, record: RunRecord, opts: TrainOptio
       });
     }
     if (checkpointed < trainer.step) await checkpoint();
-    record.status = trainer.step >= total ? 'completed' : 'stopped';
-    record.step = trainer.step;
-    await writeRecord(home, record);
-    return {
-      record,
-      trainLoss: recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : record.trainLoss,
-      seconds: (performance.now() - started) / 1000,
-    };
+    const asked = store.control(run.id);
+    const status = trainer.step >= total ? 'completed' : asked === 'pause' ? 'paused' : 'stopped';
+    run = store.updateRun(run.id, { status, control: null, pid: null, step: trainer.step, trainLoss: meanRecent() ?? run.trainLoss });
+    return { run, trainLoss: meanRecent() ?? run.trainLoss, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
-    record.status = 'failed';
-    record.error = (err as Error).message;
-    await writeRecord(home, record);
+    // What counts is the last checkpoint: a resume continues from there.
+    store.updateRun(run.id, { status: 'failed', control: null, pid: null, step: store.getRun(run.id)?.checkpointStep ?? 0, error: (err as Error).message });
     throw err;
   } finally {
     trainer.dispose();

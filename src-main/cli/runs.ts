@@ -1,0 +1,273 @@
+// `fontloom train | resume | runs | run show | pause | stop | serve | start`: runs in the store,
+// trained in this process (foreground) or in a detached training process (--detach), and the
+// studio's web host.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { publicRun, WORKER_ENTRY } from '../jobs/manager.ts';
+import { createService } from '../api/service.ts';
+import { startServer } from '../web/server.ts';
+import { UserError } from '../errors.ts';
+import { fontloomHome } from '../home.ts';
+import { initBackend, type BackendChoice } from '../engine/backend.ts';
+import { describeRecipe, getPreset } from '../engine/presets.ts';
+import type { Prediction, Weighting } from '../engine/objective.ts';
+import type { ScheduleKind } from '../engine/schedule.ts';
+import { defaultTrainConfig } from '../engine/train.ts';
+import type { RunConfig } from '../api/contract.ts';
+import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
+import { createRun, listRuns, loadRun, loadTrainingData, requestControl, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { storeFor, type StoredRun } from '../store/store.ts';
+import { progressReporter } from './progress.ts';
+import type { WorkerTask } from '../jobs/worker.ts';
+
+/** Ctrl-C once: finish the step, checkpoint, stop (resumable). Twice: leave at once. */
+function stopOnInterrupt(): () => boolean {
+  let asked = false;
+  process.on('SIGINT', () => {
+    if (asked) process.exit(130);
+    asked = true;
+    process.stderr.write('\nstopping after this step (checkpointed; fontloom resume continues it); Ctrl-C again to quit now\n');
+  });
+  return () => asked;
+}
+
+function report(outcome: RunOutcome, json: boolean): void {
+  const r = outcome.run;
+  if (json) {
+    process.stdout.write(
+      JSON.stringify({
+        run: r.id,
+        status: r.status,
+        steps: r.step,
+        total_steps: r.config.steps,
+        train_loss: outcome.trainLoss,
+        best_val: r.bestVal,
+        backend: r.backend,
+        seconds: Math.round(outcome.seconds * 10) / 10,
+      }) + '\n',
+    );
+    return;
+  }
+  const val = r.bestVal !== null ? `, best val MSE ${r.bestVal.toFixed(4)}` : '';
+  const loss = outcome.trainLoss !== null ? `, train loss ${outcome.trainLoss.toFixed(4)}` : '';
+  process.stdout.write(`run ${r.id} ${r.status} at step ${r.step}/${r.config.steps}${loss}${val} on ${r.backend}\n`);
+}
+
+/** wasm and cpu engines run one thread each: a second one (a gradient worker) uses a second core. */
+function defaultThreads(): number {
+  return Math.min(2, availableParallelism());
+}
+
+/** --data is a registered dataset's id or name ("default" registers the embedded one), or a .glyphs file. */
+async function resolveData(data: string): Promise<{ path: string; dataset?: string; name?: string }> {
+  const registry = await openRegistry(fontloomHome());
+  if (data === DEFAULT_NAME && !(await registry.list()).some((d) => d.name === DEFAULT_NAME)) await registry.ensureDefault();
+  const known = (await registry.list()).find((d) => d.id === data || d.name === data);
+  if (known) return { path: registry.glyphsPath(known), dataset: known.id, name: known.name };
+  if (existsSync(data)) return { path: data };
+  if (/[\\/]|\.glyphs(\.gz)?$/.test(data)) throw new UserError(`${data} does not exist`);
+  await registry.find(data); // throws, naming the datasets there are
+  throw new UserError(`no dataset or file "${data}"`);
+}
+
+/** Starts the training process on its own, outliving this command; its output goes to the run's train.log. */
+function detach(home: string, run: StoredRun): number {
+  const log = openSync(join(runDir(home, run.id), 'train.log'), 'a');
+  const task: WorkerTask = { task: 'train', home, run: run.id };
+  const child = spawn(process.execPath, [WORKER_ENTRY, JSON.stringify(task)], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  storeFor(home).updateRun(run.id, { status: 'running', pid: child.pid ?? null });
+  return child.pid ?? 0;
+}
+
+export interface TrainCommand {
+  data: string;
+  name?: string;
+  preset: string;
+  steps?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  backend: BackendChoice;
+  seed: number;
+  schedule?: ScheduleKind;
+  prediction?: Prediction;
+  weighting?: Weighting;
+  snrGamma?: number;
+  valEvery?: number;
+  sampleEvery?: number;
+  checkpointEvery?: number;
+  stopAt?: number;
+  threads?: number;
+  detach?: boolean;
+  json?: boolean;
+}
+
+export async function trainCommand(opts: TrainCommand): Promise<void> {
+  if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
+  if (opts.detach && opts.stopAt !== undefined) throw new UserError('--stop-at works in the foreground only; a detached run stops with fontloom stop RUN');
+  const home = fontloomHome();
+  const preset = getPreset(opts.preset);
+  const weighting = opts.weighting ?? preset.recipe.weighting;
+  if (opts.snrGamma !== undefined && weighting !== 'min-snr') {
+    throw new UserError(`--snr-gamma is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add --weighting min-snr`);
+  }
+  const batch = opts.batch ?? preset.batch;
+  const source = await resolveData(opts.data);
+  const data = await loadTrainingData(source.path, 0.1);
+  const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
+  const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
+  const config: RunConfig = {
+    ...defaultTrainConfig(preset.name, {
+      steps,
+      batch,
+      seed: opts.seed,
+      ...(opts.lr !== undefined && { lr: opts.lr }),
+      valEvery: opts.valEvery ?? Math.max(1, Math.floor(steps / 20)),
+      recipe: {
+        ...(opts.schedule && { schedule: opts.schedule }),
+        ...(opts.prediction && { prediction: opts.prediction }),
+        ...(opts.weighting && { weighting: opts.weighting }),
+        ...(opts.snrGamma !== undefined && { snrGamma: opts.snrGamma }),
+      },
+    }),
+    sampleEvery: opts.sampleEvery ?? 1000,
+    checkpointEvery: opts.checkpointEvery ?? 500,
+    backend: opts.backend,
+    threads: opts.threads ?? defaultThreads(),
+  };
+  const run = await createRun(home, {
+    name: opts.name,
+    data: source.path,
+    dataset: source.dataset,
+    datasetName: source.name,
+    config,
+    status: 'running',
+    pid: process.pid,
+  });
+  if (opts.detach) {
+    const pid = detach(home, run);
+    if (opts.json) process.stdout.write(JSON.stringify({ run: run.id, status: 'running', pid }) + '\n');
+    else process.stdout.write(`${run.id}\n`);
+    process.stderr.write(`fontloom: run ${run.id} training in process ${pid}; follow it with fontloom run show ${run.id}, log in ${join(runDir(home, run.id), 'train.log')}\n`);
+    return;
+  }
+  const backend = await initBackend(opts.backend);
+  process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
+  process.stderr.write(`fontloom: run ${run.id}\n`);
+  const progress = progressReporter();
+  const outcome = await trainRun(home, run, { backend, threads: config.threads, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt() }, data);
+  progress.done();
+  report(outcome, opts.json ?? false);
+}
+
+export async function resumeCommand(id: string, opts: { backend?: BackendChoice; stopAt?: number; threads?: number; detach?: boolean; json?: boolean }): Promise<void> {
+  const home = fontloomHome();
+  const run = loadRun(home, id);
+  if (run.status === 'completed') throw new UserError(`run ${id} is already complete (${run.step}/${run.config.steps} steps)`);
+  if (run.status === 'running' && run.pid !== process.pid) {
+    const { processAlive } = await import('../jobs/run.ts');
+    if (processAlive(run.pid)) throw new UserError(`run ${id} is training already (process ${run.pid})`);
+  }
+  if (opts.detach) {
+    const pid = detach(home, run);
+    process.stdout.write(opts.json ? JSON.stringify({ run: id, status: 'running', pid }) + '\n' : `${id}\n`);
+    return;
+  }
+  const backend = await initBackend(opts.backend ?? run.config.backend);
+  const progress = progressReporter();
+  const outcome = await trainRun(home, run, {
+    backend,
+    threads: opts.threads ?? run.config.threads ?? defaultThreads(),
+    onProgress: progress.update,
+    stopAt: opts.stopAt,
+    shouldStop: stopOnInterrupt(),
+    onStart: (step) => process.stderr.write(`fontloom: resuming ${id} at step ${step}/${run.config.steps} on ${backend.name}: ${backend.adapter}\n`),
+  });
+  progress.done();
+  report(outcome, opts.json ?? false);
+}
+
+export async function runsCommand(opts: { json?: boolean }): Promise<void> {
+  const home = fontloomHome();
+  const runs = listRuns(home).map(publicRun);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(runs) + '\n');
+    return;
+  }
+  if (runs.length === 0) process.stdout.write(`no runs yet in ${home}\n`);
+  for (const r of runs) {
+    const val = r.bestVal !== null ? ` best val ${r.bestVal.toFixed(4)}` : '';
+    process.stdout.write(`${r.id}  ${r.status.padEnd(11)} ${r.preset.padEnd(9)} step ${r.step}/${r.steps}${val}  ${r.datasetName}  "${r.name}"\n`);
+  }
+}
+
+export async function runShowCommand(id: string, opts: { json?: boolean }): Promise<void> {
+  const home = fontloomHome();
+  const run = publicRun(loadRun(home, id));
+  const store = storeFor(home);
+  const sheets = store.sheets(id);
+  const evals = store.evals(id);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ ...run, sheets, evals, folder: runDir(home, id) }) + '\n');
+    return;
+  }
+  const c = run.config;
+  process.stdout.write(
+    [
+      `${run.id} "${run.name}": ${run.status} at step ${run.step}/${run.steps} (checkpoint at ${run.checkpointStep})`,
+      `  dataset ${run.datasetName}${run.dataset ? ` (${run.dataset})` : ''}; preset ${c.preset}, ${describeRecipe(c.recipe)}; batch ${c.batch}, lr ${c.lr}`,
+      `  backend ${run.backend ?? '(not started)'}; train loss ${run.trainLoss?.toFixed(4) ?? '–'}; best val MSE ${run.bestVal?.toFixed(4) ?? '–'}`,
+      ...(run.error ? [`  error: ${run.error}`] : []),
+      `  ${sheets.length} sample sheets${sheets.length ? `, last ${sheets[sheets.length - 1].file}` : ''}`,
+      ...evals.map((e) => `  eval at step ${e.step} (${e.weights}): legibility ${(e.legibility * 100).toFixed(1)}%${e.fid !== null ? `, glyph FID ${e.fid.toFixed(2)}` : ''}`),
+      `  files in ${runDir(home, id)}`,
+    ].join('\n') + '\n',
+  );
+}
+
+/** Asks for a pause or stop and waits (up to `wait` seconds) until the training process has checkpointed. */
+export async function controlCommand(what: 'pause' | 'stop', id: string, opts: { wait: number }): Promise<void> {
+  const home = fontloomHome();
+  let run = requestControl(home, id, what);
+  const settled = what === 'pause' ? 'paused' : 'stopped';
+  const deadline = Date.now() + opts.wait * 1000;
+  while (run.status === 'running' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    run = loadRun(home, id);
+  }
+  if (run.status === 'running') {
+    process.stdout.write(`asked run ${id} to ${what}; it will ${what} after its current step (fontloom run show ${id})\n`);
+    return;
+  }
+  if (run.status !== settled && run.status !== 'completed') throw new UserError(`run ${id} ended ${run.status}${run.error ? `: ${run.error}` : ''}`);
+  process.stdout.write(`run ${id} ${run.status} at step ${run.step} (checkpointed; fontloom resume ${id} continues it)\n`);
+}
+
+export async function serveCommand(opts: { port: number; host: string }): Promise<void> {
+  const home = fontloomHome();
+  const service = await createService({ home, mode: 'browser' });
+  const host = await startServer({ service, port: opts.port, host: opts.host });
+  process.stdout.write(`Fontloom studio: ${host.url}\n`);
+  if (opts.host !== '127.0.0.1' && opts.host !== 'localhost') {
+    process.stderr.write(`fontloom: listening on ${opts.host}: anyone who can reach this machine can use the studio\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const quit = () => resolve();
+    process.once('SIGINT', quit);
+    process.once('SIGTERM', quit);
+  });
+  process.stderr.write('fontloom: closing (a training run is paused at a checkpoint; resume it from the studio or fontloom resume)\n');
+  await host.close();
+  await service.close();
+}
+
+/** Electron's window where its binary and a display exist; else the same studio in a browser. */
+export async function startCommand(opts: { port: number }): Promise<void> {
+  const { launchElectron } = await import('./electron-launch.ts');
+  if (await launchElectron()) return;
+  process.stdout.write('Electron is not available here: the studio runs in browser mode.\n');
+  await serveCommand({ port: opts.port, host: '127.0.0.1' });
+}

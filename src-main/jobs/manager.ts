@@ -1,0 +1,186 @@
+// The studio's side of training: a queue that trains one run at a time in its own process,
+// pause/resume/stop carried by the store's control column (so they work for a run started by
+// any Fontloom process), progress relayed as events, and runs whose process died turned
+// `interrupted`, resumable from their last checkpoint.
+import { fork as forkChild } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RESUMABLE, type FontloomEvent, type Run } from '../api/contract.ts';
+import { UserError } from '../errors.ts';
+import { storeFor, type StoredRun } from '../store/store.ts';
+import { loadRun, markInterrupted, processAlive, requestControl } from './run.ts';
+import type { WorkerMessage, WorkerTask } from './worker.ts';
+
+export const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.mjs', import.meta.url));
+
+/** What a started training process looks like to the manager (a ChildProcess or utilityProcess). */
+export interface WorkerProcess {
+  readonly pid?: number;
+  onMessage(listener: (m: WorkerMessage) => void): void;
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  kill(): void;
+}
+
+export type WorkerLauncher = (task: WorkerTask) => WorkerProcess;
+
+/** child_process.fork: the CLI's and web host's launcher. */
+export const forkWorker: WorkerLauncher = (task) => {
+  const child = forkChild(WORKER_ENTRY, [JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    pid: child.pid,
+    onMessage: (listener) => child.on('message', (m) => listener(m as WorkerMessage)),
+    onExit: (listener) => child.on('exit', (code, signal) => listener(code, signal)),
+    kill: () => child.kill('SIGKILL'),
+  };
+};
+
+/** A run as the API shows it: without the training process's bookkeeping. */
+export function publicRun(r: StoredRun): Run {
+  const { data: _data, valFraction: _v, sheet: _s, control: _c, pid: _p, ...run } = r;
+  return run;
+}
+
+export interface DrawResult {
+  images: Uint8Array;
+  meta: Extract<WorkerMessage, { type: 'drawn' }>;
+}
+
+export class Jobs {
+  private active: { run: string; proc: WorkerProcess } | null = null;
+  private closing = false;
+
+  constructor(
+    readonly home: string,
+    private readonly emit: (e: FontloomEvent) => void,
+    private readonly launch: WorkerLauncher = forkWorker,
+  ) {
+    for (const run of markInterrupted(home)) emit({ type: 'run', run: publicRun(run) });
+    this.pump();
+  }
+
+  private get store() {
+    return storeFor(this.home);
+  }
+
+  private announce(id: string): Run {
+    const run = publicRun(loadRun(this.home, id));
+    this.emit({ type: 'run', run });
+    return run;
+  }
+
+  /** A run waits in the queue; the device takes it when free. */
+  enqueue(id: string): Run {
+    const run = loadRun(this.home, id);
+    if (run.status !== 'queued') {
+      if (run.status === 'running' || run.status === 'completed') throw new UserError(`run ${id} is ${run.status}`);
+      this.store.updateRun(id, { status: 'queued', control: null, error: null });
+    }
+    const shown = this.announce(id);
+    this.pump();
+    return publicRun(loadRun(this.home, id)) ?? shown;
+  }
+
+  resume(id: string): Run {
+    const run = loadRun(this.home, id);
+    if (!RESUMABLE.includes(run.status)) {
+      throw new UserError(`run ${id} is ${run.status}; only a ${RESUMABLE.join(', ')} run can be resumed`);
+    }
+    return this.enqueue(id);
+  }
+
+  pause(id: string): Run {
+    requestControl(this.home, id, 'pause');
+    return this.announce(id);
+  }
+
+  stop(id: string): Run {
+    requestControl(this.home, id, 'stop');
+    return this.announce(id);
+  }
+
+  /** Whether a run is being trained, here or by another Fontloom process. */
+  private deviceBusy(): boolean {
+    if (this.active) return true;
+    return this.store.listRuns('running').some((r) => processAlive(r.pid));
+  }
+
+  private pump(): void {
+    if (this.closing || this.deviceBusy()) return;
+    const next = this.store.listRuns('queued')[0];
+    if (!next) return;
+    const proc = this.launch({ task: 'train', home: this.home, run: next.id });
+    this.active = { run: next.id, proc };
+    proc.onMessage((m) => this.relay(next.id, m));
+    proc.onExit(() => {
+      this.active = null;
+      const after = this.store.getRun(next.id);
+      // A process that died without settling its run (killed, out of memory) leaves it interrupted.
+      if (after && (after.status === 'running' || after.status === 'queued')) {
+        this.store.updateRun(next.id, {
+          status: 'interrupted',
+          pid: null,
+          control: null,
+          step: after.checkpointStep,
+          error: after.status === 'queued' ? 'the training process could not start' : 'the training process ended without saying why (killed or crashed); resume continues from the last checkpoint',
+        });
+      }
+      if (after) this.announce(next.id);
+      this.pump();
+    });
+  }
+
+  private relay(run: string, m: WorkerMessage): void {
+    if (m.type === 'started') this.announce(run);
+    else if (m.type === 'progress') {
+      const p = m.progress;
+      this.emit({ type: 'progress', run, step: p.step, steps: p.total, loss: p.loss, lr: p.lr, val: p.val, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds });
+      if (p.sheet) for (const which of ['model', 'ema'] as const) this.emit({ type: 'sheet', run, step: p.step, which });
+    } else if (m.type === 'error') {
+      // The process records `failed` itself; the message reaches listeners with the run.
+    }
+  }
+
+  /** Draws glyphs from a run's checkpoint in a process of its own. */
+  async draw(task: Omit<Extract<WorkerTask, { task: 'draw' }>, 'task' | 'home' | 'out'>): Promise<DrawResult> {
+    const dir = await mkdtemp(join(tmpdir(), 'fontloom-draw-'));
+    const out = join(dir, 'images.bin');
+    try {
+      const proc = this.launch({ ...task, task: 'draw', home: this.home, out });
+      const meta = await new Promise<DrawResult['meta']>((resolve, reject) => {
+        let result: DrawResult['meta'] | null = null;
+        let failure: Error | null = null;
+        proc.onMessage((m) => {
+          if (m.type === 'drawn') result = m;
+          if (m.type === 'error') failure = m.user ? new UserError(m.message) : new Error(m.message);
+        });
+        proc.onExit((code, signal) => {
+          if (result) resolve(result);
+          else reject(failure ?? new Error(`drawing glyphs failed (exit ${code ?? signal})`));
+        });
+      });
+      return { images: new Uint8Array(await readFile(out)), meta };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Pauses this manager's training run (checkpointed) and waits for its process, up to `ms`. */
+  async close(ms = 60_000): Promise<void> {
+    this.closing = true;
+    const active = this.active;
+    if (!active) return;
+    if (this.store.getRun(active.run)?.status === 'running') this.store.updateRun(active.run, { control: 'pause' });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        active.proc.kill();
+        resolve();
+      }, ms);
+      active.proc.onExit(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,58 @@
+// The training process: one run, from its checkpoint to its end, a pause or a stop. It writes the
+// store itself (status, metrics, sheets), so it works the same forked by the studio, detached
+// by the CLI, or in the CLI's own process; a parent that listens gets progress messages too.
+// It also draws glyphs for the Generate page, so sampling never blocks the studio either.
+import { writeFile } from 'node:fs/promises';
+import { initBackend } from '../engine/backend.ts';
+import { drawFromCheckpoint } from './generate.ts';
+import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
+import { storeFor } from '../store/store.ts';
+
+export type WorkerTask =
+  | { task: 'train'; home: string; run: string }
+  | {
+      task: 'draw';
+      home: string;
+      run: string;
+      ema: boolean;
+      sampler: 'ddim' | 'ddpm';
+      steps: number;
+      cfg: number;
+      seed: number;
+      classes?: number[];
+      /** Where to write the raw uint8 images. */
+      out: string;
+    };
+
+export type WorkerMessage =
+  | { type: 'started'; run: string; step: number; backend: string }
+  | { type: 'progress'; progress: Progress }
+  | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number }
+  | { type: 'done'; status: string }
+  | { type: 'error'; message: string; user: boolean };
+
+export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void): Promise<void> {
+  const run = loadRun(task.home, task.run);
+  if (task.task === 'draw') {
+    await initBackend('auto');
+    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
+    await writeFile(task.out, drawn.images);
+    send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps });
+    return;
+  }
+  try {
+    const backend = await initBackend(run.config.backend);
+    const outcome = await trainRun(task.home, run, {
+      backend,
+      threads: run.config.threads,
+      onStart: (step) => send({ type: 'started', run: run.id, step, backend: `${backend.name}: ${backend.adapter}` }),
+      onProgress: (progress) => send({ type: 'progress', progress }),
+    });
+    send({ type: 'done', status: outcome.run.status });
+  } catch (err) {
+    // A run that could not start (its data gone, a checkpoint that does not fit) says why.
+    const store = storeFor(task.home);
+    if (store.getRun(run.id)?.status !== 'failed') store.updateRun(run.id, { status: 'failed', pid: null, control: null, error: (err as Error).message });
+    throw err;
+  }
+}
