@@ -1,0 +1,306 @@
+// The API's handlers: one object that the Electron window (IPC), the web host (HTTP) and the
+// CLI all call. Inputs are checked against the contract's schemas here, whoever calls.
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { initBackend } from '../engine/backend.ts';
+import { PRESET_NAMES as ENGINE_PRESETS, describeRecipe, getPreset } from '../engine/presets.ts';
+import { createUNet, parameterCount } from '../engine/unet.ts';
+import { defaultTrainConfig } from '../engine/train.ts';
+import { openRegistry, type DatasetRecord, type Registry } from '../data/registry.ts';
+import { renderPreview } from '../data/preview.ts';
+import { UserError } from '../errors.ts';
+import { renderSheet } from '../export/sheet.ts';
+import { exportGlyphs, traceOutlines } from '../export/index.ts';
+import { createRun, deleteRun, loadRun, loadTrainingData, runDir } from '../jobs/run.ts';
+import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
+import { storeFor } from '../store/store.ts';
+import {
+  inputs,
+  type Dataset,
+  type FontloomApi,
+  type FontloomEvent,
+  type Generation,
+  type Method,
+  type Outputs,
+  type ParsedInput,
+  type Png,
+  type PresetInfo,
+  type RunConfig,
+  type StudioInfo,
+} from './contract.ts';
+
+export interface Service extends FontloomApi {
+  readonly home: string;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  home: string;
+  mode: StudioInfo['mode'];
+  /** How training processes start (Electron passes one using utilityProcess). */
+  launch?: WorkerLauncher;
+}
+
+/** A user's mistake reported by the API: input that fails the contract's schema. */
+export class InvalidInput extends UserError {
+  override name = 'InvalidInput';
+}
+
+/** A run, dataset or generation that does not exist. */
+export class NotFound extends UserError {
+  override name = 'NotFound';
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Generations kept for re-rolls and exports, newest last. */
+const KEPT_GENERATIONS = 20;
+
+interface HeldGeneration {
+  generation: Generation;
+  images: Uint8Array;
+  size: number;
+  channels: number;
+}
+
+function publicDataset(d: DatasetRecord): Dataset {
+  const { hash: _hash, ...rest } = d;
+  return rest;
+}
+
+async function pngOf(buffer: Buffer): Promise<Png> {
+  const meta = await sharp(buffer).metadata();
+  return { png: buffer.toString('base64'), width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+async function glyphPng(images: Uint8Array, index: number, size: number, channels: number): Promise<Png> {
+  const per = size * size * channels;
+  const raw = Buffer.from(images.subarray(index * per, (index + 1) * per));
+  return pngOf(await sharp(raw, { raw: { width: size, height: size, channels: channels as 1 | 3 } }).png().toBuffer());
+}
+
+function describeIssues(error: z.ZodError, method: string): string {
+  return `${method}: ${error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`;
+}
+
+export async function createService(opts: ServiceOptions): Promise<Service> {
+  const { home } = opts;
+  const store = storeFor(home);
+  const listeners = new Set<(e: FontloomEvent) => void>();
+  const emit = (e: FontloomEvent) => {
+    for (const l of listeners) l(e);
+  };
+  const registry: Registry = await openRegistry(home, store);
+  await registry.ensureDefault();
+  const jobs = new Jobs(home, emit, opts.launch ?? forkWorker);
+  const generations = new Map<string, HeldGeneration>();
+
+  let info: Promise<StudioInfo> | null = null;
+  const studioInfo = async (): Promise<StudioInfo> => {
+    const backend = await initBackend('auto');
+    const presets: PresetInfo[] = ENGINE_PRESETS.map((name) => {
+      const p = getPreset(name);
+      const model = createUNet(p, { channels: 1, classes: 26, size: 32 }, 0);
+      const params = parameterCount(model);
+      model.dispose();
+      return { name, description: p.description, params, batch: p.batch, lr: p.lr, recipe: { ...p.recipe }, recipeText: describeRecipe(p.recipe) };
+    });
+    return { version: VERSION, home, backend: `${backend.name}: ${backend.adapter}`, mode: opts.mode, presets };
+  };
+
+  const findDataset = async (id: string) => {
+    try {
+      return await registry.find(id);
+    } catch (err) {
+      throw new NotFound((err as Error).message);
+    }
+  };
+  const findRun = (id: string) => {
+    try {
+      return loadRun(home, id);
+    } catch (err) {
+      throw new NotFound((err as Error).message);
+    }
+  };
+  const findGeneration = (id: string) => {
+    const held = generations.get(id);
+    if (!held) throw new NotFound(`no generation "${id}": generate a sheet again (generations are kept while the studio runs)`);
+    return held;
+  };
+
+  const draw = async (run: string, input: { ema: boolean; sampler: 'ddim' | 'ddpm'; steps: number; cfg: number; seed: number }, classes?: number[]) =>
+    jobs.draw({ run, ...input, classes });
+
+  const sheetOf = async (held: Omit<HeldGeneration, 'generation'>, g: Omit<Generation, 'sheet' | 'glyphs'>) => {
+    const title = `${g.run} · step ${g.step} · ${g.ema ? 'EMA' : 'model'} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`;
+    return pngOf(await renderSheet(held.images, g.classNames.length, held.size, held.size, held.channels as 1 | 3, g.classNames, { title, scale: 2 }));
+  };
+
+  const handlers: { [M in Method]: (input: ParsedInput<M>) => Promise<Outputs[M]> } = {
+    info: async () => (info ??= studioInfo()),
+    listDatasets: async () => (await registry.list()).map(publicDataset),
+    importDataset: async (input) => {
+      const job = input.job ?? randomBytes(4).toString('hex');
+      const { record, existing } = await registry.import(input.path, {
+        format: input.format ?? 'auto',
+        name: input.name,
+        onProgress: (p) => emit({ type: 'import', job, phase: p.phase, done: p.done, total: p.total }),
+      });
+      emit({ type: 'datasets' });
+      return { dataset: publicDataset(record), existing };
+    },
+    previewDataset: async (input) => {
+      const record = await findDataset(input.id);
+      const { png, fonts } = await renderPreview(await registry.load(record), record, input.fonts ?? 8);
+      return { ...(await pngOf(png)), fonts };
+    },
+    deleteDataset: async (input) => {
+      const record = await findDataset(input.id);
+      await registry.remove(record.id);
+      emit({ type: 'datasets' });
+      return { deleted: record.id };
+    },
+    listRuns: async () => store.listRuns().map(publicRun),
+    getRun: async (input) => publicRun(findRun(input.id)),
+    createRun: async (input) => {
+      const record = await findDataset(input.dataset);
+      const preset = getPreset(input.preset);
+      const batch = input.batch ?? preset.batch;
+      let steps = input.steps ?? 1000;
+      if (input.epochs !== undefined && input.steps === undefined) {
+        const data = await loadTrainingData(registry.glyphsPath(record), 0.1);
+        steps = Math.max(1, Math.round(input.epochs * Math.floor(data.train.length / Math.min(batch, data.train.length))));
+      }
+      const config: RunConfig = {
+        ...defaultTrainConfig(preset.name, {
+          steps,
+          batch,
+          seed: input.seed ?? 0,
+          ...(input.lr !== undefined && { lr: input.lr }),
+          ...(input.emaBeta !== undefined && { emaBeta: input.emaBeta }),
+          ...(input.cfgDropout !== undefined && { cfgDropout: input.cfgDropout }),
+          valEvery: input.valEvery ?? Math.max(1, Math.floor(steps / 20)),
+          recipe: {
+            ...(input.schedule && { schedule: input.schedule }),
+            ...(input.prediction && { prediction: input.prediction }),
+            ...(input.weighting && { weighting: input.weighting }),
+          },
+        }),
+        sampleEvery: input.sampleEvery ?? Math.max(1, Math.floor(steps / 10)),
+        checkpointEvery: input.checkpointEvery ?? 500,
+        backend: input.backend ?? 'auto',
+        threads: input.threads ?? 2,
+      };
+      const run = await createRun(home, { name: input.name, data: registry.glyphsPath(record), dataset: record.id, datasetName: record.name, config });
+      return jobs.enqueue(run.id);
+    },
+    pauseRun: async (input) => jobs.pause(findRun(input.id).id),
+    resumeRun: async (input) => jobs.resume(findRun(input.id).id),
+    stopRun: async (input) => jobs.stop(findRun(input.id).id),
+    deleteRun: async (input) => {
+      const run = findRun(input.id);
+      await deleteRun(home, run.id);
+      return { deleted: run.id };
+    },
+    runMetrics: async (input) => store.metrics(findRun(input.id).id, input.since ?? 0),
+    runSheets: async (input) => store.sheets(findRun(input.id).id).map(({ step, which }) => ({ step, which })),
+    sheetImage: async (input) => {
+      const run = findRun(input.id);
+      const sheet = store.sheets(run.id).find((s) => s.step === input.step && s.which === input.which);
+      if (!sheet) throw new NotFound(`run ${run.id} has no ${input.which} sheet at step ${input.step}`);
+      return pngOf(await readFile(sheet.file));
+    },
+    generate: async (input) => {
+      const run = findRun(input.id);
+      const started = performance.now();
+      const { images, meta } = await draw(run.id, input);
+      const base = {
+        id: randomBytes(6).toString('hex'),
+        run: run.id,
+        step: meta.step,
+        sampler: input.sampler,
+        steps: meta.steps,
+        cfg: input.cfg,
+        seed: input.seed,
+        ema: input.ema,
+        classNames: meta.classNames,
+        seeds: meta.classNames.map(() => input.seed),
+        seconds: 0,
+      };
+      const held = { images, size: meta.size, channels: meta.channels };
+      const glyphs = await Promise.all(meta.classNames.map((_, k) => glyphPng(images, k, meta.size, meta.channels)));
+      const generation: Generation = { ...base, sheet: await sheetOf(held, base), glyphs, seconds: (performance.now() - started) / 1000 };
+      generations.set(generation.id, { ...held, generation });
+      while (generations.size > KEPT_GENERATIONS) generations.delete(generations.keys().next().value!);
+      return generation;
+    },
+    reroll: async (input) => {
+      const held = findGeneration(input.generation);
+      const g = held.generation;
+      if (input.class >= g.classNames.length) throw new InvalidInput(`reroll: class ${input.class} is not one of the ${g.classNames.length} classes`);
+      const started = performance.now();
+      const { images } = await draw(g.run, { ...g, seed: input.seed }, [input.class]);
+      const per = held.size * held.size * held.channels;
+      held.images.set(images.subarray(0, per), input.class * per);
+      const seeds = g.seeds.map((s, k) => (k === input.class ? input.seed : s));
+      const glyphs = g.glyphs.slice();
+      glyphs[input.class] = await glyphPng(held.images, input.class, held.size, held.channels);
+      const next: Generation = { ...g, seeds, glyphs, sheet: await sheetOf(held, g), seconds: (performance.now() - started) / 1000 };
+      held.generation = next;
+      return next;
+    },
+    outlines: async (input) => {
+      const held = findGeneration(input.generation);
+      return traceOutlines({ images: held.images, height: held.size, width: held.size, channels: held.channels as 1 | 3, classNames: held.generation.classNames }, { threshold: input.threshold });
+    },
+    exportGeneration: async (input) => {
+      const held = findGeneration(input.generation);
+      const g = held.generation;
+      const id = randomBytes(4).toString('hex');
+      const extension = input.format === 'sheet' ? '.png' : input.format === 'otf' ? '.otf' : '';
+      const exportsDir = join(runDir(home, g.run), 'exports');
+      await mkdir(exportsDir, { recursive: true });
+      const out = input.out ?? join(exportsDir, `${input.format}-step${g.step}-${id}${extension}`);
+      const result = await exportGlyphs({
+        images: held.images,
+        height: held.size,
+        width: held.size,
+        channels: held.channels,
+        classNames: g.classNames,
+        format: input.format,
+        out,
+        sizes: input.sizes,
+        zip: input.zip,
+        family: input.family,
+        threshold: input.threshold,
+        title: `${g.run} · step ${g.step} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`,
+      });
+      store.addExport({ id, run: g.run, format: input.format, path: result.path, settings: { ...input, generation: undefined, seeds: g.seeds, sampler: g.sampler, steps: g.steps, cfg: g.cfg, ema: g.ema } });
+      return result;
+    },
+  };
+
+  return {
+    home,
+    async call(method, input) {
+      const schema = inputs[method];
+      if (!schema) throw new InvalidInput(`no API method "${String(method)}"`);
+      const parsed = schema.safeParse(input ?? {});
+      if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error, method));
+      const handler = handlers[method] as (i: unknown) => Promise<Outputs[typeof method]>;
+      return handler(parsed.data);
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await jobs.close();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,217 @@
+// The web host: the API over HTTP (ROUTES), its events as server-sent events, uploads of
+// dropped files, and the built renderer — the studio in a browser. It listens on 127.0.0.1
+// unless told otherwise, and answers only requests addressed to its own host (no other site
+// may drive it from a user's browser).
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { EVENTS_ROUTE, ROUTES, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../api/contract.ts';
+import { InvalidInput, NotFound, type Service } from '../api/service.ts';
+import { UserError } from '../errors.ts';
+
+export interface ServerOptions {
+  service: Service;
+  port?: number;
+  host?: string;
+  /** The built renderer (dist-renderer/). */
+  staticDir?: string;
+  /** Largest upload accepted, per file, in bytes. */
+  uploadLimit?: number;
+}
+
+export interface WebHost {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_STATIC_DIR = resolve(dirname(new URL(import.meta.url).pathname), '../../dist-renderer');
+const DEFAULT_UPLOAD_LIMIT = 4 * 1024 ** 3;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.ico': 'image/x-icon',
+};
+
+interface Route {
+  method: Method;
+  verb: string;
+  pattern: RegExp;
+  names: string[];
+}
+
+const COMPILED: Route[] = (Object.entries(ROUTES) as [Method, (typeof ROUTES)[Method]][]).map(([method, r]) => {
+  const names: string[] = [];
+  const pattern = new RegExp(`^${r.path.replace(/:(\w+)/g, (_, name: string) => (names.push(name), '([^/]+)'))}$`);
+  return { method, verb: r.verb, pattern, names };
+});
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  const [status, code]: [number, ApiErrorBody['code']] =
+    err instanceof InvalidInput ? [400, 'invalid-input'] : err instanceof NotFound ? [404, 'not-found'] : err instanceof UserError ? [400, 'user'] : [500, 'internal'];
+  if (status === 500) process.stderr.write(`fontloom: ${(err as Error)?.stack ?? String(err)}\n`);
+  const message = status === 500 ? `Fontloom failed: ${(err as Error)?.message ?? String(err)}` : (err as Error).message;
+  if (!res.headersSent) sendJson(res, status, { error: message, code } satisfies ApiErrorBody);
+  else res.end();
+}
+
+async function readBody(req: IncomingMessage, limit = 10 * 1024 * 1024): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new InvalidInput(`request body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new InvalidInput('the request body is not JSON');
+  }
+}
+
+/** Query values as the schemas expect them: numbers and booleans stay strings (schemas coerce). */
+function queryInput(url: URL): Record<string, unknown> {
+  return Object.fromEntries(url.searchParams.entries());
+}
+
+/** A relative path inside `root` from an uploaded file's name, or a UserError. */
+function insideFolder(root: string, relative: string): string {
+  const cleaned = normalize(relative.replace(/\\/g, '/'));
+  const target = resolve(root, cleaned);
+  if (!relative || isAbsolute(cleaned) || cleaned.startsWith('..') || !target.startsWith(root + sep)) throw new InvalidInput(`upload path "${relative}" is not a relative file path`);
+  return target;
+}
+
+export async function startServer(opts: ServerOptions): Promise<WebHost> {
+  const { service } = opts;
+  const host = opts.host ?? '127.0.0.1';
+  const staticDir = opts.staticDir ?? DEFAULT_STATIC_DIR;
+  const uploadLimit = opts.uploadLimit ?? DEFAULT_UPLOAD_LIMIT;
+  const uploads = join(service.home, 'uploads');
+  const streams = new Set<ServerResponse>();
+  let port = 0;
+
+  const allowedHost = (req: IncomingMessage) => {
+    const h = (req.headers.host ?? '').toLowerCase();
+    const ok = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`];
+    if (!ok.includes(h)) return false;
+    const origin = req.headers.origin;
+    return !origin || ok.some((o) => origin === `http://${o}`);
+  };
+
+  const handleUpload = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const batch = url.searchParams.get('batch') ?? '';
+    const relative = url.searchParams.get('path') ?? '';
+    if (!/^[\w-]{4,64}$/.test(batch)) throw new InvalidInput('upload: batch must be 4–64 letters, digits, - or _');
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > uploadLimit) throw new InvalidInput(`upload: ${relative} is ${declared} bytes, over the limit of ${uploadLimit}`);
+    const folder = join(uploads, batch);
+    const target = insideFolder(folder, relative);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(4).toString('hex')}.part`;
+    let size = 0;
+    try {
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > uploadLimit) req.destroy(new InvalidInput(`upload: ${relative} is over the limit of ${uploadLimit} bytes`));
+      });
+      await pipeline(req, createWriteStream(temp));
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    sendJson(res, 200, { path: folder, file: target, size });
+  };
+
+  const handleEvents = (req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': fontloom events\n\n');
+    streams.add(res);
+    const off = service.on((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(ping);
+      off();
+      streams.delete(res);
+    });
+  };
+
+  const handleStatic = async (res: ServerResponse, url: URL) => {
+    if (!existsSync(join(staticDir, 'index.html'))) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`The studio's pages are not built yet: run "npm run build:renderer" (looked in ${staticDir}).\n`);
+      return;
+    }
+    let file = resolve(staticDir, '.' + decodeURIComponent(url.pathname));
+    if (!file.startsWith(staticDir) || !(await stat(file).catch(() => null))?.isFile()) file = join(staticDir, 'index.html');
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; font-src 'self' data: blob:; connect-src 'self'",
+    });
+    createReadStream(file).pipe(res);
+  };
+
+  const server = createServer(async (req, res) => {
+    try {
+      if (!allowedHost(req)) {
+        sendJson(res, 403, { error: 'Fontloom answers only requests addressed to its own host', code: 'user' } satisfies ApiErrorBody);
+        return;
+      }
+      const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+      if (url.pathname === EVENTS_ROUTE && req.method === 'GET') return handleEvents(req, res);
+      if (url.pathname === UPLOAD_ROUTE && req.method === 'POST') return await handleUpload(req, res, url);
+      if (url.pathname.startsWith('/api/')) {
+        const route = COMPILED.find((r) => r.verb === req.method && r.pattern.test(url.pathname));
+        if (!route) {
+          sendJson(res, 404, { error: `no API route ${req.method} ${url.pathname}`, code: 'not-found' } satisfies ApiErrorBody);
+          return;
+        }
+        const match = route.pattern.exec(url.pathname)!;
+        const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1])]));
+        const body = req.method === 'POST' ? ((await readBody(req)) as Record<string, unknown>) : {};
+        const input = { ...queryInput(url), ...(typeof body === 'object' && body ? body : {}), ...params };
+        sendJson(res, 200, await service.call(route.method, input as never));
+        return;
+      }
+      await handleStatic(res, url);
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  server.requestTimeout = 0; // imports and generations can take minutes
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolveListen());
+  });
+  port = (server.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}/`,
+    port,
+    async close() {
+      for (const s of streams) s.end();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
