@@ -11,12 +11,8 @@ import { defaultTrainConfig, type TrainConfig } from '../engine/train.ts';
 import { runInfo } from './info.ts';
 import { runBench } from './bench.ts';
 import { runSample } from './sample.ts';
-import { runEval } from './eval.ts';
-import { createRun, listRuns, loadRun, loadTrainingData, trainRun, type RunOutcome } from '../jobs/run.ts';
-import { progressReporter } from './progress.ts';
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
+import { exportFormat, greyLevel, guidanceScale, pixelSizes, runExport } from './export.ts';
+import { controlCommand, resumeCommand, runShowCommand, runsCommand, serveCommand, startCommand, trainCommand } from './runs.ts';
 import { datasetDeleteCommand, datasetShowCommand, datasetsCommand, formatChoice, importCommand } from './datasets.ts';
 
 function positiveInt(name: string) {
@@ -65,165 +61,6 @@ function presetName(value: string): string {
   return value;
 }
 
-/** Ctrl-C once: finish the step, checkpoint, stop (resumable). Twice: leave at once. */
-function stopOnInterrupt(): () => boolean {
-  let asked = false;
-  process.on('SIGINT', () => {
-    if (asked) process.exit(130);
-    asked = true;
-    process.stderr.write('\nstopping after this step (checkpointed; fontloom resume continues it); Ctrl-C again to quit now\n');
-  });
-  return () => asked;
-}
-
-function report(outcome: RunOutcome, json: boolean): void {
-  const r = outcome.record;
-  if (json) {
-    process.stdout.write(
-      JSON.stringify({
-        run: r.id,
-        status: r.status,
-        steps: r.step,
-        total_steps: r.config.steps,
-        train_loss: outcome.trainLoss,
-        val_mse: r.valMse,
-        backend: r.backend,
-        seconds: Math.round(outcome.seconds * 10) / 10,
-      }) + '\n',
-    );
-    return;
-  }
-  const val = r.valMse !== null ? `, val MSE ${r.valMse.toFixed(4)}` : '';
-  const loss = outcome.trainLoss !== null ? `, train loss ${outcome.trainLoss.toFixed(4)}` : '';
-  process.stdout.write(`run ${r.id} ${r.status} at step ${r.step}/${r.config.steps}${loss}${val} on ${r.backend}\n`);
-}
-
-async function train(opts: {
-  data: string;
-  preset: string;
-  steps?: number;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  backend: BackendChoice;
-  seed: number;
-  schedule?: ScheduleKind;
-  prediction?: Prediction;
-  weighting?: Weighting;
-  snrGamma?: number;
-  valEvery?: number;
-  sampleEvery?: number;
-  checkpointEvery?: number;
-  stopAt?: number;
-  threads?: number;
-  json?: boolean;
-}): Promise<void> {
-  if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
-  const preset = getPreset(opts.preset);
-  const weighting = opts.weighting ?? preset.recipe.weighting;
-  if (opts.snrGamma !== undefined && weighting !== 'min-snr') {
-    throw new UserError(`--snr-gamma is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add --weighting min-snr`);
-  }
-  const batch = opts.batch ?? preset.batch;
-  const source = await resolveData(opts.data);
-  const data = await loadTrainingData(source.path, 0.1);
-  const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
-  const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
-  const config: TrainConfig = defaultTrainConfig(preset.name, {
-    steps,
-    batch,
-    seed: opts.seed,
-    ...(opts.lr !== undefined && { lr: opts.lr }),
-    valEvery: opts.valEvery ?? Math.max(1, Math.floor(steps / 20)),
-    recipe: {
-      ...(opts.schedule && { schedule: opts.schedule }),
-      ...(opts.prediction && { prediction: opts.prediction }),
-      ...(opts.weighting && { weighting: opts.weighting }),
-      ...(opts.snrGamma !== undefined && { snrGamma: opts.snrGamma }),
-    },
-  });
-  const backend = await initBackend(opts.backend);
-  process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
-  const record = await createRun(fontloomHome(), {
-    data: source.path,
-    dataset: source.dataset,
-    config,
-    sampleEvery: opts.sampleEvery,
-    checkpointEvery: opts.checkpointEvery,
-  });
-  process.stderr.write(`fontloom: run ${record.id}\n`);
-  const progress = progressReporter();
-  const outcome = await trainRun(fontloomHome(), record, {
-    backend,
-    threads: opts.threads ?? defaultThreads(),
-    onProgress: progress.update,
-    stopAt: opts.stopAt,
-    shouldStop: stopOnInterrupt(),
-  }, data);
-  progress.done();
-  report(outcome, opts.json ?? false);
-}
-
-/** --data is a registered dataset's id or name ("default" registers the embedded one), or a .glyphs file. */
-async function resolveData(data: string): Promise<{ path: string; dataset?: string }> {
-  const registry = await openRegistry(fontloomHome());
-  if (data === DEFAULT_NAME && !(await registry.list()).some((d) => d.name === DEFAULT_NAME)) await registry.ensureDefault();
-  const known = (await registry.list()).find((d) => d.id === data || d.name === data);
-  if (known) return { path: registry.glyphsPath(known), dataset: known.id };
-  if (existsSync(data)) return { path: data };
-  if (/[\\/]|\.glyphs(\.gz)?$/.test(data)) throw new UserError(`${data} does not exist`);
-  await registry.find(data); // throws, naming the datasets there are
-  throw new UserError(`no dataset or file "${data}"`);
-}
-
-/** wasm and cpu engines run one thread each: a second one (a gradient worker) uses a second core. */
-function defaultThreads(): number {
-  return Math.min(2, availableParallelism());
-}
-
-async function resume(id: string, opts: { backend: BackendChoice; stopAt?: number; threads?: number; json?: boolean }): Promise<void> {
-  const home = fontloomHome();
-  const record = await loadRun(home, id);
-  if (record.status === 'completed') throw new UserError(`run ${id} is already complete (${record.step}/${record.config.steps} steps)`);
-  const backend = await initBackend(opts.backend);
-  const progress = progressReporter();
-  const outcome = await trainRun(home, record, {
-    backend,
-    threads: opts.threads ?? defaultThreads(),
-    onProgress: progress.update,
-    stopAt: opts.stopAt,
-    shouldStop: stopOnInterrupt(),
-    onStart: (step) => process.stderr.write(`fontloom: resuming ${id} at step ${step}/${record.config.steps} on ${backend.name}: ${backend.adapter}\n`),
-  });
-  progress.done();
-  report(outcome, opts.json ?? false);
-}
-
-async function runs(opts: { json?: boolean }): Promise<void> {
-  const records = await listRuns(fontloomHome());
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(records) + '\n');
-    return;
-  }
-  if (records.length === 0) process.stdout.write(`no runs yet in ${fontloomHome()}\n`);
-  for (const r of records) {
-    const val = r.valMse !== null ? ` val ${r.valMse.toFixed(4)}` : '';
-    process.stdout.write(`${r.id}  ${r.status.padEnd(9)} ${r.config.preset.padEnd(9)} step ${r.step}/${r.config.steps}${val}  ${r.data}\n`);
-  }
-}
-
-async function start(): Promise<void> {
-  const registry = await openRegistry(fontloomHome());
-  const { record, existing } = await registry.ensureDefault();
-  if (!existing) process.stdout.write(`Registered the default dataset: ${record.count.toLocaleString('en-US')} glyphs from ${record.fonts} font families (${record.id}).\n`);
-  const backend = await initBackend('auto');
-  process.stdout.write(
-    `Fontloom ${process.env.npm_package_version ?? ''} — engine ready on ${backend.name}: ${backend.adapter}.\n` +
-      'The studio window (Electron) and its browser mode are not built yet; meanwhile the engine works from this command:\n' +
-      '  npx fontloom train --data default --preset tiny\n  npx fontloom sample --run RUN --out sheet.png\n  npx fontloom --help\n',
-  );
-}
-
 export function buildProgram(): Command {
   const program = new Command('fontloom')
     .description('Train letter-conditioned diffusion models and draw glyph sheets with them.')
@@ -260,18 +97,21 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default 500)', positiveInt('--checkpoint-every'))
     .option('--stop-at <step>', 'stop (checkpointed, resumable) at this step', positiveInt('--stop-at'))
     .option('--threads <n>', 'wasm/cpu: 1, or 2 to share each batch with a gradient worker (default: 2 where there are 2 cores)', threadCount)
+    .option('--name <name>', 'a name for the run')
+    .option('--detach', 'train in a process of its own and print the run id at once')
     .option('--json', 'final result as one JSON line on stdout')
-    .action(train);
+    .action(trainCommand);
 
   program
     .command('resume')
-    .description('continue a stopped or interrupted run from its checkpoint')
+    .description('continue a paused, stopped, interrupted or failed run from its checkpoint')
     .argument('<run>', 'run id')
-    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')} (default: the run's)`, backendChoice)
     .option('--stop-at <step>', 'stop again (checkpointed) at this step', positiveInt('--stop-at'))
     .option('--threads <n>', 'wasm/cpu: 1, or 2 to share each batch with a gradient worker (default: 2 where there are 2 cores)', threadCount)
+    .option('--detach', 'train in a process of its own and return at once')
     .option('--json', 'final result as one JSON line on stdout')
-    .action(resume);
+    .action(resumeCommand);
 
   program
     .command('sample')
@@ -299,19 +139,56 @@ export function buildProgram(): Command {
     .action(runSample);
 
   program
-    .command('eval')
-    .description("legibility of a run's letters: the share a letter classifier reads as the letter asked for")
+    .command('export')
+    .description("draw A–Z from a run's checkpoint and export it: a sheet, PNG glyphs, SVG outlines or an OTF font")
     .requiredOption('--run <id>', 'run id')
-    .option('--per-class <n>', 'glyphs generated per class', positiveInt('--per-class'), 4)
+    .requiredOption('--format <f>', 'sheet, png, svg or otf', exportFormat)
+    .requiredOption('--out <path>', 'a .png (sheet) or .otf file, or a new folder (png, svg)')
+    .option('--ema', 'use the EMA weights')
+    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', ['ddim', 'ddpm'] as const), 'ddim')
+    .option('--steps <n>', 'denoising steps (default: 50 for ddim, 999 for ddpm)', positiveInt('--steps'))
+    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, 3)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--name <family>', "font family name (otf; default: the run's name)")
+    .option('--style <style>', 'font style name (otf)', 'Regular')
+    .option('--sizes <px,...>', 'glyph PNG sizes in pixels (png), e.g. 32,128', pixelSizes, [32])
+    .option('--zip', 'also write a .zip of the folder (png, svg)')
+    .option('--threshold <t>', 'grey level (1–254) where ink begins when tracing (svg, otf)', greyLevel, 128)
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .action(runExport);
+
+  program
+    .command('eval')
+    .description("a run's legibility, glyph FID and diversity, read by a letter classifier trained once per dataset")
+    .requiredOption('--run <id>', 'run id')
+    .option('--per-class <n>', 'glyphs generated per class', positiveInt('--per-class'), 3)
     .option('--ema', 'use the EMA weights')
     .option('--steps <n>', 'DDIM steps', positiveInt('--steps'), 50)
     .option('--cfg <s>', 'classifier-free guidance scale', positiveNumber('--cfg'), 3)
     .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--baselines', 'also score real held-out glyphs and an untrained model the same way')
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
-    .option('--json', 'JSON output')
-    .action(runEval);
+    .option('--json', 'the report as one JSON line')
+    .action(async (opts) => {
+      await (await import('./eval.ts')).runEval(opts);
+    });
 
-  program.command('runs').description('list runs').option('--json', 'JSON output').action(runs);
+  program.command('runs').description('list runs, oldest first').option('--json', 'a JSON array').action(runsCommand);
+  program.command('run').description('one run').command('show').argument('<run>', 'run id').option('--json', 'JSON output').action(runShowCommand);
+  for (const what of ['pause', 'stop'] as const) {
+    program
+      .command(what)
+      .description(what === 'pause' ? 'pause a run at a checkpoint (fontloom resume continues it)' : 'stop a run at a checkpoint (resumable later)')
+      .argument('<run>', 'run id')
+      .option('--wait <seconds>', 'how long to wait for the checkpoint', nonNegativeInt('--wait'), 120)
+      .action((id: string, opts: { wait: number }) => controlCommand(what, id, opts));
+  }
+  program
+    .command('serve')
+    .description('the studio in a browser: the API and pages over HTTP')
+    .option('--port <n>', 'port (0: any free one)', nonNegativeInt('--port'), 4790)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .action(serveCommand);
 
   program
     .command('import')
@@ -348,7 +225,7 @@ export function buildProgram(): Command {
     .option('--json', 'JSON output')
     .action(runBench);
 
-  program.command('start').description('open the studio').action(start);
+  program.command('start').description('open the studio: its window where Electron runs, else browser mode').option('--port <n>', 'browser mode port', nonNegativeInt('--port'), 4790).action(startCommand);
   return program;
 }
 
