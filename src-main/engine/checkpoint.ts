@@ -156,3 +156,28 @@ export function modelFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'): U
   }
   return model;
 }
+
+export function hasGroup(ckpt: Checkpoint, group: Group): boolean {
+  return ckpt.header.tensors.some((t) => t.group === group);
+}
+
+/** A checkpoint holding one group's weights only (e.g. the EMA to ship): samples, cannot resume. */
+export async function saveWeightsOnly(ckpt: Checkpoint, path: string, group: Group): Promise<void> {
+  const kept = ckpt.header.tensors.filter((t) => t.group === group);
+  if (kept.length === 0) throw new UserError(`checkpoint ${ckpt.path} holds no ${group} weights`);
+  let offset = 0;
+  const tensors = kept.map((t) => {
+    const entry = { ...t, offset };
+    offset += t.shape.reduce((a, b) => a * b, 1);
+    return entry;
+  });
+  const chunks = kept.map((t) => {
+    const values = valuesOf(ckpt, t);
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  });
+  const json = Buffer.from(JSON.stringify({ ...ckpt.header, tensors }), 'utf8');
+  const prefix = Buffer.alloc(12);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(json.length, 8);
+  await writeFileAtomic(path, [prefix, json, Buffer.alloc((4 - ((12 + json.length) % 4)) % 4), ...chunks]);
+}

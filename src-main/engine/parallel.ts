@@ -1,35 +1,46 @@
-// The main thread's side of gradient workers: send the weights and a share of the batch, get the
-// share's loss and gradients back.
+// The main thread's side of an engine worker: send the weights and a share of the work (rows of
+// a training batch, or rows of a batch being sampled) and get the share's result back.
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './backend.ts';
-import type { GradReply, GradWorkerInit } from './grad-worker.ts';
+import type { EngineRequest, EngineWorkerInit, GradReply, SampleReply } from './engine-worker.ts';
+import { sampleImages, type RowRange, type SampleOptions } from './sample.ts';
+import type { NoiseSchedule } from './schedule.ts';
 import type { StepBatch } from './step.ts';
 import type { UNet } from './unet.ts';
 
-export class GradWorker {
+export class EngineWorker {
   private constructor(private readonly worker: Worker) {}
 
-  static async start(backend: BackendName, model: UNet): Promise<GradWorker> {
-    const init: GradWorkerInit = { backend, preset: model.preset, shape: model.shape };
-    const worker = new Worker(new URL('./grad-worker-entry.mjs', import.meta.url), { workerData: init });
+  static async start(backend: BackendName, model: UNet): Promise<EngineWorker> {
+    const init: EngineWorkerInit = { backend, preset: model.preset, shape: model.shape };
+    const worker = new Worker(new URL('./engine-worker-entry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((ready, fail) => {
       worker.once('message', () => ready());
       worker.once('error', fail);
     });
-    return new GradWorker(worker);
+    return new EngineWorker(worker);
   }
 
-  /** Posts the request; the worker computes while the caller does its own share. */
+  /** Loss and gradients of a share of a training batch; the caller computes its own share meanwhile. */
   compute(weights: Float32Array, batch: StepBatch): Promise<GradReply> {
+    return this.ask<GradReply>({ kind: 'grad', weights, batch });
+  }
+
+  /** Rows of a batch being sampled (see sampleImages); the caller samples the other rows meanwhile. */
+  async sample(weights: Float32Array, labels: readonly number[], opts: SampleOptions, rows: RowRange): Promise<Uint8Array> {
+    return (await this.ask<SampleReply>({ kind: 'sample', weights, labels: [...labels], opts, rows })).images;
+  }
+
+  private ask<T>(request: EngineRequest): Promise<T> {
     return new Promise((done, fail) => {
-      const onError = (err: Error) => fail(new Error(`gradient worker failed: ${err.message}`));
+      const onError = (err: Error) => fail(new Error(`engine worker failed: ${err.message}`));
       this.worker.once('error', onError);
-      this.worker.once('message', (reply: GradReply) => {
+      this.worker.once('message', (reply: T) => {
         this.worker.off('error', onError);
         done(reply);
       });
-      this.worker.postMessage({ weights, batch });
+      this.worker.postMessage(request);
     });
   }
 
@@ -59,4 +70,27 @@ export function unflatGrads(model: UNet, flat: Float32Array): tf.NamedTensorMap 
     offset += v.size;
   }
   return grads;
+}
+
+/**
+ * Samples a batch on two engines: the worker draws the second half of the rows while this thread
+ * draws the first, each with the noise the whole batch would give its rows.
+ */
+export async function sampleOnTwoEngines(
+  worker: EngineWorker,
+  model: UNet,
+  schedule: NoiseSchedule,
+  labels: readonly number[],
+  opts: SampleOptions,
+  onStep?: (done: number, total: number) => void,
+): Promise<Uint8Array> {
+  const n = labels.length;
+  const first = Math.ceil(n / 2);
+  const theirs = worker.sample(await flatWeights(model), labels, opts, { start: first, count: n - first });
+  const mine = await sampleImages(model, schedule, labels, opts, onStep, { start: 0, count: first });
+  const rest = await theirs;
+  const out = new Uint8Array(mine.length + rest.length);
+  out.set(mine, 0);
+  out.set(rest, mine.length);
+  return out;
 }

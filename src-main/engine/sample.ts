@@ -22,18 +22,31 @@ export interface SampleOptions {
 
 export const DEFAULT_SAMPLE: SampleOptions = { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 };
 
-/** One image per label, as uint8 NHWC in 0..255. */
+/** Rows [start, start + count) of a batch: how a batch is shared between engines. */
+export interface RowRange {
+  start: number;
+  count: number;
+}
+
+/**
+ * One image per label, as uint8 NHWC in 0..255. With `rows`, only those rows of the batch are
+ * drawn, with exactly the noise the whole batch would give them: two engines drawing halves
+ * produce the batch one engine would.
+ */
 export async function sampleImages(
   model: UNet,
   schedule: NoiseSchedule,
   labels: readonly number[],
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
+  rows: RowRange = { start: 0, count: labels.length },
 ): Promise<Uint8Array> {
   const { channels, classes, size } = model.shape;
-  const n = labels.length;
+  const total = labels.length;
+  const n = rows.count;
   const shape: [number, number, number, number] = [n, size, size, channels];
   const perImage = size * size * channels;
+  const mine = (all: Float32Array) => all.subarray(rows.start * perImage, (rows.start + n) * perImage);
   const rng = rngFor(opts.seed, 'sample');
   const step = SAMPLERS[opts.sampler];
   // A model is built from its run's preset and recipe, so it knows what its outputs are.
@@ -41,21 +54,21 @@ export async function sampleImages(
   const guided = opts.cfg !== 1;
   const addsNoise = opts.sampler === 'ddpm' || opts.eta > 0;
   const classRows = tf.tidy(() => {
-    const cond = oneHot(labels, classes);
+    const cond = oneHot(labels.slice(rows.start, rows.start + n), classes);
     return guided ? tf.concat([cond, tf.zerosLike(cond)]) : cond;
   });
   const ts = timesteps(schedule, opts.steps);
-  let x = tf.tensor4d(rng.normal(n * perImage), shape);
+  let x = tf.tensor4d(mine(rng.normal(total * perImage)), shape);
   try {
     for (let i = 0; i < ts.length - 1; i++) {
       const t = ts[i];
       const tPrev = ts[i + 1];
       const next = tf.tidy(() => {
-        const rows = guided ? 2 * n : n;
-        const out = model.apply(guided ? tf.concat([x, x]) : x, new Array(rows).fill(t), classRows);
+        const batch = guided ? 2 * n : n;
+        const out = model.apply(guided ? tf.concat([x, x]) : x, new Array(batch).fill(t), classRows);
         const guidedOut = guided ? guide(tf.slice(out, 0, n), tf.slice(out, n, n), opts.cfg) : out;
         const eps = epsFromOutput(schedule, prediction, x, guidedOut, t);
-        const noise = addsNoise ? tf.tensor4d(rng.normal(n * perImage), shape) : tf.zeros(shape);
+        const noise = addsNoise ? tf.tensor4d(mine(rng.normal(total * perImage)), shape) : tf.zeros(shape);
         return step(schedule, { x, eps, t, tPrev, noise: noise as tf.Tensor4D, eta: opts.eta });
       });
       x.dispose();

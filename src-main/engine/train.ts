@@ -14,7 +14,7 @@ import { makeSchedule, type NoiseSchedule } from './schedule.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
 import { rngFor } from './rng.ts';
 import { lossAndGrads, noiseScales, sliceBatch, type StepBatch } from './step.ts';
-import { GradWorker, flatWeights, unflatGrads } from './parallel.ts';
+import { EngineWorker, flatWeights, unflatGrads } from './parallel.ts';
 import type { BackendName } from './backend.ts';
 
 export interface TrainConfig {
@@ -123,7 +123,7 @@ export class Trainer {
   /** Updates applied so far; the next step trains step `step`. */
   step = 0;
   private order: { epoch: number; perm: Int32Array } | null = null;
-  private worker: GradWorker | null = null;
+  private worker: EngineWorker | null = null;
 
   constructor(readonly config: TrainConfig, readonly data: TrainingData) {
     if (data.train.length === 0) throw new Error('the training split is empty');
@@ -174,7 +174,7 @@ export class Trainer {
   /** Shares each batch with a gradient worker on another thread (wasm runs one thread per engine). */
   async startWorker(backend: BackendName): Promise<void> {
     if (this.batch < 2) return;
-    this.worker ??= await GradWorker.start(backend, this.model);
+    this.worker ??= await EngineWorker.start(backend, this.model);
   }
 
   async stopWorker(): Promise<void> {

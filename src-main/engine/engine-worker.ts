@@ -1,26 +1,27 @@
-// A gradient worker: a second wasm engine on its own thread that computes the loss and gradients
-// of its share of each batch with the main model's current weights. tfjs-backend-wasm runs one
-// thread in Node, so this is how training uses a second core.
+// An engine worker: a second wasm (or cpu) engine on its own thread, given the main model's
+// current weights with each request. tfjs-backend-wasm runs one thread in Node, so this is how
+// training (loss and gradients of a share of each batch) and sampling (a share of the rows) use
+// a second core.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { initBackend, type BackendName } from './backend.ts';
 import type { Preset } from './presets.ts';
+import { sampleImages, type RowRange, type SampleOptions } from './sample.ts';
 import { makeSchedule } from './schedule.ts';
 import { lossAndGrads, type StepBatch } from './step.ts';
 import { createUNet, type ModelShape } from './unet.ts';
 
-export interface GradWorkerInit {
+export interface EngineWorkerInit {
   backend: BackendName;
   preset: Preset;
   shape: ModelShape;
 }
 
-export interface GradRequest {
-  /** Every variable's values, concatenated in the model's variable order. */
-  weights: Float32Array;
-  batch: StepBatch;
-}
+export type EngineRequest =
+  /** `weights`: every variable's values, concatenated in the model's variable order. */
+  | { kind: 'grad'; weights: Float32Array; batch: StepBatch }
+  | { kind: 'sample'; weights: Float32Array; labels: number[]; opts: SampleOptions; rows: RowRange };
 
 export interface GradReply {
   loss: number;
@@ -28,14 +29,18 @@ export interface GradReply {
   grads: Float32Array;
 }
 
-const init = workerData as GradWorkerInit;
+export interface SampleReply {
+  images: Uint8Array;
+}
+
+const init = workerData as EngineWorkerInit;
 await initBackend(init.backend);
 const model = createUNet(init.preset, init.shape, 0);
 const schedule = makeSchedule(init.preset.recipe.schedule);
 const variables = [...model.variables.values()];
 const total = variables.reduce((n, v) => n + v.size, 0);
 
-parentPort!.on('message', async ({ weights, batch }: GradRequest) => {
+function loadWeights(weights: Float32Array): void {
   tf.tidy(() => {
     let offset = 0;
     for (const v of variables) {
@@ -43,6 +48,9 @@ parentPort!.on('message', async ({ weights, batch }: GradRequest) => {
       offset += v.size;
     }
   });
+}
+
+async function gradients(batch: StepBatch): Promise<GradReply> {
   const { value, grads } = lossAndGrads(model, schedule, init.preset.recipe.prediction, batch);
   const flat = new Float32Array(total);
   let offset = 0;
@@ -53,7 +61,17 @@ parentPort!.on('message', async ({ weights, batch }: GradRequest) => {
   }
   const loss = (await value.data())[0];
   tf.dispose([value, ...Object.values(grads)]);
-  const reply: GradReply = { loss, grads: flat };
-  parentPort!.postMessage(reply, [flat.buffer]);
+  return { loss, grads: flat };
+}
+
+parentPort!.on('message', async (request: EngineRequest) => {
+  loadWeights(request.weights);
+  if (request.kind === 'grad') {
+    const reply = await gradients(request.batch);
+    parentPort!.postMessage(reply, [reply.grads.buffer as ArrayBuffer]);
+  } else {
+    const images = await sampleImages(model, schedule, request.labels, request.opts, undefined, request.rows);
+    parentPort!.postMessage({ images } satisfies SampleReply, [images.buffer as ArrayBuffer]);
+  }
 });
 parentPort!.postMessage('ready');

@@ -1,5 +1,0 @@
-// Starts a gradient worker: workers do not inherit the parent's TypeScript loader.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('./grad-worker.ts');
