@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Fontloom's tests need on a fresh machine:
 # Mesa's lavapipe Vulkan driver from bookworm-backports (bookworm's own is too old for Dawn,
-# which the webgpu backend runs on) and Vulkan's loader.
+# which the webgpu backend runs on), Vulkan's loader, and Debian's Chromium for the end-to-end
+# and font-rendering tests (Playwright drives /usr/bin/chromium; it never downloads a browser).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "system-deps: needs root for apt-get" >&2; exit 1; fi
 src=/etc/apt/sources.list.d/bookworm-backports.sources
@@ -17,5 +18,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
-apt-get install -y -qq libvulkan1 fonts-dejavu-core >/dev/null
-echo "system-deps: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+apt-get install -y -qq libvulkan1 fonts-dejavu-core chromium >/dev/null
+echo "system-deps: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), chromium $(dpkg-query -W -f='${Version}' chromium)"

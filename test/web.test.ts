@@ -103,10 +103,13 @@ describe('the API over HTTP', () => {
     await new Promise((r) => setTimeout(r, 500)); // the last events cross the wire
     offHttp();
     offLocal();
-    const mine = (events: FontloomEvent[]) =>
-      events
-        .filter((e) => (e.type === 'run' && e.run.id === run.id) || ((e.type === 'progress' || e.type === 'sheet') && e.run === run.id))
-        .map((e) => (e.type === 'run' ? `run ${e.run.status}` : e.type === 'progress' ? `progress ${e.step}` : `sheet ${e.step} ${e.which}`));
+    const summarize = (e: FontloomEvent): string[] => {
+      if (e.type === 'run') return e.run.id === run.id ? [`run ${e.run.status}`] : [];
+      if (e.type === 'progress') return e.run === run.id ? [`progress ${e.step}`] : [];
+      if (e.type === 'sheet') return e.run === run.id ? [`sheet ${e.step} ${e.which}`] : [];
+      return [];
+    };
+    const mine = (events: FontloomEvent[]) => events.flatMap(summarize);
     expect(mine(inProcess)).toContain('run completed');
     expect(mine(inProcess)).toContain('sheet 6 ema');
     expect(mine(inProcess).filter((e) => e.startsWith('progress'))).toEqual(Array.from({ length: 12 }, (_, i) => `progress ${i + 1}`));

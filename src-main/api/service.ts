@@ -17,6 +17,7 @@ import { renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, traceOutlines } from '../export/index.ts';
 import { createRun, deleteRun, loadRun, loadTrainingData, runDir } from '../jobs/run.ts';
 import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
+import { ensureDefaultModel } from '../jobs/default-model.ts';
 import { storeFor } from '../store/store.ts';
 import {
   inputs,
@@ -96,6 +97,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   };
   const registry: Registry = await openRegistry(home, store);
   await registry.ensureDefault();
+  await ensureDefaultModel(home);
   const jobs = new Jobs(home, emit, opts.launch ?? forkWorker);
   const generations = new Map<string, HeldGeneration>();
 

@@ -8,6 +8,7 @@ import type { ExportFormat } from '../export/index.ts';
 import { fontloomHome } from '../home.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
+import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 
 export interface ExportCommandOptions {
   run: string;
@@ -30,6 +31,7 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
   // Loaded here, not at the top: tracing and font libraries would slow every other command's start.
   const { checkExportTarget, exportGlyphs } = await import('../export/index.ts');
   const home = fontloomHome();
+  if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   const run = loadRun(home, opts.run);
   // Refuse a bad --out before minutes of sampling, not after.
   await checkExportTarget(opts.format, opts.out, opts.zip ?? false);

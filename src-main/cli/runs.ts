@@ -21,6 +21,7 @@ import { createRun, listRuns, loadRun, loadTrainingData, requestControl, runDir,
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { progressReporter } from './progress.ts';
 import type { WorkerTask } from '../jobs/worker.ts';
+import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 
 /** Ctrl-C once: finish the step, checkpoint, stop (resumable). Twice: leave at once. */
 function stopOnInterrupt(): () => boolean {
@@ -192,6 +193,7 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
 
 export async function runsCommand(opts: { json?: boolean }): Promise<void> {
   const home = fontloomHome();
+  await ensureDefaultModel(home);
   const runs = listRuns(home).map(publicRun);
   if (opts.json) {
     process.stdout.write(JSON.stringify(runs) + '\n');
@@ -206,6 +208,7 @@ export async function runsCommand(opts: { json?: boolean }): Promise<void> {
 
 export async function runShowCommand(id: string, opts: { json?: boolean }): Promise<void> {
   const home = fontloomHome();
+  if (id === DEFAULT_RUN) await ensureDefaultModel(home);
   const run = publicRun(loadRun(home, id));
   const store = storeFor(home);
   const sheets = store.sheets(id);

@@ -5,6 +5,7 @@ import { UserError } from '../errors.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { fontloomHome } from '../home.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
+import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
 
 export async function runSample(opts: {
@@ -19,6 +20,7 @@ export async function runSample(opts: {
   backend: BackendChoice;
 }): Promise<void> {
   const home = fontloomHome();
+  if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   const run = loadRun(home, opts.run);
   if (!opts.out.toLowerCase().endsWith('.png')) throw new UserError(`--out ${opts.out}: the sheet is a PNG, name it *.png`);
   const backend = await initBackend(opts.backend);
