@@ -1,0 +1,101 @@
+// Runs from a terminal: a detached training process, listed, paused, resumed and stopped by
+// other `fontloom` commands, as a user with two terminals would.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeGlyphSet } from '../src-main/data/glyphset.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
+
+const BIN = resolve(__dirname, '../bin/fontloom.mjs');
+let home: string;
+let data: string;
+
+function fontloom(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FONTLOOM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+async function show(id: string): Promise<Record<string, unknown>> {
+  const r = await fontloom('run', 'show', id, '--json');
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+async function until(id: string, check: (run: Record<string, unknown>) => boolean, ms = 120_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const run = await show(id);
+    if (check(run)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${id} never got there: ${JSON.stringify(run)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'fontloom-cli-runs-'));
+  data = join(home, 'letters.glyphs');
+  await writeGlyphSet(data, syntheticGlyphSet({ fonts: 4, seed: 3 }));
+});
+
+afterAll(async () => {
+  const runs = await fontloom('runs', '--json');
+  for (const r of JSON.parse(runs.stdout || '[]') as { id: string; status: string }[]) if (r.status === 'running') await fontloom('stop', r.id);
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('a detached run driven from other commands', () => {
+  it('trains detached, lists, pauses at a checkpoint, resumes detached, stops, and resumes to the end', async () => {
+    const started = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '200', '--batch', '4', '--backend', 'wasm', '--threads', '1', '--sample-every', '0', '--checkpoint-every', '25', '--name', 'night run', '--detach', '--json');
+    expect(started.code, started.stderr).toBe(0);
+    const { run: id } = JSON.parse(started.stdout);
+    expect(started.stderr).toMatch(new RegExp(`run ${id} training in process \\d+`));
+
+    const listed = await fontloom('runs', '--json');
+    // The shipped default model is listed too, as a completed run of its own.
+    const runs = (JSON.parse(listed.stdout) as Record<string, unknown>[]).filter((r) => r.id !== 'default');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ id, name: 'night run', status: 'running', preset: 'micro', dataset: null });
+    for (const field of ['step', 'backend']) expect(runs[0]).toHaveProperty(field);
+
+    await until(id, (r) => (r.step as number) >= 3);
+    const paused = await fontloom('pause', id);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(new RegExp(`run ${id} paused at step \\d+ \\(checkpointed`));
+    const atPause = await show(id);
+    expect(atPause).toMatchObject({ status: 'paused' });
+    expect(atPause.checkpointStep).toBe(atPause.step);
+
+    const resumed = await fontloom('resume', id, '--detach');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await until(id, (r) => (r.step as number) > (atPause.step as number));
+    const stopped = await fontloom('stop', id);
+    expect(stopped.stdout).toMatch(/stopped at step \d+/);
+    const atStop = await show(id);
+    expect(atStop.status).toBe('stopped');
+
+    const finished = await fontloom('resume', id, '--json');
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(JSON.parse(finished.stdout)).toMatchObject({ run: id, status: 'completed', steps: 200 });
+    const last = await show(id);
+    expect(last).toMatchObject({ status: 'completed', step: 200, checkpointStep: 200 });
+    expect((last.sheets as unknown[]).length).toBe(2);
+  }, 400_000);
+
+  it('refuses to pause a run that is not training, and to resume a completed one', async () => {
+    const id = (JSON.parse((await fontloom('runs', '--json')).stdout) as { id: string }[]).find((r) => r.id !== 'default')!.id;
+    const pause = await fontloom('pause', id);
+    expect(pause.code).toBe(1);
+    expect(pause.stderr).toMatch(/is completed: there is nothing to pause/);
+    const resume = await fontloom('resume', id);
+    expect(resume.stderr).toMatch(/already complete \(200\/200 steps\)/);
+  }, 60_000);
+});
