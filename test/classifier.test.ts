@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src-main/engine/backend.ts';
 import { splitByFont } from '../src-main/data/glyphset.ts';
-import { legibility, trainClassifier } from '../src-main/eval/classifier.ts';
+import { FEATURES, trainClassifier } from '../src-main/eval/classifier.ts';
+import { legibility } from '../src-main/eval/metrics.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
 describe('the letter classifier', () => {
@@ -30,6 +31,13 @@ describe('the letter classifier', () => {
     expect(right.perClass).toHaveLength(26);
     const wrong = await legibility(classifier, images, truth.map((l) => (l + 1) % 26));
     expect(wrong.overall).toBeLessThan(0.1);
+
+    // Its penultimate layer (glyph FID's features): 128 numbers a glyph, the same for the same glyph.
+    const features = await classifier.features(images, split.val.length);
+    expect(features).toHaveLength(split.val.length * FEATURES);
+    const again = await classifier.features(images.subarray(per, 2 * per), 1);
+    expect(Array.from(again)).toEqual(Array.from(features.subarray(FEATURES, 2 * FEATURES)));
+    expect(features.some((v) => v > 0)).toBe(true);
     classifier.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }, 180_000);

@@ -1,65 +1,71 @@
-// `fontloom eval`: does a run draw the letters it is asked for? N glyphs per class from the run's
-// checkpoint, read by a letter classifier trained on the run's own training fonts.
-import { existsSync } from 'node:fs';
+// `fontloom eval`: does a run draw the letters it is asked for, like real fonts, and varied?
+// N glyphs per class from the run's checkpoint, scored by evaluateCheckpoint (eval/evaluate.ts).
 import { initBackend, type BackendChoice } from '../engine/backend.ts';
-import { modelFromCheckpoint, readCheckpoint } from '../engine/checkpoint.ts';
-import { sampleImages } from '../engine/sample.ts';
-import { makeSchedule } from '../engine/schedule.ts';
-import { legibility, trainClassifier } from '../eval/classifier.ts';
-import { UserError } from '../errors.ts';
+import type { EvalReport } from '../eval/evaluate.ts';
+import type { RunMetrics } from '../eval/metrics.ts';
 import { fontloomHome } from '../home.ts';
-import { checkpointPath, loadRun, loadTrainingData } from '../jobs/run.ts';
+import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
+import { evaluateRun } from '../jobs/evaluate-run.ts';
 
-export async function runEval(opts: { run: string; perClass: number; ema?: boolean; steps: number; cfg: number; seed: number; backend: BackendChoice; json?: boolean }): Promise<void> {
+export interface EvalCommand {
+  run: string;
+  perClass: number;
+  ema?: boolean;
+  steps: number;
+  cfg: number;
+  seed: number;
+  baselines?: boolean;
+  backend: BackendChoice;
+  json?: boolean;
+}
+
+export async function runEval(opts: EvalCommand): Promise<EvalReport> {
   const home = fontloomHome();
-  const record = await loadRun(home, opts.run);
-  const file = checkpointPath(home, record.id);
-  if (!existsSync(file)) throw new UserError(`run ${record.id} has no checkpoint yet: train it first (fontloom resume ${record.id})`);
-  const ckpt = await readCheckpoint(file);
-  const backend = await initBackend(opts.backend);
-  const data = await loadTrainingData(record.data, record.valFraction);
-  const started = performance.now();
-  process.stderr.write(`eval: training the letter classifier on ${data.train.length} glyphs of the run's training fonts…\n`);
-  const classifier = await trainClassifier({ ...data, classes: data.classNames.length });
-  const classifierSeconds = (performance.now() - started) / 1000;
-  const which = opts.ema ? 'ema' : 'model';
-  const model = modelFromCheckpoint(ckpt, which);
-  const schedule = makeSchedule(ckpt.header.config.recipe.schedule);
-  const classes = data.classNames.length;
-  const asked: number[] = [];
-  const chunks: Uint8Array[] = [];
-  const sampleStart = performance.now();
-  for (let round = 0; round < opts.perClass; round++) {
-    const labels = Array.from({ length: classes }, (_, i) => i);
-    chunks.push(await sampleImages(model, schedule, labels, { sampler: 'ddim', steps: opts.steps, cfg: opts.cfg, seed: opts.seed + round, eta: 0 }));
-    asked.push(...labels);
-    process.stderr.write(`eval: sampled ${asked.length}/${classes * opts.perClass}\n`);
-  }
-  model.dispose();
-  const images = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((offset, c) => (images.set(c, offset), offset + c.length), 0);
-  const result = await legibility(classifier, images, asked);
-  classifier.dispose();
-  const report = {
-    run: record.id,
-    step: ckpt.header.step,
-    weights: which,
-    recipe: ckpt.header.config.recipe,
-    backend: `${backend.name}: ${backend.adapter}`,
-    sampler: `ddim ${opts.steps}, cfg ${opts.cfg}`,
-    glyphs: asked.length,
-    legibility: Math.round(result.overall * 1000) / 1000,
-    per_class: Object.fromEntries(data.classNames.map((c, i) => [c, Math.round(result.perClass[i] * 1000) / 1000])),
-    classifier_held_out_accuracy: classifier.heldOutAccuracy,
-    classifier_seconds: Math.round(classifierSeconds),
-    sampling_seconds: Math.round((performance.now() - sampleStart) / 1000),
-  };
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(report) + '\n');
-    return;
-  }
-  process.stdout.write(
-    `run ${record.id} step ${report.step} (${which}): legibility ${(result.overall * 100).toFixed(1)}% of ${asked.length} glyphs; ` +
-      `classifier reads ${classifier.heldOutAccuracy === null ? '?' : (classifier.heldOutAccuracy * 100).toFixed(1)}% of held-out real glyphs\n`,
+  if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
+  const { report } = await evaluateRun(home, opts.run, {
+    backend: await initBackend(opts.backend),
+    perClass: opts.perClass,
+    weights: opts.ema ? 'ema' : 'model',
+    steps: opts.steps,
+    cfg: opts.cfg,
+    seed: opts.seed,
+    baselines: opts.baselines ?? false,
+    onProgress: progressLine,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  process.stdout.write(opts.json ? JSON.stringify({ run: opts.run, ...report }) + '\n' : describeReport(opts.run, report));
+  return report;
+}
+
+/** On a terminal, one line rewritten in place; in a log, one line per message. */
+function progressLine(message: string): void {
+  process.stderr.write(process.stderr.isTTY ? `\r\x1b[2Keval: ${message}` : `eval: ${message}\n`);
+}
+
+const percent = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+
+function row(name: string, m: RunMetrics): string {
+  return `  ${name.padEnd(16)}${percent(m.legibility).padStart(10)}${m.fid.toFixed(2).padStart(11)}${(m.diversity === null ? '—' : m.diversity.toFixed(3)).padStart(11)}\n`;
+}
+
+function describeReport(run: string, r: EvalReport): string {
+  const c = r.classifier;
+  const missed = r.metrics.perClass
+    .map((l, i) => [r.classNames[i], l] as const)
+    .filter((entry): entry is readonly [string, number] => entry[1] !== null && entry[1] < 1)
+    .sort((a, b) => a[1] - b[1]);
+  const weakest = missed.slice(0, 8).map(([name, l]) => `${name} ${percent(l)}`).join(', ') + (missed.length > 8 ? ` and ${missed.length - 8} more` : '');
+  return (
+    `run ${run} step ${r.step} (${r.weights} weights), ${r.metrics.count} glyphs (${r.perClass} per class), DDIM ${r.sampler.steps} steps, CFG ${r.sampler.cfg}, on ${r.backend}\n` +
+    `  ${''.padEnd(16)}${'legibility'.padStart(10)}${'glyph FID'.padStart(11)}${'diversity'.padStart(11)}\n` +
+    row('this run', r.metrics) +
+    (r.baselines?.real ? row('real held-out', r.baselines.real) : '') +
+    (r.baselines ? row('untrained model', r.baselines.untrained) : `  (--baselines adds real held-out glyphs and an untrained model, for scale)\n`) +
+    (missed.length ? `  letters not always read as asked: ${weakest}\n` : '') +
+    `  glyph FID: classifier features against ${r.reference.glyphs} real glyphs of ${r.reference.fonts} held-out fonts (this dataset's scale, not Inception FID)\n` +
+    `  classifier: reads ${percent(c.heldOutAccuracy)} of ${c.heldOutGlyphs} held-out glyphs; ` +
+    `${c.fromCache ? `loaded from cache in ${Math.round(c.seconds * 1000)} ms` : `trained in ${c.seconds.toFixed(0)} s and cached`}${c.retrainedBecause ? ` (retrained: ${c.retrainedBecause})` : ''}\n` +
+    `  time: sampling ${r.seconds.sampling.toFixed(1)} s, metrics ${r.seconds.metrics.toFixed(1)} s` +
+    `${r.seconds.baselines !== null ? `, baselines ${r.seconds.baselines.toFixed(1)} s` : ''}, total ${r.seconds.total.toFixed(1)} s\n`
   );
 }

@@ -161,7 +161,7 @@ export function buildProgram(): Command {
     .command('eval')
     .description("a run's legibility, glyph FID and diversity, read by a letter classifier trained once per dataset")
     .requiredOption('--run <id>', 'run id')
-    .option('--per-class <n>', 'glyphs generated per class', positiveInt('--per-class'), 3)
+    .option('--per-class <n>', 'glyphs generated per class', positiveInt('--per-class'), 2)
     .option('--ema', 'use the EMA weights')
     .option('--steps <n>', 'DDIM steps', positiveInt('--steps'), 50)
     .option('--cfg <s>', 'classifier-free guidance scale', positiveNumber('--cfg'), 3)

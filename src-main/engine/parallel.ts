@@ -1,5 +1,6 @@
 // The main thread's side of an engine worker: send the weights and a share of the work (rows of
 // a training batch, or rows of a batch being sampled) and get the share's result back.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './backend.ts';
@@ -93,4 +94,22 @@ export async function sampleOnTwoEngines(
   out.set(mine, 0);
   out.set(rest, mine.length);
   return out;
+}
+
+/** wasm and cpu run one thread per engine: a batch of two glyphs or more shares a second core. */
+export async function sampleOnEngines(
+  model: UNet,
+  schedule: NoiseSchedule,
+  labels: readonly number[],
+  opts: SampleOptions,
+  onStep?: (done: number, total: number) => void,
+): Promise<Uint8Array> {
+  const backend = tf.getBackend();
+  if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu')) return sampleImages(model, schedule, labels, opts, onStep);
+  const worker = await EngineWorker.start(backend, model);
+  try {
+    return await sampleOnTwoEngines(worker, model, schedule, labels, opts, onStep);
+  } finally {
+    await worker.stop();
+  }
 }

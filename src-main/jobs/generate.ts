@@ -2,12 +2,9 @@
 // exports all start from.
 import { existsSync } from 'node:fs';
 import { hasGroup, modelFromCheckpoint, readCheckpoint } from '../engine/checkpoint.ts';
-import { availableParallelism } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
-import { EngineWorker, sampleOnTwoEngines } from '../engine/parallel.ts';
-import { sampleImages, type SampleOptions } from '../engine/sample.ts';
-import { makeSchedule, type NoiseSchedule } from '../engine/schedule.ts';
-import type { UNet } from '../engine/unet.ts';
+import { sampleOnEngines } from '../engine/parallel.ts';
+import type { SampleOptions } from '../engine/sample.ts';
+import { makeSchedule } from '../engine/schedule.ts';
 import { UserError } from '../errors.ts';
 
 export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
@@ -31,18 +28,6 @@ export interface Drawn {
   steps: number;
 }
 
-/** wasm and cpu run one thread per engine: a batch of two glyphs or more shares a second core. */
-async function drawOnEngines(model: UNet, schedule: NoiseSchedule, labels: number[], opts: SampleOptions, onStep?: (done: number, total: number) => void): Promise<Uint8Array> {
-  const backend = tf.getBackend();
-  if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu')) return sampleImages(model, schedule, labels, opts, onStep);
-  const worker = await EngineWorker.start(backend, model);
-  try {
-    return await sampleOnTwoEngines(worker, model, schedule, labels, opts, onStep);
-  } finally {
-    await worker.stop();
-  }
-}
-
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
   if (!existsSync(file)) throw new UserError(`run ${runName} has no checkpoint yet: train it first (fontloom resume ${runName})`);
   const ckpt = await readCheckpoint(file);
@@ -56,7 +41,7 @@ export async function drawFromCheckpoint(file: string, runName: string, req: Dra
     const classes = req.classes ? [...req.classes] : classNames.map((_, i) => i);
     for (const k of classes) if (!(k >= 0 && k < classNames.length)) throw new UserError(`class ${k} is not one of the run's ${classNames.length} classes`);
     const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed };
-    const images = await drawOnEngines(model, schedule, classes, opts, req.onStep);
+    const images = await sampleOnEngines(model, schedule, classes, opts, req.onStep);
     return { images, classes, classNames, size: ckpt.header.shape.size, channels: ckpt.header.shape.channels, step: ckpt.header.step, steps };
   } finally {
     model.dispose();

@@ -1,0 +1,67 @@
+// `fontloom eval` as a user runs it: a real process, a temporary home, a run trained by `fontloom train`.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeGlyphSet } from '../src-main/data/glyphset.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
+
+const BIN = resolve(__dirname, '../bin/fontloom.mjs');
+let home: string;
+let run: string;
+
+function fontloom(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FONTLOOM_HOME: home, FONTLOOM_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'fontloom-eval-cli-'));
+  const data = join(home, 'letters.glyphs');
+  await writeGlyphSet(data, syntheticGlyphSet({ fonts: 40, seed: 6 }));
+  const trained = await fontloom('train', '--data', data, '--preset', 'micro', '--steps', '1', '--batch', '4', '--backend', 'wasm', '--threads', '1', '--sample-every', '0', '--json');
+  expect(trained.code, trained.stderr).toBe(0);
+  run = JSON.parse(trained.stdout.trim().split('\n').pop()!).run;
+}, 60_000);
+
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('fontloom eval', () => {
+  it('prints the report as one JSON line, with baselines, and trains its classifier only the first time', async () => {
+    const args = ['eval', '--run', run, '--per-class', '1', '--steps', '2', '--backend', 'wasm', '--baselines'];
+    const first = await fontloom(...args, '--json');
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]);
+    expect(report).toMatchObject({ run, step: 1, weights: 'model', perClass: 1, sampler: { sampler: 'ddim', steps: 2 } });
+    expect(report.metrics.count).toBe(26);
+    expect(report.metrics.diversity).toBeNull(); // one glyph per letter has nothing to differ from
+    expect(report.classifier.fromCache).toBe(false);
+    expect(report.baselines.real.legibility).toBeGreaterThan(report.baselines.untrained.legibility);
+    expect(await readdir(join(home, 'classifiers'))).toHaveLength(1);
+
+    const second = await fontloom(...args);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/real held-out\s+\d+\.\d%/);
+    expect(second.stdout).toMatch(/untrained model\s+\d+\.\d%/);
+    expect(second.stdout).toMatch(/classifier: reads \d+\.\d% of \d+ held-out glyphs; loaded from cache/);
+  }, 90_000);
+
+  it('refuses an unknown run in one line', async () => {
+    const r = await fontloom('eval', '--run', 'nope');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^fontloom: no run "nope"/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
