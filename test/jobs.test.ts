@@ -10,6 +10,8 @@ import { createService, type Service } from '../src-main/api/service.ts';
 import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { checkpointPath } from '../src-main/jobs/run.ts';
 import { storeFor } from '../src-main/store/store.ts';
+import { openRegistry } from '../src-main/data/registry.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
 let home: string;
 let service: Service;
@@ -168,4 +170,20 @@ describe('checkpoints', () => {
     const failed = await waitFor('torn failed', statusOf(run.id, 'failed'));
     expect(failed.error).toMatch(/truncated or damaged/);
   }, 180_000);
+});
+
+describe('quality measured on demand', () => {
+  it('evaluates a run’s checkpoint in its own process, keeps the result per step, and says so', async () => {
+    const registry = await openRegistry(home);
+    const { record } = await registry.register(syntheticGlyphSet({ fonts: 8, seed: 12 }), { name: 'sticks', format: 'csv', source: 'test' });
+    const run = await service.call('createRun', { dataset: record.id, name: 'measured', preset: 'micro', steps: 10, batch: 4, backend: 'wasm', threads: 1, sampleEvery: 0 });
+    await waitFor('measured completed', statusOf(run.id, 'completed'));
+    const evaluation = await service.call('evaluateRun', { id: run.id, perClass: 2 });
+    expect(evaluation).toMatchObject({ run: run.id, step: 10, weights: 'ema' });
+    expect(evaluation.legibility).toBeGreaterThanOrEqual(0);
+    expect(evaluation.legibility).toBeLessThanOrEqual(1);
+    expect(evaluation.fid).toBeGreaterThan(0);
+    expect(events.some((e) => e.type === 'eval' && e.run === run.id && e.step === 10)).toBe(true);
+    expect(await service.call('runEvals', { id: run.id })).toEqual([evaluation]);
+  }, 240_000);
 });

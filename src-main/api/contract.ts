@@ -78,6 +78,8 @@ export interface RunConfig {
   checkpointEvery: number;
   backend: (typeof BACKEND_CHOICES)[number];
   threads: number;
+  /** Legibility, glyph FID and diversity every this many steps, at a checkpoint (0: on demand only). */
+  evalEvery?: number;
 }
 
 export interface Run {
@@ -108,6 +110,21 @@ export interface Metric {
   loss: number;
   lr: number;
   val: number | null;
+}
+
+/** A run's quality at one step: legibility, glyph FID and diversity (eval/metrics.ts), and the whole report. */
+export interface Evaluation {
+  run: string;
+  step: number;
+  weights: 'model' | 'ema';
+  /** Share of generated glyphs the dataset's letter classifier reads as the letter asked for. */
+  legibility: number;
+  /** Fréchet distance of classifier features to real held-out glyphs (dataset-specific; lower is closer). */
+  fid: number | null;
+  /** Mean pairwise distance among glyphs of one letter (0: collapsed). */
+  diversity: number | null;
+  created: string;
+  report: unknown;
 }
 
 export interface Sheet {
@@ -164,6 +181,7 @@ export type FontloomEvent =
       etaSeconds: number;
     }
   | { type: 'sheet'; run: string; step: number; which: 'model' | 'ema' }
+  | { type: 'eval'; run: string; step: number }
   | { type: 'import'; job: string; phase: string; done: number; total: number | null }
   | { type: 'datasets' };
 
@@ -196,6 +214,7 @@ export const inputs = {
     sampleEvery: z.number().int().min(0).optional(),
     valEvery: z.number().int().min(0).optional(),
     checkpointEvery: z.number().int().min(0).optional(),
+    evalEvery: z.number().int().min(0).optional(),
     seed: z.number().int().min(0).optional(),
     backend: z.enum(BACKEND_CHOICES).optional(),
     threads: z.number().int().min(1).max(2).optional(),
@@ -211,6 +230,14 @@ export const inputs = {
   runMetrics: z.object({ id, since: z.coerce.number().int().min(0).optional() }),
   runSheets: z.object({ id }),
   sheetImage: z.object({ id, step: z.coerce.number().int().min(0), which: z.enum(['model', 'ema']) }),
+  /** Measures the run's last checkpoint (about a minute for `tiny` on a CPU at 2 per class). */
+  evaluateRun: z.object({
+    id,
+    perClass: z.number().int().min(1).max(20).default(2),
+    ema: z.boolean().default(true),
+    baselines: z.boolean().default(false),
+  }),
+  runEvals: z.object({ id }),
   generate: z.object({
     id,
     sampler: z.enum(SAMPLER_NAMES).default('ddim'),
@@ -256,6 +283,8 @@ export interface Outputs {
   runMetrics: Metric[];
   runSheets: Sheet[];
   sheetImage: Png;
+  evaluateRun: Evaluation;
+  runEvals: Evaluation[];
   generate: Generation;
   reroll: Generation;
   outlines: { svg: string[]; warnings: string[] };
@@ -286,6 +315,8 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
   runMetrics: { verb: 'GET', path: '/api/runs/:id/metrics' },
   runSheets: { verb: 'GET', path: '/api/runs/:id/sheets' },
   sheetImage: { verb: 'GET', path: '/api/runs/:id/sheets/:step/:which' },
+  evaluateRun: { verb: 'POST', path: '/api/runs/:id/evaluate' },
+  runEvals: { verb: 'GET', path: '/api/runs/:id/evals' },
   generate: { verb: 'POST', path: '/api/runs/:id/generate' },
   reroll: { verb: 'POST', path: '/api/generations/:generation/reroll' },
   outlines: { verb: 'POST', path: '/api/generations/:generation/outlines' },

@@ -194,6 +194,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         }),
         sampleEvery: input.sampleEvery ?? Math.max(1, Math.floor(steps / 10)),
         checkpointEvery: input.checkpointEvery ?? 500,
+        evalEvery: input.evalEvery ?? 0,
         backend: input.backend ?? 'auto',
         threads: input.threads ?? 2,
       };
@@ -216,6 +217,14 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       if (!sheet) throw new NotFound(`run ${run.id} has no ${input.which} sheet at step ${input.step}`);
       return pngOf(await readFile(sheet.file));
     },
+    evaluateRun: async (input) => {
+      const run = findRun(input.id);
+      const step = await jobs.evaluate({ run: run.id, perClass: input.perClass, ema: input.ema, baselines: input.baselines });
+      const weights = input.ema ? 'ema' : 'model';
+      // A model shipped with EMA weights only is measured with those.
+      return store.evals(run.id).find((e) => e.step === step && e.weights === weights) ?? store.evals(run.id).find((e) => e.step === step)!;
+    },
+    runEvals: async (input) => store.evals(findRun(input.id).id),
     generate: async (input) => {
       const run = findRun(input.id);
       const started = performance.now();

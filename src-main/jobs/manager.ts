@@ -137,9 +137,25 @@ export class Jobs {
       const p = m.progress;
       this.emit({ type: 'progress', run, step: p.step, steps: p.total, loss: p.loss, lr: p.lr, val: p.val, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds });
       if (p.sheet) for (const which of ['model', 'ema'] as const) this.emit({ type: 'sheet', run, step: p.step, which });
-    } else if (m.type === 'error') {
-      // The process records `failed` itself; the message reaches listeners with the run.
+    } else if (m.type === 'evaluated') {
+      this.emit({ type: 'eval', run, step: m.step });
     }
+  }
+
+  /** Measures a run's checkpoint in a process of its own; the result lands in the store. */
+  async evaluate(task: Omit<Extract<WorkerTask, { task: 'eval' }>, 'task' | 'home'>): Promise<number> {
+    const proc = this.launch({ ...task, task: 'eval', home: this.home });
+    const step = await new Promise<number>((resolve, reject) => {
+      let done: number | null = null;
+      let failure: Error | null = null;
+      proc.onMessage((m) => {
+        if (m.type === 'evaluated') done = m.step;
+        if (m.type === 'error') failure = m.user ? new UserError(m.message) : new Error(m.message);
+      });
+      proc.onExit((code, signal) => (done !== null ? resolve(done) : reject(failure ?? new Error(`the evaluation failed (exit ${code ?? signal})`))));
+    });
+    this.emit({ type: 'eval', run: task.run, step });
+    return step;
   }
 
   /** Draws glyphs from a run's checkpoint in a process of its own. */

@@ -44,6 +44,8 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** Called once the run is ready to train (checkpoint restored), with the step it starts from. */
   onStart?: (step: number) => void;
+  /** Measures the checkpoint just written, every `config.evalEvery` steps. */
+  evaluate?: (step: number) => Promise<void>;
 }
 
 export interface RunOutcome {
@@ -246,8 +248,10 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
       pending.push(metric);
       let sheet: string | undefined;
       if ((run.config.sampleEvery > 0 && r.step % run.config.sampleEvery === 0) || last) sheet = await writeSheets(home, run, trainer);
-      if ((run.config.checkpointEvery > 0 && r.step % run.config.checkpointEvery === 0) || last) await checkpoint();
+      const evalDue = (run.config.evalEvery ?? 0) > 0 && r.step % run.config.evalEvery! === 0 && opts.evaluate !== undefined;
+      if ((run.config.checkpointEvery > 0 && r.step % run.config.checkpointEvery === 0) || last || evalDue) await checkpoint();
       else if (pending.length >= METRICS_BATCH) flush();
+      if (evalDue) await opts.evaluate!(r.step);
       const perStep = stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length;
       opts.onProgress?.({
         run: run.id,

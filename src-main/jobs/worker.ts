@@ -7,9 +7,11 @@ import { initBackend } from '../engine/backend.ts';
 import { drawFromCheckpoint } from './generate.ts';
 import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
 import { storeFor } from '../store/store.ts';
+import { evaluateRun } from './evaluate-run.ts';
 
 export type WorkerTask =
   | { task: 'train'; home: string; run: string }
+  | { task: 'eval'; home: string; run: string; perClass: number; ema: boolean; baselines: boolean }
   | {
       task: 'draw';
       home: string;
@@ -28,11 +30,18 @@ export type WorkerMessage =
   | { type: 'started'; run: string; step: number; backend: string }
   | { type: 'progress'; progress: Progress }
   | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number }
+  | { type: 'evaluated'; run: string; step: number }
   | { type: 'done'; status: string }
   | { type: 'error'; message: string; user: boolean };
 
 export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void): Promise<void> {
   const run = loadRun(task.home, task.run);
+  if (task.task === 'eval') {
+    const backend = await initBackend('auto');
+    const { evaluation } = await evaluateRun(task.home, run.id, { backend, perClass: task.perClass, weights: task.ema ? 'ema' : 'model', baselines: task.baselines });
+    send({ type: 'evaluated', run: run.id, step: evaluation.step });
+    return;
+  }
   if (task.task === 'draw') {
     await initBackend('auto');
     const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
@@ -47,6 +56,11 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
       threads: run.config.threads,
       onStart: (step) => send({ type: 'started', run: run.id, step, backend: `${backend.name}: ${backend.adapter}` }),
       onProgress: (progress) => send({ type: 'progress', progress }),
+      // Optional measurements during training, at checkpoints, with the backend that trains.
+      evaluate: async () => {
+        const { evaluation } = await evaluateRun(task.home, run.id, { backend, perClass: 2, weights: 'ema', baselines: false });
+        send({ type: 'evaluated', run: run.id, step: evaluation.step });
+      },
     });
     send({ type: 'done', status: outcome.run.status });
   } catch (err) {
