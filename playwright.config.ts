@@ -1,0 +1,45 @@
+// End-to-end tests: Debian's Chromium drives the studio in browser mode against a fresh
+// `fontloom serve` whose home folder is a new temp dir (FONTLOOM_E2E_HOME, shared with the
+// tests so they can check exported files on disk). FONTLOOM_E2E_URL points the tests at a
+// server already running instead.
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const PORT = 4791;
+// Set once in the runner; its workers inherit it rather than making their own.
+process.env.FONTLOOM_E2E_HOME ??= mkdtempSync(join(tmpdir(), 'fontloom-e2e-'));
+const external = process.env.FONTLOOM_E2E_URL;
+
+export default defineConfig({
+  testDir: 'test/e2e',
+  outputDir: 'test-results',
+  workers: 1,
+  fullyParallel: false,
+  timeout: 15 * 60_000,
+  expect: { timeout: 30_000 },
+  reporter: [['list']],
+  use: {
+    baseURL: external ?? `http://127.0.0.1:${PORT}`,
+    viewport: { width: 1280, height: 800 },
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    headless: true,
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: external
+    ? undefined
+    : {
+        command: `node bin/fontloom.mjs serve --port ${PORT}`,
+        url: `http://127.0.0.1:${PORT}/api/info`,
+        env: { FONTLOOM_HOME: process.env.FONTLOOM_E2E_HOME },
+        reuseExistingServer: false,
+        timeout: 180_000,
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+});

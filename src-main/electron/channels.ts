@@ -1,0 +1,7 @@
+// The IPC channels between the window's preload and the main process.
+export const CHANNELS = {
+  call: 'fontloom:call',
+  event: 'fontloom:event',
+  openDataset: 'fontloom:open-dataset',
+  chooseFolder: 'fontloom:choose-folder',
+} as const;

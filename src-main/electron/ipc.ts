@@ -1,0 +1,83 @@
+// The API over IPC: each call's method name and input checked against the contract before the
+// service sees it, errors returned as ApiErrorBody (Electron would otherwise wrap them in its
+// own words), events forwarded to the window, native dialogs for files and folders.
+import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { inputs, type ApiErrorBody, type Method } from '../api/contract.ts';
+import { InvalidInput, NotFound, type Service } from '../api/service.ts';
+import { UserError } from '../errors.ts';
+import type { BridgeResult } from '../../src-renderer/lib/api/bridge.ts';
+import { CHANNELS } from './channels.ts';
+import { fromStudio, type WindowFiles } from './window.ts';
+
+const DATASET_FILTERS = [
+  { name: 'Datasets', extensions: ['zip', 'npz', 'csv', 'ttf', 'otf', 'woff', 'woff2', 'bin'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+export function errorBody(err: unknown): ApiErrorBody {
+  if (err instanceof InvalidInput) return { error: err.message, code: 'invalid-input' };
+  if (err instanceof NotFound) return { error: err.message, code: 'not-found' };
+  if (err instanceof UserError) return { error: err.message, code: 'user' };
+  process.stderr.write(`fontloom: ${(err as Error)?.stack ?? String(err)}\n`);
+  return { error: `Fontloom failed: ${(err as Error)?.message ?? String(err)}`, code: 'internal' };
+}
+
+function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.hasOwn(inputs, name);
+}
+
+export async function handleCall(service: Service, method: unknown, input: unknown): Promise<BridgeResult> {
+  if (!isMethod(method)) return { ok: false, error: { error: `no API method "${String(method)}"`, code: 'not-found' } };
+  const parsed = inputs[method].safeParse(input ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+    return { ok: false, error: { error: `${method}: ${issues}`, code: 'invalid-input' } };
+  }
+  try {
+    return { ok: true, value: await service.call(method, input as never) };
+  } catch (err) {
+    return { ok: false, error: errorBody(err) };
+  }
+}
+
+/** Binds the service to IPC; returns a function that unbinds it. */
+export function bindApi(service: Service, files: WindowFiles): () => void {
+  const guard = <A extends unknown[], R>(handler: (event: IpcMainInvokeEvent, ...args: A) => Promise<R>) =>
+    (event: IpcMainInvokeEvent, ...args: A): Promise<R> => {
+      if (!fromStudio(event.senderFrame?.url, files)) throw new Error('refused: not the studio page');
+      return handler(event, ...args);
+    };
+
+  ipcMain.handle(CHANNELS.call, guard((_, method: unknown, input: unknown) => handleCall(service, method, input)));
+  ipcMain.handle(
+    CHANNELS.openDataset,
+    guard(async (event, kind: unknown) => {
+      const owner = BrowserWindow.fromWebContents(event.sender);
+      const options: Electron.OpenDialogOptions =
+        kind === 'folder'
+          ? { title: 'Import a dataset folder', properties: ['openDirectory'] }
+          : { title: 'Import a dataset file', properties: ['openFile'], filters: DATASET_FILTERS };
+      const result = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    }),
+  );
+  ipcMain.handle(
+    CHANNELS.chooseFolder,
+    guard(async (event, title: unknown) => {
+      const owner = BrowserWindow.fromWebContents(event.sender);
+      const options: Electron.OpenDialogOptions = {
+        title: typeof title === 'string' ? title.slice(0, 100) : 'Choose a folder',
+        properties: ['openDirectory', 'createDirectory'],
+      };
+      const result = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    }),
+  );
+  const forward = service.on((event) => {
+    for (const window of BrowserWindow.getAllWindows()) if (!window.isDestroyed()) window.webContents.send(CHANNELS.event, event);
+  });
+  return () => {
+    forward();
+    for (const channel of [CHANNELS.call, CHANNELS.openDataset, CHANNELS.chooseFolder]) ipcMain.removeHandler(channel);
+  };
+}

@@ -1,0 +1,40 @@
+// What the end-to-end tests do the way a user does: drop files on the window, and keep a
+// screenshot of each page as an artifact.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Page, TestInfo } from '@playwright/test';
+
+export const SCREENSHOTS = 'test-results/screenshots';
+
+/** A real `drop` event on the drop zone, its DataTransfer holding the files' bytes. */
+export async function dropFiles(page: Page, paths: string[]): Promise<void> {
+  const files = await Promise.all(paths.map(async (path) => ({ name: basename(path), b64: (await readFile(path)).toString('base64') })));
+  const transfer = await page.evaluateHandle((items) => {
+    const dt = new DataTransfer();
+    for (const item of items) {
+      const bin = atob(item.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], item.name));
+    }
+    return dt;
+  }, files);
+  const zone = page.getByTestId('drop-zone');
+  await zone.dispatchEvent('dragenter', { dataTransfer: transfer });
+  await zone.dispatchEvent('dragover', { dataTransfer: transfer });
+  await zone.dispatchEvent('drop', { dataTransfer: transfer });
+}
+
+export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+  const path = `${SCREENSHOTS}/${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  await testInfo.attach(name, { path, contentType: 'image/png' });
+}
+
+/** Milliseconds the page takes to run a task queued now: long if its main thread is busy. */
+export function mainThreadDelay(page: Page): Promise<number> {
+  return page.evaluate(() => new Promise<number>((resolve) => {
+    const start = performance.now();
+    setTimeout(() => resolve(performance.now() - start), 0);
+  }));
+}

@@ -1,0 +1,172 @@
+// The user's story in browser mode: bring in datasets by drag-and-drop and the folder picker,
+// train a `micro` model and watch it, pause and resume it, then generate and export a letter
+// sheet whose files are checked on disk.
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFixtures, type Fixtures } from './fixtures.ts';
+import { dropFiles, mainThreadDelay, screenshot } from './helpers.ts';
+
+const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'];
+
+test.describe.configure({ mode: 'serial' });
+
+let page: Page;
+let fixtures: Fixtures;
+let runUrl = '';
+
+test.beforeAll(async ({ browser }) => {
+  fixtures = await buildFixtures(await mkdtemp(join(tmpdir(), 'fontloom-e2e-data-')));
+  page = await browser.newPage();
+});
+
+test.afterAll(async () => {
+  await page.close();
+});
+
+const datasets = () => page.getByTestId('dataset-item');
+
+test('imports a Kaggle-layout zip dropped on the window and previews it', async ({}, testInfo) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Datasets' })).toBeVisible();
+  await expect(datasets().first()).toBeVisible(); // the embedded default
+  const before = await datasets().count();
+
+  await dropFiles(page, [fixtures.kaggleZip]);
+  await expect(page.getByTestId('import-done')).toContainText('Imported');
+  await expect(datasets()).toHaveCount(before + 1);
+  await expect(page.getByTestId('import-done')).toContainText('16 fonts');
+
+  const preview = page.getByTestId('dataset-preview');
+  await expect(preview).toBeVisible();
+  expect(await preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await screenshot(page, testInfo, '1-datasets');
+});
+
+test('imports a CSV of pixels dropped on the window', async () => {
+  const before = await datasets().count();
+  await dropFiles(page, [fixtures.csv]);
+  await expect(page.getByTestId('import-done')).toContainText('6 fonts');
+  await expect(datasets()).toHaveCount(before + 1);
+});
+
+test('imports a Kaggle-layout folder through the folder picker', async () => {
+  const before = await datasets().count();
+  await page.getByTestId('folder-input').setInputFiles(fixtures.kaggleFolder);
+  await expect(page.getByTestId('import-done')).toContainText('12 fonts');
+  await expect(datasets()).toHaveCount(before + 1);
+});
+
+test('says what is wrong with a file that is not a dataset', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fontloom-e2e-bad-'));
+  const notes = join(dir, 'notes.txt');
+  await (await import('node:fs/promises')).writeFile(notes, 'these are my notes, not glyphs\n');
+  await dropFiles(page, [notes]);
+  const error = page.getByTestId('import-error');
+  await expect(error).toBeVisible();
+  await expect(error).toContainText('notes.txt is not a dataset');
+  await expect(error).not.toContainText(/uploads|\n\s+at /);
+});
+
+test('deletes a dataset only after confirmation', async () => {
+  const csvItem = datasets().filter({ hasText: 'csv' });
+  await expect(csvItem).toHaveCount(1);
+  const before = await datasets().count();
+  await csvItem.getByRole('button', { name: /^Delete/ }).click();
+  await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expect(datasets()).toHaveCount(before);
+  await csvItem.getByRole('button', { name: /^Delete/ }).click();
+  await page.getByRole('button', { name: 'Delete dataset' }).click();
+  await expect(datasets()).toHaveCount(before - 1);
+});
+
+test('trains a micro model: the step counter, chart and sample sheets move; pause and resume', async ({}, testInfo) => {
+  const zipItem = datasets().filter({ hasText: '16 fonts' });
+  const name = (await zipItem.locator('strong').textContent())!;
+  await zipItem.getByRole('link', { name: 'Train on it…' }).click();
+  await expect(page.getByRole('heading', { name: 'Train a model' })).toBeVisible();
+  await expect(page.getByTestId('train-dataset').locator('option:checked')).toHaveText(name);
+  await page.getByTestId('preset-micro').click();
+  await page.getByText('Advanced settings').click();
+  await page.getByTestId('train-steps').fill('400');
+  await page.getByTestId('train-sample-every').fill('40');
+  await expect(page.getByTestId('time-estimate')).toContainText('Trains on');
+  await screenshot(page, testInfo, '2-train');
+  await page.getByTestId('train-button').click();
+
+  await expect(page).toHaveURL(/#\/runs\/.+/);
+  runUrl = page.url();
+  const step = page.getByTestId('run-step');
+  const stepNow = async () => Number((await step.textContent())!.replace(/,/g, ''));
+  await expect.poll(stepNow, { timeout: 180_000 }).toBeGreaterThan(0);
+  const chart = page.getByTestId('chart-loss').locator('canvas');
+  const firstChart = await chart.screenshot();
+  const first = await stepNow();
+  await expect.poll(stepNow, { timeout: 120_000 }).toBeGreaterThan(first + 5);
+  expect((await chart.screenshot()).equals(firstChart)).toBe(false);
+  await expect(page.getByTestId('run-speed')).not.toHaveText('—');
+
+  // The page answers while the run trains: its main thread is free and navigation is instant.
+  expect(await mainThreadDelay(page)).toBeLessThan(250);
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  await expect(page.getByTestId('runs-table')).toBeVisible({ timeout: 2_000 });
+  await page.goBack();
+
+  await expect(page.getByTestId('sheet-model')).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByTestId('sheet-ema')).toBeVisible();
+
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('run-status')).toHaveText('Paused', { timeout: 120_000 });
+  const paused = await stepNow();
+  await page.waitForTimeout(3_000);
+  expect(await stepNow()).toBe(paused);
+  await screenshot(page, testInfo, '3-run');
+
+  await page.getByTestId('resume').click();
+  await expect(page.getByTestId('run-status')).toHaveText('Training', { timeout: 120_000 });
+  await expect.poll(stepNow, { timeout: 180_000 }).toBeGreaterThan(paused);
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('run-status')).toHaveText('Stopped', { timeout: 120_000 });
+
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  await expect(page.getByTestId('run-row').first()).toContainText('Stopped');
+  await screenshot(page, testInfo, '4-runs');
+});
+
+test('generates a sheet, re-rolls a letter and exports the glyph PNGs to disk', async ({}, testInfo) => {
+  await page.goto(runUrl);
+  await page.getByRole('link', { name: 'Generate…' }).click();
+  await expect(page.getByRole('heading', { name: 'Generate' })).toBeVisible();
+  await page.getByLabel('Denoising steps').fill('10');
+  await page.getByTestId('generate-button').click();
+  await expect(page.getByTestId('glyph-grid').getByRole('button')).toHaveCount(26, { timeout: 120_000 });
+  await expect(page.getByTestId('generated-sheet')).toBeVisible();
+
+  const glyphA = page.getByTestId('glyph-A').locator('img').first();
+  const before = await glyphA.getAttribute('src');
+  await page.getByTestId('glyph-A').click();
+  await expect.poll(() => glyphA.getAttribute('src'), { timeout: 120_000 }).not.toBe(before);
+
+  await page.getByLabel('64×64').check();
+  await page.getByTestId('export-zip').check();
+  await page.getByTestId('export-png').click();
+  await expect(page.getByTestId('export-result')).toBeVisible({ timeout: 120_000 });
+  const folder = (await page.getByTestId('export-path').textContent())!.trim();
+  for (const size of ['32px', '64px']) {
+    const files = (await readdir(join(folder, size))).sort();
+    expect(files).toEqual(LETTERS.map((l) => `${l}.png`).sort());
+  }
+  await screenshot(page, testInfo, '5-generate');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, testInfo, '6-generate-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  await page.getByTestId('export-otf').click();
+  await expect(page.getByTestId('export-result').or(page.getByTestId('export-error'))).toBeVisible({ timeout: 120_000 });
+  if (await page.getByTestId('export-result').isVisible()) {
+    const font = (await page.getByTestId('export-path').textContent())!.trim();
+    expect(existsSync(font)).toBe(true);
+  }
+});
