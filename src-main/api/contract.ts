@@ -105,6 +105,15 @@ export interface Run {
   config: RunConfig;
 }
 
+export interface StepEstimate {
+  preset: string;
+  batch: number;
+  /** Measured here: the mean of a few training steps after a warm-up step. */
+  secondsPerStep: number;
+  /** Backend and adapter measured on, e.g. "wasm: XNNPACK (SIMD), one thread per engine, 2 threads". */
+  backend: string;
+}
+
 export interface Metric {
   step: number;
   loss: number;
@@ -222,6 +231,13 @@ export const inputs = {
     prediction: z.enum(['eps', 'v']).optional(),
     weighting: z.enum(['mse', 'min-snr']).optional(),
   }),
+  /** Measures a training step of a preset on this machine, in a process of its own (seconds). */
+  estimateStep: z.object({
+    preset: z.enum(PRESET_NAMES),
+    batch: positiveInt.optional(),
+    backend: z.enum(BACKEND_CHOICES).default('auto'),
+    threads: z.number().int().min(1).max(2).default(2),
+  }),
   getRun: z.object({ id }),
   pauseRun: z.object({ id }),
   resumeRun: z.object({ id }),
@@ -276,6 +292,7 @@ export interface Outputs {
   listRuns: Run[];
   createRun: Run;
   getRun: Run;
+  estimateStep: StepEstimate;
   pauseRun: Run;
   resumeRun: Run;
   stopRun: Run;
@@ -308,6 +325,7 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
   listRuns: { verb: 'GET', path: '/api/runs' },
   createRun: { verb: 'POST', path: '/api/runs' },
   getRun: { verb: 'GET', path: '/api/runs/:id' },
+  estimateStep: { verb: 'POST', path: '/api/estimate' },
   pauseRun: { verb: 'POST', path: '/api/runs/:id/pause' },
   resumeRun: { verb: 'POST', path: '/api/runs/:id/resume' },
   stopRun: { verb: 'POST', path: '/api/runs/:id/stop' },

@@ -168,6 +168,11 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     },
     listRuns: async () => store.listRuns().map(publicRun),
     getRun: async (input) => publicRun(findRun(input.id)),
+    estimateStep: async (input) => {
+      const batch = input.batch ?? getPreset(input.preset).batch;
+      const measured = await jobs.estimate({ preset: input.preset, batch, backend: input.backend, threads: input.threads });
+      return { preset: input.preset, batch, ...measured };
+    },
     createRun: async (input) => {
       const record = await findDataset(input.dataset);
       const preset = getPreset(input.preset);

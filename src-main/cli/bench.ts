@@ -4,9 +4,9 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendName } from '../engine/backend.ts';
 import { getPreset } from '../engine/presets.ts';
-import { Trainer, defaultTrainConfig, type TrainingData } from '../engine/train.ts';
+import { Trainer, defaultTrainConfig } from '../engine/train.ts';
+import { randomTrainingData } from '../engine/measure.ts';
 import { oneHot, parameterCount } from '../engine/unet.ts';
-import { Rng } from '../engine/rng.ts';
 import { sampleImages } from '../engine/sample.ts';
 import { EngineWorker, sampleOnTwoEngines } from '../engine/parallel.ts';
 import { writeFileAtomic } from '../atomic.ts';
@@ -64,24 +64,6 @@ export interface BenchOptions {
   profile: boolean;
 }
 
-function randomData(batch: number, classes: number, size: number, seed: number): TrainingData {
-  const rng = new Rng(seed);
-  const n = batch * 2;
-  const pixels = new Uint8Array(n * size * size);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = rng.next() < 0.2 ? 255 : 0;
-  const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
-  return {
-    height: size,
-    width: size,
-    channels: 1,
-    pixels,
-    labels,
-    classNames: Array.from({ length: classes }, (_, i) => String.fromCharCode(65 + i)),
-    train: Int32Array.from({ length: n }, (_, i) => i),
-    val: new Int32Array(0),
-  };
-}
-
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function benchOne(
@@ -97,7 +79,7 @@ async function benchOne(
   try {
     const info = await initBackend(backend);
     row.adapter = info.adapter;
-    trainer = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch }), randomData(batch, 26, 32, 1));
+    trainer = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch }), randomTrainingData(batch, 26, 32, 1));
     row.params = parameterCount(trainer.model);
     if (opts.threads > 1 && (backend === 'wasm' || backend === 'cpu')) await trainer.startWorker(backend);
     row.threads = trainer.threads;

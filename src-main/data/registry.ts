@@ -101,7 +101,7 @@ export async function openRegistry(home: string, store: Store = storeFor(home)):
     const same = all.find((d) => d.hash === hash);
     if (same) return { record: same, existing: true };
     if (all.some((d) => d.name === meta.name)) {
-      throw new UserError(`a dataset named "${meta.name}" exists already: choose another name with --name`);
+      throw new UserError(`a dataset named "${meta.name}" exists already: choose another name (--name, or Name in the studio)`);
     }
     const id = `${slug(meta.name)}-${hash.slice(0, 8)}`;
     const record: DatasetRecord = {

@@ -142,20 +142,31 @@ export class Jobs {
     }
   }
 
-  /** Measures a run's checkpoint in a process of its own; the result lands in the store. */
-  async evaluate(task: Omit<Extract<WorkerTask, { task: 'eval' }>, 'task' | 'home'>): Promise<number> {
-    const proc = this.launch({ ...task, task: 'eval', home: this.home });
-    const step = await new Promise<number>((resolve, reject) => {
-      let done: number | null = null;
+  /** Runs one task in a process of its own and resolves with what `pick` finds in its messages. */
+  private once<T>(task: WorkerTask, pick: (m: WorkerMessage) => T | undefined, what: string): Promise<T> {
+    const proc = this.launch(task);
+    return new Promise((resolve, reject) => {
+      let result: T | undefined;
       let failure: Error | null = null;
       proc.onMessage((m) => {
-        if (m.type === 'evaluated') done = m.step;
+        result ??= pick(m);
         if (m.type === 'error') failure = m.user ? new UserError(m.message) : new Error(m.message);
       });
-      proc.onExit((code, signal) => (done !== null ? resolve(done) : reject(failure ?? new Error(`the evaluation failed (exit ${code ?? signal})`))));
+      proc.onExit((code, signal) => (result !== undefined ? resolve(result) : reject(failure ?? new Error(`${what} failed (exit ${code ?? signal})`))));
     });
+  }
+
+  /** Measures a run's checkpoint in a process of its own; the result lands in the store. */
+  async evaluate(task: Omit<Extract<WorkerTask, { task: 'eval' }>, 'task' | 'home'>): Promise<number> {
+    const step = await this.once({ ...task, task: 'eval', home: this.home }, (m) => (m.type === 'evaluated' ? m.step : undefined), 'the evaluation');
     this.emit({ type: 'eval', run: task.run, step });
     return step;
+  }
+
+  /** Times a training step in a process of its own (while no run trains, or the figure would lie). */
+  async estimate(task: Omit<Extract<WorkerTask, { task: 'estimate' }>, 'task' | 'home'>): Promise<{ secondsPerStep: number; backend: string }> {
+    if (this.deviceBusy()) throw new UserError('a run is training on this machine: the estimate waits until it pauses or ends, or the figure would be wrong');
+    return this.once({ ...task, task: 'estimate', home: this.home }, (m) => (m.type === 'estimated' ? m : undefined), 'the measurement');
   }
 
   /** Draws glyphs from a run's checkpoint in a process of its own. */
@@ -163,19 +174,7 @@ export class Jobs {
     const dir = await mkdtemp(join(tmpdir(), 'fontloom-draw-'));
     const out = join(dir, 'images.bin');
     try {
-      const proc = this.launch({ ...task, task: 'draw', home: this.home, out });
-      const meta = await new Promise<DrawResult['meta']>((resolve, reject) => {
-        let result: DrawResult['meta'] | null = null;
-        let failure: Error | null = null;
-        proc.onMessage((m) => {
-          if (m.type === 'drawn') result = m;
-          if (m.type === 'error') failure = m.user ? new UserError(m.message) : new Error(m.message);
-        });
-        proc.onExit((code, signal) => {
-          if (result) resolve(result);
-          else reject(failure ?? new Error(`drawing glyphs failed (exit ${code ?? signal})`));
-        });
-      });
+      const meta = await this.once({ ...task, task: 'draw', home: this.home, out }, (m) => (m.type === 'drawn' ? m : undefined), 'drawing glyphs');
       return { images: new Uint8Array(await readFile(out)), meta };
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -3,7 +3,9 @@
 // by the CLI, or in the CLI's own process; a parent that listens gets progress messages too.
 // It also draws glyphs for the Generate page, so sampling never blocks the studio either.
 import { writeFile } from 'node:fs/promises';
-import { initBackend } from '../engine/backend.ts';
+import { initBackend, type BackendChoice } from '../engine/backend.ts';
+import { measureTrainStep } from '../engine/measure.ts';
+import type { PresetName } from '../engine/presets.ts';
 import { drawFromCheckpoint } from './generate.ts';
 import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
 import { storeFor } from '../store/store.ts';
@@ -12,6 +14,7 @@ import { evaluateRun } from './evaluate-run.ts';
 export type WorkerTask =
   | { task: 'train'; home: string; run: string }
   | { task: 'eval'; home: string; run: string; perClass: number; ema: boolean; baselines: boolean }
+  | { task: 'estimate'; home: string; preset: PresetName; batch: number; backend: BackendChoice; threads: number }
   | {
       task: 'draw';
       home: string;
@@ -31,10 +34,17 @@ export type WorkerMessage =
   | { type: 'progress'; progress: Progress }
   | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number }
   | { type: 'evaluated'; run: string; step: number }
+  | { type: 'estimated'; secondsPerStep: number; backend: string }
   | { type: 'done'; status: string }
   | { type: 'error'; message: string; user: boolean };
 
 export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void): Promise<void> {
+  if (task.task === 'estimate') {
+    const backend = await initBackend(task.backend);
+    const { secondsPerStep, threads } = await measureTrainStep({ preset: task.preset, batch: task.batch, backend: backend.name, threads: task.threads, steps: 2 });
+    send({ type: 'estimated', secondsPerStep, backend: `${backend.name}: ${backend.adapter}${threads > 1 ? `, ${threads} threads` : ''}` });
+    return;
+  }
   const run = loadRun(task.home, task.run);
   if (task.task === 'eval') {
     const backend = await initBackend('auto');

@@ -22,6 +22,6 @@ export async function chooseImporter(path: string, format: DatasetFormat | 'auto
   throw new UserError(
     `${path} is not a dataset Fontloom recognises: expected a Kaggle letters folder or zip (A..Z folders of PNGs), ` +
       'an .npz with images and labels, a CSV of pixels, font files (TTF/OTF/WOFF) or CIFAR-10 binary batches; ' +
-      'name the format with --format if it is one of these',
+      'choose its format by hand (--format, or Format in the studio) if it is one of these',
   );
 }
