@@ -173,6 +173,14 @@ export function buildProgram(): Command {
       await (await import('./eval.ts')).runEval(opts);
     });
 
+  program
+    .command('demo')
+    .description('from nothing: the default dataset, a sheet from the pretrained model, a fresh run trained for a few minutes, both measured')
+    .option('--steps <n>', 'steps of the fresh run', positiveInt('--steps'), 240)
+    .option('--preset <name>', 'micro or tiny', oneOf('preset', ['micro', 'tiny'] as const), 'tiny')
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .action(async (opts) => (await import('./demo.ts')).runDemo(opts));
+
   program.command('runs').description('list runs, oldest first').option('--json', 'a JSON array').action(runsCommand);
   program.command('run').description('one run').command('show').argument('<run>', 'run id').option('--json', 'JSON output').action(runShowCommand);
   for (const what of ['pause', 'stop'] as const) {
