@@ -6,6 +6,7 @@ import type { RunMetrics } from '../eval/metrics.ts';
 import { fontloomHome } from '../home.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
+import { loadRun } from '../jobs/run.ts';
 
 export interface EvalCommand {
   run: string;
@@ -22,6 +23,7 @@ export interface EvalCommand {
 export async function runEval(opts: EvalCommand): Promise<EvalReport> {
   const home = fontloomHome();
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
+  loadRun(home, opts.run); // an unknown run is said before any engine starts (and prints)
   const { report } = await evaluateRun(home, opts.run, {
     backend: await initBackend(opts.backend),
     perClass: opts.perClass,
