@@ -94,7 +94,7 @@ test('trains a micro model: the step counter, chart and sample sheets move; paus
   await page.getByTestId('train-sample-every').fill('40');
   await expect(page.getByTestId('time-estimate')).toContainText('Trains on');
   await page.getByTestId('measure-step').click();
-  await expect(page.getByTestId('time-estimate-result')).toContainText(/about \d+\.\d\d s per step on .+, so about .+ per epoch and .+ for this run's 400 steps/, { timeout: 120_000 });
+  await expect(page.getByTestId('time-estimate-result')).toContainText(/about \d+\.\d\d s per step on .+, so about .+ per epoch, and .+ for this run's 400 steps/, { timeout: 120_000 });
   await screenshot(page, testInfo, '2-train');
   await page.getByTestId('train-button').click();
 
