@@ -1,27 +1,18 @@
 // Runs from a terminal: a detached training process, listed, paused, resumed and stopped by
 // other `fontloom` commands, as a user with two terminals would.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
+import { runFontloom, type CliResult } from './helpers/cli.ts';
 
-const BIN = resolve(__dirname, '../bin/fontloom.mjs');
 let home: string;
 let data: string;
 
-function fontloom(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FONTLOOM_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function fontloom(...args: string[]): Promise<CliResult> {
+  return runFontloom(home, args);
 }
 
 async function show(id: string): Promise<Record<string, unknown>> {

@@ -1,50 +1,24 @@
 // The `fontloom` command as a user runs it: real processes, a temporary home folder.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { storeFor } from '../src-main/store/store.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
+import { runFontloom, type CliResult, expectRefusal } from './helpers/cli.ts';
 
-const BIN = resolve(__dirname, '../bin/fontloom.mjs');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let home: string;
 
-function fontloom(...args: string[]): Promise<Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, FONTLOOM_HOME: home, FONTLOOM_DEBUG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function fontloom(...args: string[]): Promise<CliResult> {
+  return runFontloom(home, args);
 }
 
-/** A refusal: exit 1, one line naming the problem, no stack trace. */
-function expectRefusal(r: Result, mentions: RegExp): void {
-  expect(r.code, r.stderr).toBe(1);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^fontloom: /);
-  expect(lines[0]).toMatch(mentions);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 async function runIds(): Promise<string[]> {
   const dir = join(home, 'runs');

@@ -1,26 +1,17 @@
 // `fontloom eval` as a user runs it: a real process, a temporary home, a run trained by `fontloom train`.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
+import { runFontloom, type CliResult } from './helpers/cli.ts';
 
-const BIN = resolve(__dirname, '../bin/fontloom.mjs');
 let home: string;
 let run: string;
 
-function fontloom(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, FONTLOOM_HOME: home, FONTLOOM_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function fontloom(...args: string[]): Promise<CliResult> {
+  return runFontloom(home, args);
 }
 
 beforeAll(async () => {

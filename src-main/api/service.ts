@@ -9,13 +9,12 @@ import { z } from 'zod';
 import { initBackend } from '../engine/backend.ts';
 import { PRESET_NAMES as ENGINE_PRESETS, describeRecipe, getPreset } from '../engine/presets.ts';
 import { createUNet, parameterCount } from '../engine/unet.ts';
-import { defaultTrainConfig } from '../engine/train.ts';
 import { openRegistry, type DatasetRecord, type Registry } from '../data/registry.ts';
 import { renderPreview } from '../data/preview.ts';
 import { UserError } from '../errors.ts';
 import { renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, traceOutlines } from '../export/index.ts';
-import { createRun, deleteRun, loadRun, loadTrainingData, runDir } from '../jobs/run.ts';
+import { createRun, deleteRun, loadRun, loadTrainingData, runConfig, runDir } from '../jobs/run.ts';
 import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
 import { ensureDefaultModel } from '../jobs/default-model.ts';
 import { storeFor } from '../store/store.ts';
@@ -30,7 +29,6 @@ import {
   type ParsedInput,
   type Png,
   type PresetInfo,
-  type RunConfig,
   type StudioInfo,
 } from './contract.ts';
 
@@ -182,27 +180,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         const data = await loadTrainingData(registry.glyphsPath(record), 0.1);
         steps = Math.max(1, Math.round(input.epochs * Math.floor(data.train.length / Math.min(batch, data.train.length))));
       }
-      const config: RunConfig = {
-        ...defaultTrainConfig(preset.name, {
-          steps,
-          batch,
-          seed: input.seed ?? 0,
-          ...(input.lr !== undefined && { lr: input.lr }),
-          ...(input.emaBeta !== undefined && { emaBeta: input.emaBeta }),
-          ...(input.cfgDropout !== undefined && { cfgDropout: input.cfgDropout }),
-          valEvery: input.valEvery ?? Math.max(1, Math.floor(steps / 20)),
-          recipe: {
-            ...(input.schedule && { schedule: input.schedule }),
-            ...(input.prediction && { prediction: input.prediction }),
-            ...(input.weighting && { weighting: input.weighting }),
-          },
-        }),
-        sampleEvery: input.sampleEvery ?? Math.max(1, Math.floor(steps / 10)),
-        checkpointEvery: input.checkpointEvery ?? 500,
-        evalEvery: input.evalEvery ?? 0,
-        backend: input.backend ?? 'auto',
-        threads: input.threads ?? 2,
-      };
+      const config = runConfig(preset.name, { ...input, steps, batch });
       const run = await createRun(home, { name: input.name, data: registry.glyphsPath(record), dataset: record.id, datasetName: record.name, config });
       return jobs.enqueue(run.id);
     },

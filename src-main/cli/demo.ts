@@ -2,13 +2,10 @@
 // draws a sheet from the pretrained default model, trains a fresh run for a few minutes,
 // measures both with the same pipeline and says where everything is.
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { RunConfig } from '../api/contract.ts';
 import { openRegistry } from '../data/registry.ts';
 import { initBackend, type BackendChoice } from '../engine/backend.ts';
 import { describeRecipe } from '../engine/presets.ts';
-import { defaultTrainConfig } from '../engine/train.ts';
 import { UserError } from '../errors.ts';
 import type { RunMetrics } from '../eval/metrics.ts';
 import { writeSheet } from '../export/sheet.ts';
@@ -16,7 +13,7 @@ import { fontloomHome } from '../home.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
-import { checkpointPath, createRun, trainRun } from '../jobs/run.ts';
+import { checkpointPath, createRun, runConfig, trainRun } from '../jobs/run.ts';
 import { progressReporter } from './progress.ts';
 
 function say(line: string): void {
@@ -48,13 +45,7 @@ export async function runDemo(opts: { steps: number; preset: 'micro' | 'tiny'; b
   await sheetOf(DEFAULT_RUN, pretrainedSheet, `Default model · ${pretrained.config.preset} · step ${pretrained.step} · DDIM 50, cfg 3`);
   say(`2. A sheet from the pretrained default model (${pretrained.config.preset}, ${pretrained.step} steps) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${pretrainedSheet}`);
 
-  const config: RunConfig = {
-    ...defaultTrainConfig(opts.preset, { steps: opts.steps, valEvery: Math.max(1, Math.floor(opts.steps / 10)) }),
-    sampleEvery: 0,
-    checkpointEvery: opts.steps,
-    backend: opts.backend,
-    threads: Math.min(2, availableParallelism()),
-  };
+  const config = runConfig(opts.preset, { steps: opts.steps, valEvery: Math.max(1, Math.floor(opts.steps / 10)), sampleEvery: 0, checkpointEvery: opts.steps, backend: opts.backend });
   const run = await createRun(home, { name: `demo: ${opts.preset}, ${opts.steps} steps`, data: registry.glyphsPath(dataset), dataset: dataset.id, datasetName: dataset.name, config, status: 'running', pid: process.pid });
   say(`3. Training a fresh ${opts.preset} run (${describeRecipe(config.recipe)}) for ${opts.steps} steps on ${backend.name}: ${backend.adapter} — run ${run.id}`);
   started = performance.now();

@@ -14,10 +14,8 @@ import { initBackend, type BackendChoice } from '../engine/backend.ts';
 import { describeRecipe, getPreset } from '../engine/presets.ts';
 import type { Prediction, Weighting } from '../engine/objective.ts';
 import type { ScheduleKind } from '../engine/schedule.ts';
-import { defaultTrainConfig } from '../engine/train.ts';
-import type { RunConfig } from '../api/contract.ts';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
-import { createRun, listRuns, loadRun, loadTrainingData, requestControl, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { createRun, listRuns, loadRun, loadTrainingData, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { progressReporter } from './progress.ts';
 import type { WorkerTask } from '../jobs/worker.ts';
@@ -120,25 +118,8 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
   const data = await loadTrainingData(source.path, 0.1);
   const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
   const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
-  const config: RunConfig = {
-    ...defaultTrainConfig(preset.name, {
-      steps,
-      batch,
-      seed: opts.seed,
-      ...(opts.lr !== undefined && { lr: opts.lr }),
-      valEvery: opts.valEvery ?? Math.max(1, Math.floor(steps / 20)),
-      recipe: {
-        ...(opts.schedule && { schedule: opts.schedule }),
-        ...(opts.prediction && { prediction: opts.prediction }),
-        ...(opts.weighting && { weighting: opts.weighting }),
-        ...(opts.snrGamma !== undefined && { snrGamma: opts.snrGamma }),
-      },
-    }),
-    sampleEvery: opts.sampleEvery ?? 1000,
-    checkpointEvery: opts.checkpointEvery ?? 500,
-    backend: opts.backend,
-    threads: opts.threads ?? defaultThreads(),
-  };
+  // The CLI's own defaults: sheets every 1000 steps, both cores.
+  const config = runConfig(preset.name, { ...opts, steps, batch, sampleEvery: opts.sampleEvery ?? 1000, threads: opts.threads ?? defaultThreads() });
   const run = await createRun(home, {
     name: opts.name,
     data: source.path,

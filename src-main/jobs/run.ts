@@ -6,6 +6,7 @@
 // never behind it.
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
@@ -13,7 +14,8 @@ import type { Metric, RunConfig } from '../api/contract.ts';
 import type { BackendInfo } from '../engine/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages, type SampleOptions } from '../engine/sample.ts';
-import { Trainer, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
+import { Trainer, defaultTrainConfig, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
+import type { PresetName, Recipe } from '../engine/presets.ts';
 import { deriveSeed } from '../engine/rng.ts';
 import { contentHash, readGlyphSet, splitByFont, type GlyphSet } from '../data/glyphset.ts';
 import { writeSheet } from '../export/sheet.ts';
@@ -114,6 +116,48 @@ export async function loadTrainingData(path: string, valFraction: number): Promi
   const seed = Number.parseInt(contentHash(set).slice(0, 8), 16);
   const split = fonts >= 2 || set.heldOutFonts?.length ? splitByFont(set, valFraction, seed) : { train: Int32Array.from(set.labels, (_, i) => i), val: new Int32Array(0) };
   return { ...set, train: split.train, val: split.val, set };
+}
+
+/** What a user may set for a run; everything else is the preset's. */
+export interface RunSettings {
+  steps: number;
+  batch?: number;
+  seed?: number;
+  lr?: number;
+  emaBeta?: number;
+  cfgDropout?: number;
+  schedule?: Recipe['schedule'];
+  prediction?: Recipe['prediction'];
+  weighting?: Recipe['weighting'];
+  snrGamma?: number;
+  valEvery?: number;
+  sampleEvery?: number;
+  checkpointEvery?: number;
+  evalEvery?: number;
+  backend?: RunConfig['backend'];
+  threads?: number;
+}
+
+/** A run's whole config from a preset and the user's settings (validation 20 times a run, sheets 10). */
+export function runConfig(preset: PresetName, s: RunSettings): RunConfig {
+  const given = <K extends keyof RunSettings>(key: K) => (s[key] !== undefined ? { [key]: s[key] } : {});
+  return {
+    ...defaultTrainConfig(preset, {
+      steps: s.steps,
+      seed: s.seed ?? 0,
+      ...given('batch'),
+      ...given('lr'),
+      ...given('emaBeta'),
+      ...given('cfgDropout'),
+      valEvery: s.valEvery ?? Math.max(1, Math.floor(s.steps / 20)),
+      recipe: { ...given('schedule'), ...given('prediction'), ...given('weighting'), ...given('snrGamma') },
+    }),
+    sampleEvery: s.sampleEvery ?? Math.max(1, Math.floor(s.steps / 10)),
+    checkpointEvery: s.checkpointEvery ?? 500,
+    evalEvery: s.evalEvery ?? 0,
+    backend: s.backend ?? 'auto',
+    threads: s.threads ?? Math.min(2, availableParallelism()),
+  };
 }
 
 export interface NewRun {
