@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Metric, RunConfig } from '../api/contract.ts';
 import { openRegistry } from '../data/registry.ts';
 import type { SampleOptions } from '../engine/sample.ts';
+import type { EvalReport } from '../eval/evaluate.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { checkpointPath, runDir } from './run.ts';
 
@@ -29,8 +30,8 @@ export interface ModelCard {
   bestVal: number | null;
   /** The curve, thinned to every few steps. */
   metrics: Metric[];
-  /** Quality of the shipped weights (legibility, glyph FID, diversity) beside their references. */
-  evaluation: unknown;
+  /** Quality of the shipped weights (legibility, glyph FID, diversity) beside their baselines. */
+  evaluation: EvalReport | null;
 }
 
 export async function readModelCard(): Promise<ModelCard> {
@@ -67,6 +68,8 @@ export async function ensureDefaultModel(home: string): Promise<StoredRun | null
     store.updateRun(DEFAULT_RUN, { step: card.step, checkpointStep: card.step, backend: card.training.backend, trainLoss: card.trainLoss, bestVal: card.bestVal });
     store.appendMetrics(DEFAULT_RUN, card.metrics);
     if (existsSync(sheetFile)) store.addSheet(DEFAULT_RUN, { step: card.step, which: 'ema' }, sheetFile);
+    const e = card.evaluation;
+    if (e) store.saveEval({ run: DEFAULT_RUN, step: e.step, weights: e.weights, legibility: e.metrics.legibility, fid: e.metrics.fid, diversity: e.metrics.diversity, report: e });
   })();
   return store.getRun(DEFAULT_RUN);
 }
