@@ -1,6 +1,9 @@
 // Runs from a terminal: a detached training process, listed, paused, resumed and stopped by
 // other `fontloom` commands, as a user with two terminals would.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import sharp from 'sharp';
+import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
+import { DEFAULT_MODEL, DEFAULT_MODEL_CARD } from '../src-main/jobs/default-model.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,4 +92,25 @@ describe('a detached run driven from other commands', () => {
     const resume = await fontloom('resume', id);
     expect(resume.stderr).toMatch(/already complete \(200\/200 steps\)/);
   }, 60_000);
+});
+
+describe('the pretrained default model', () => {
+  it('is there on a fresh home as a completed run, with its curve and measured quality, and draws a sheet', async () => {
+    const card = JSON.parse(await readFile(DEFAULT_MODEL_CARD, 'utf8'));
+    const shown = await show('default');
+    expect(shown).toMatchObject({ status: 'completed', preset: card.config.preset, step: card.step, datasetName: 'default' });
+    expect((shown.evals as { legibility: number }[])[0].legibility).toBe(card.evaluation.metrics.legibility);
+    const header = (await readCheckpoint(DEFAULT_MODEL)).header;
+    expect(header.step).toBe(card.step);
+    expect(header.tensors.every((t) => t.group === 'ema')).toBe(true);
+    const out = join(home, 'default.png');
+    const r = await fontloom('sample', '--run', 'default', '--steps', '10', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const { data, info } = await sharp(out).greyscale().raw().toBuffer({ resolveWithObject: true });
+    expect(info.width).toBeGreaterThan(13 * 32);
+    // White letters on black: a real sheet has ink, and far from all of it.
+    const ink = data.reduce((n, v) => n + (v > 128 ? 1 : 0), 0) / data.length;
+    expect(ink).toBeGreaterThan(0.03);
+    expect(ink).toBeLessThan(0.5);
+  }, 120_000);
 });
