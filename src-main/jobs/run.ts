@@ -228,6 +228,16 @@ async function writeSheets(home: string, run: StoredRun, trainer: Trainer): Prom
   return last;
 }
 
+/** wasm's memory is 32-bit: a batch too large for it aborts with a message no user can act on. */
+function explainEngineFailure(err: unknown, config: RunConfig, backend: BackendInfo): unknown {
+  const message = (err as Error)?.message ?? '';
+  if (backend.name !== 'wasm' || !/memory access out of bounds|out of memory|Aborted/i.test(message)) return err;
+  return new UserError(
+    `the wasm engine ran out of memory (it can address 4 GB) training ${config.preset} at batch ${config.batch}: ` +
+      'lower the batch, choose a smaller preset, or train on webgpu or tensorflow',
+  );
+}
+
 /** Steps between metric writes while training (and always at a checkpoint). */
 const METRICS_BATCH = 25;
 
@@ -314,7 +324,8 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
     const status = trainer.step >= total ? 'completed' : asked === 'pause' ? 'paused' : 'stopped';
     run = store.updateRun(run.id, { status, control: null, pid: null, step: trainer.step, trainLoss: meanRecent() ?? run.trainLoss });
     return { run, trainLoss: meanRecent() ?? run.trainLoss, seconds: (performance.now() - started) / 1000 };
-  } catch (err) {
+  } catch (caught) {
+    const err = explainEngineFailure(caught, run.config, opts.backend);
     // What counts is the last checkpoint: a resume continues from there.
     store.updateRun(run.id, { status: 'failed', control: null, pid: null, step: store.getRun(run.id)?.checkpointStep ?? 0, error: (err as Error).message });
     throw err;
