@@ -2,8 +2,8 @@
 // train a `micro` model and watch it, pause and resume it, then generate and export a letter
 // sheet whose files are checked on disk.
 import { expect, test, type Page } from '@playwright/test';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import opentype from 'opentype.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtures, type Fixtures } from './fixtures.ts';
@@ -137,7 +137,7 @@ test('trains a micro model: the step counter, chart and sample sheets move; paus
   await screenshot(page, testInfo, '4-runs');
 });
 
-test('generates a sheet, re-rolls a letter and exports the glyph PNGs to disk', async ({}, testInfo) => {
+test('generates a sheet, re-rolls a letter, shows traced outlines and exports glyph PNGs, an OTF and SVGs to disk', async ({}, testInfo) => {
   await page.goto(runUrl);
   await page.getByRole('link', { name: 'Generate…' }).click();
   await expect(page.getByRole('heading', { name: 'Generate' })).toBeVisible();
@@ -165,10 +165,21 @@ test('generates a sheet, re-rolls a letter and exports the glyph PNGs to disk', 
   await screenshot(page, testInfo, '6-generate-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
+  // The traced outlines over the bitmaps, then the font and the SVGs from them.
+  await page.getByTestId('show-outlines').check();
+  await expect(page.getByTestId('outline-A')).toBeVisible({ timeout: 120_000 });
+  await page.getByLabel('Font family name').fill('Stick Test');
   await page.getByTestId('export-otf').click();
-  await expect(page.getByTestId('export-result').or(page.getByTestId('export-error'))).toBeVisible({ timeout: 120_000 });
-  if (await page.getByTestId('export-result').isVisible()) {
-    const font = (await page.getByTestId('export-path').textContent())!.trim();
-    expect(existsSync(font)).toBe(true);
-  }
+  await expect(page.getByTestId('export-path')).toHaveText(/\.otf$/, { timeout: 120_000 });
+  const fontFile = (await page.getByTestId('export-path').textContent())!.trim();
+  const bytes = await readFile(fontFile);
+  const font = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  expect(font.unitsPerEm).toBe(1000);
+  for (const letter of LETTERS) expect(font.charToGlyph(letter).unicode).toBe(letter.charCodeAt(0));
+  expect(font.getEnglishName('fontFamily')).toBe('Stick Test');
+
+  await page.getByTestId('export-svg').click();
+  await expect(page.getByTestId('export-path')).not.toHaveText(/\.otf$/, { timeout: 120_000 });
+  const svgFolder = (await page.getByTestId('export-path').textContent())!.trim();
+  expect((await readdir(svgFolder)).sort()).toEqual([...LETTERS.map((l) => `${l}.svg`), 'specimen.svg'].sort());
 });
