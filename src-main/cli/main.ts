@@ -95,6 +95,7 @@ export function buildProgram(): Command {
     .option('--val-every <n>', 'validation MSE every N steps (default: 20 times a run)', positiveInt('--val-every'))
     .option('--sample-every <n>', 'A–Z sheets (model and EMA) every N steps; 0: only at the end', nonNegativeInt('--sample-every'))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default 500)', positiveInt('--checkpoint-every'))
+    .option('--eval-every <n>', 'legibility, glyph FID and diversity every N steps (about a minute each for tiny; default: never)', positiveInt('--eval-every'))
     .option('--stop-at <step>', 'stop (checkpointed, resumable) at this step', positiveInt('--stop-at'))
     .option('--threads <n>', 'wasm/cpu: 1, or 2 to share each batch with a gradient worker (default: 2 where there are 2 cores)', threadCount)
     .option('--name <name>', 'a name for the run')

@@ -10,7 +10,8 @@ import { createService } from '../api/service.ts';
 import { startServer } from '../web/server.ts';
 import { UserError } from '../errors.ts';
 import { fontloomHome } from '../home.ts';
-import { initBackend, type BackendChoice } from '../engine/backend.ts';
+import { initBackend, type BackendChoice, type BackendInfo } from '../engine/backend.ts';
+import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { describeRecipe, getPreset } from '../engine/presets.ts';
 import type { Prediction, Weighting } from '../engine/objective.ts';
 import type { ScheduleKind } from '../engine/schedule.ts';
@@ -81,6 +82,14 @@ function detach(home: string, run: StoredRun): number {
   return child.pid ?? 0;
 }
 
+/** Measurements every --eval-every steps, printed as they come and kept in the store. */
+function evaluator(home: string, id: string, backend: BackendInfo): (step: number) => Promise<void> {
+  return async (step) => {
+    const { evaluation } = await evaluateRun(home, id, { backend, perClass: 2, weights: 'ema', baselines: false });
+    process.stderr.write(`\neval at step ${step}: legibility ${(evaluation.legibility * 100).toFixed(1)}%, glyph FID ${evaluation.fid?.toFixed(1) ?? '—'}, diversity ${evaluation.diversity?.toFixed(3) ?? '—'}\n`);
+  };
+}
+
 export interface TrainCommand {
   data: string;
   name?: string;
@@ -98,6 +107,7 @@ export interface TrainCommand {
   valEvery?: number;
   sampleEvery?: number;
   checkpointEvery?: number;
+  evalEvery?: number;
   stopAt?: number;
   threads?: number;
   detach?: boolean;
@@ -140,7 +150,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
   process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
   process.stderr.write(`fontloom: run ${run.id}\n`);
   const progress = progressReporter();
-  const outcome = await trainRun(home, run, { backend, threads: config.threads, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt() }, data);
+  const outcome = await trainRun(home, run, { backend, threads: config.threads, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt(), evaluate: evaluator(home, run.id, backend) }, data);
   progress.done();
   report(outcome, opts.json ?? false);
 }
@@ -167,6 +177,7 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
     stopAt: opts.stopAt,
     shouldStop: stopOnInterrupt(),
     onStart: (step) => process.stderr.write(`fontloom: resuming ${id} at step ${step}/${run.config.steps} on ${backend.name}: ${backend.adapter}\n`),
+    evaluate: evaluator(home, id, backend),
   });
   progress.done();
   report(outcome, opts.json ?? false);
