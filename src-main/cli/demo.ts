@@ -56,10 +56,10 @@ export async function runDemo(opts: { steps: number; preset: 'micro' | 'tiny'; b
   await sheetOf(run.id, trainedSheet, `${run.name} · DDIM 50, cfg 3`);
   say(`   trained in ${((performance.now() - started) / 60000).toFixed(1)} min; its sheet: ${trainedSheet}`);
 
-  say('4. Measuring both the same way (2 glyphs per letter, DDIM 50, CFG 3, EMA weights; the letter classifier is trained once per dataset)…');
+  say('4. Measuring both the same way (4 glyphs per letter, DDIM 50, CFG 3, EMA weights; the letter classifier is trained once per dataset)…');
   const onProgress = (m: string) => process.stderr.isTTY && process.stderr.write(`\r\x1b[2K   ${m}`);
-  const mine = await evaluateRun(home, run.id, { backend, perClass: 2, weights: 'ema', baselines: true, onProgress });
-  const theirs = await evaluateRun(home, DEFAULT_RUN, { backend, perClass: 2, weights: 'ema', baselines: false, onProgress });
+  const mine = await evaluateRun(home, run.id, { backend, perClass: 4, weights: 'ema', baselines: true, onProgress });
+  const theirs = await evaluateRun(home, DEFAULT_RUN, { backend, perClass: 4, weights: 'ema', baselines: false, onProgress });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
   say(`  ${''.padEnd(34)}${'legibility'.padStart(11)}${'glyph FID'.padStart(12)}${'diversity'.padStart(11)}`);
   say(metricsLine(`pretrained default (${pretrained.step} steps)`, theirs.report.metrics));
