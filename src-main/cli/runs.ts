@@ -16,7 +16,7 @@ import { describeRecipe, getPreset } from '../engine/presets.ts';
 import type { Prediction, Weighting } from '../engine/objective.ts';
 import type { ScheduleKind } from '../engine/schedule.ts';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
-import { createRun, listRuns, loadRun, loadTrainingData, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { createRun, listRuns, loadRun, loadTrainingData, processAlive, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { progressReporter } from './progress.ts';
 import type { WorkerTask } from '../jobs/worker.ts';
@@ -160,7 +160,6 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
   const run = loadRun(home, id);
   if (run.status === 'completed') throw new UserError(`run ${id} is already complete (${run.step}/${run.config.steps} steps)`);
   if (run.status === 'running' && run.pid !== process.pid) {
-    const { processAlive } = await import('../jobs/run.ts');
     if (processAlive(run.pid)) throw new UserError(`run ${id} is training already (process ${run.pid})`);
   }
   if (opts.detach) {

@@ -157,8 +157,9 @@ export function modelFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'): U
   return model;
 }
 
-export function hasGroup(ckpt: Checkpoint, group: Group): boolean {
-  return ckpt.header.tensors.some((t) => t.group === group);
+/** The weights to draw with: those asked for, or the EMA where a shipped model (the default) keeps only those. */
+export function weightsToDraw(ckpt: Checkpoint, wanted: 'model' | 'ema'): 'model' | 'ema' {
+  return ckpt.header.tensors.some((t) => t.group === wanted) ? wanted : 'ema';
 }
 
 /** A checkpoint holding one group's weights only (e.g. the EMA to ship): samples, cannot resume. */

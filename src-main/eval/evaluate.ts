@@ -5,7 +5,7 @@
 // same preset with the same sampler (what no learning scores).
 import type { BackendInfo } from '../engine/backend.ts';
 import { describeBackend } from '../engine/backend.ts';
-import { hasGroup, modelFromCheckpoint, readCheckpoint } from '../engine/checkpoint.ts';
+import { modelFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
 import type { Recipe } from '../engine/presets.ts';
 import { sampleOnEngines } from '../engine/parallel.ts';
 import type { SampleOptions } from '../engine/sample.ts';
@@ -119,8 +119,7 @@ export async function evaluateCheckpoint(opts: EvalOptions): Promise<EvalReport>
     const asked = askedLabels(classes, opts.perClass);
 
     const sampleStart = performance.now();
-    // A shipped model (the default) keeps its EMA weights only.
-    const weights = hasGroup(ckpt, opts.weights) ? opts.weights : 'ema';
+    const weights = weightsToDraw(ckpt, opts.weights);
     const model = modelFromCheckpoint(ckpt, weights);
     let images: Uint8Array;
     try {

@@ -1,7 +1,7 @@
 // Glyphs drawn from a run's checkpoint: what `fontloom sample`, the studio's Generate page and
 // exports all start from.
 import { existsSync } from 'node:fs';
-import { hasGroup, modelFromCheckpoint, readCheckpoint } from '../engine/checkpoint.ts';
+import { modelFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
 import { sampleOnEngines } from '../engine/parallel.ts';
 import type { SampleOptions } from '../engine/sample.ts';
 import { makeSchedule } from '../engine/schedule.ts';
@@ -31,8 +31,7 @@ export interface Drawn {
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
   if (!existsSync(file)) throw new UserError(`run ${runName} has no checkpoint yet: train it first (fontloom resume ${runName})`);
   const ckpt = await readCheckpoint(file);
-  // A shipped model (the default) keeps its EMA weights only: those are what it draws with.
-  const model = modelFromCheckpoint(ckpt, req.ema || !hasGroup(ckpt, 'model') ? 'ema' : 'model');
+  const model = modelFromCheckpoint(ckpt, weightsToDraw(ckpt, req.ema ? 'ema' : 'model'));
   try {
     // The run's own recipe: the model knows its prediction (ε or v), the schedule comes from here.
     const schedule = makeSchedule(ckpt.header.config.recipe.schedule);

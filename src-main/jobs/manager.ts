@@ -77,9 +77,9 @@ export class Jobs {
       if (run.status === 'running' || run.status === 'completed') throw new UserError(`run ${id} is ${run.status}`);
       this.store.updateRun(id, { status: 'queued', control: null, error: null });
     }
-    const shown = this.announce(id);
+    this.announce(id);
     this.pump();
-    return publicRun(loadRun(this.home, id)) ?? shown;
+    return publicRun(loadRun(this.home, id));
   }
 
   resume(id: string): Run {

@@ -2,13 +2,12 @@
 // dropped files, and the built renderer — the studio in a browser. It listens on 127.0.0.1
 // unless told otherwise, and answers only requests addressed to its own host (no other site
 // may drive it from a user's browser).
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { EVENTS_ROUTE, ROUTES, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../api/contract.ts';
 import { InvalidInput, NotFound, type Service } from '../api/service.ts';
