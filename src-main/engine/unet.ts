@@ -6,6 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Preset } from './presets.ts';
 import { Rng } from './rng.ts';
 import { conv2dSame } from './conv.ts';
+import { dense } from './dense.ts';
+import { gelu } from './gelu.ts';
+import { groupNorm1 } from './groupnorm.ts';
 
 export interface ModelShape {
   /** Image channels: 1 for glyphs, 3 for CIFAR-10. */
@@ -73,7 +76,7 @@ const ones = (n: number) => new Float32Array(n).fill(1);
 function linear(b: Builder, cin: number, cout: number, weightBound = 1 / Math.sqrt(cin), biasBound = 1 / Math.sqrt(cin)): Layer<tf.Tensor2D> {
   const w = b.param('weight', [cin, cout], b.uniform(weightBound));
   const bias = b.param('bias', [cout], biasBound > 0 ? b.uniform(biasBound) : zeros);
-  return (x) => tf.add<tf.Tensor2D>(tf.matMul(x, w as tf.Tensor2D), bias);
+  return (x) => tf.add<tf.Tensor2D>(dense(x, w as tf.Tensor2D), bias);
 }
 
 function conv3x3(b: Builder, cin: number, cout: number): Layer<tf.Tensor4D> {
@@ -82,14 +85,10 @@ function conv3x3(b: Builder, cin: number, cout: number): Layer<tf.Tensor4D> {
 }
 
 /** GroupNorm with one group: normalise each sample over H, W and C, then a per-channel affine. */
-function groupNorm1(b: Builder, c: number): Layer<tf.Tensor4D> {
+function groupNormLayer(b: Builder, c: number): Layer<tf.Tensor4D> {
   const gamma = b.param('weight', [c], ones);
   const beta = b.param('bias', [c], zeros);
-  return (x) => {
-    const { mean, variance } = tf.moments(x, [1, 2, 3], true);
-    const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
-    return tf.add<tf.Tensor4D>(tf.mul(xhat, gamma), beta);
-  };
+  return (x) => groupNorm1(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, NORM_EPS);
 }
 
 function layerNorm<T extends tf.Tensor>(b: Builder, c: number): Layer<T> {
@@ -102,11 +101,6 @@ function layerNorm<T extends tf.Tensor>(b: Builder, c: number): Layer<T> {
   };
 }
 
-/** GELU as PyTorch's default: x·Φ(x) with the exact error function. */
-export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
-}
-
 function silu<T extends tf.Tensor>(x: T): T {
   return tf.mul(x, tf.sigmoid(x)) as T;
 }
@@ -114,9 +108,9 @@ function silu<T extends tf.Tensor>(x: T): T {
 /** conv3×3 → GN → GELU → conv3×3 → GN, and gelu(x + f(x)) when residual. */
 function doubleConv(b: Builder, cin: number, cout: number, mid = cout, residual = false): Layer<tf.Tensor4D> {
   const conv1 = conv3x3(b.scope('double_conv.0'), cin, mid);
-  const norm1 = groupNorm1(b.scope('double_conv.1'), mid);
+  const norm1 = groupNormLayer(b.scope('double_conv.1'), mid);
   const conv2 = conv3x3(b.scope('double_conv.3'), mid, cout);
-  const norm2 = groupNorm1(b.scope('double_conv.4'), cout);
+  const norm2 = groupNormLayer(b.scope('double_conv.4'), cout);
   return (x) => {
     const f = norm2(conv2(gelu(norm1(conv1(x)))));
     return residual ? gelu(tf.add(x, f)) : f;
@@ -251,7 +245,7 @@ export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNe
       h = sa6(up3(h, x1, time));
       // The 1×1 output convolution as a matMul over pixels: same numbers, a cheaper gradient.
       const flat = tf.reshape<tf.Rank.R2>(h, [n * size * size, W]);
-      const out = tf.add(tf.matMul(flat, tf.reshape<tf.Rank.R2>(outcW, [W, channels])), outcB);
+      const out = tf.add(dense(flat, tf.reshape<tf.Rank.R2>(outcW, [W, channels])), outcB);
       return tf.reshape<tf.Rank.R4>(out, [n, size, size, channels]);
     },
     dispose() {

@@ -1,0 +1,70 @@
+// Kernels written in TypeScript for the two backends whose tensors live in this process's memory:
+// wasm (its heap) and cpu (typed arrays). A kernel reads its inputs and writes its outputs as
+// Float32Arrays in one or two passes, where the same computation composed from tfjs ops would
+// take many (see gelu.ts, groupnorm.ts). Other backends compose the tfjs ops instead.
+import * as tf from '@tensorflow/tfjs-core';
+
+export type Info = tf.TensorInfo;
+
+/** What a backend offers a host kernel: a float32 view of a tensor and a fresh output. */
+export interface HostAccess {
+  read(t: Info): Float32Array;
+  output(shape: readonly number[]): { info: Info; values: Float32Array };
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(t: Info): Float32Array;
+}
+
+interface CpuBackendLike {
+  data: { get(id: tf.DataId): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
+}
+
+const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
+  wasm: (b) => {
+    const backend = b as WasmBackendLike;
+    return {
+      // A view made now: an allocation can grow (and so replace) the heap, so views are never kept.
+      read: (t) => backend.typedArrayFromHeap(t),
+      output: (shape) => {
+        const info = backend.makeOutput([...shape], 'float32');
+        return { info, values: backend.typedArrayFromHeap(info) };
+      },
+    };
+  },
+  cpu: (b) => {
+    const backend = b as CpuBackendLike;
+    return {
+      read: (t) => backend.data.get(t.dataId).values,
+      output: (shape) => {
+        const values = new Float32Array(shape.reduce((a, c) => a * c, 1));
+        return { info: backend.makeTensorInfo([...shape], 'float32', values), values };
+      },
+    };
+  },
+};
+
+/** Whether the active backend runs host kernels (and every input is float32). */
+export function hostKernelsApply(...tensors: tf.Tensor[]): boolean {
+  return tf.getBackend() in ACCESS && tensors.every((t) => t.dtype === 'float32');
+}
+
+/**
+ * Registers a host kernel on every host backend. `run` must allocate all its outputs before
+ * reading any input: views are taken after the last allocation.
+ */
+export function registerHostKernel(
+  kernelName: string,
+  run: (host: HostAccess, inputs: Record<string, Info>, attrs: Record<string, unknown>) => Info | Info[],
+): void {
+  for (const [backendName, access] of Object.entries(ACCESS)) {
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        run(access(backend), inputs as Record<string, Info>, (attrs ?? {}) as Record<string, unknown>),
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { erfOverSqrt2, gelu, geluComposed } from '../src-main/engine/gelu.ts';
+import { Rng } from '../src-main/engine/rng.ts';
+
+/** erf(z) = 2/√π · e^(−z²) · Σ 2ⁿz^(2n+1)/(1·3·…·(2n+1)): positive terms only, so float64 keeps ~1e-15. */
+function erfSeries(signed: number): number {
+  const z = Math.abs(signed);
+  let term = z;
+  let sum = z;
+  for (let n = 1; n < 1000 && term > 1e-17 * sum; n++) {
+    term *= (2 * z * z) / (2 * n + 1);
+    sum += term;
+  }
+  return Math.sign(signed) * (2 / Math.sqrt(Math.PI)) * Math.exp(-z * z) * sum;
+}
+
+describe('the rational erf(x/√2) behind the fused GELU', () => {
+  it('is within 1e-8 of the series everywhere on [−8, 8] (float32 resolves 6e-8 near 1)', () => {
+    let worst = 0;
+    for (let x = -8; x <= 8; x += 0.0005) {
+      const exact = erfSeries(x / Math.SQRT2);
+      worst = Math.max(worst, Math.abs(erfOverSqrt2(x) - exact));
+    }
+    expect(worst).toBeLessThan(1e-8);
+  });
+});
+
+const backends = ['cpu', 'wasm'] as const;
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe.each(backends)('the fused GELU on %s', (backend) => {
+  it('equals x·Φ(x) composed from tfjs ops (value and gradient) within 1e-6 relative', async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    const rng = new Rng(7);
+    // Wide enough to cross the clamp at ±5.75 both ways, dense near 0 where the curve bends.
+    const values = Float32Array.from(rng.normal(20000), (v, i) => (i % 4 === 0 ? v * 4 : v));
+    const x = tf.tensor4d(values, [5, 20, 20, 10]);
+    const r = tf.randomNormal(x.shape, 0, 1, 'float32', 3);
+    const ours = tf.tidy(() => gelu(x));
+    const ref = tf.tidy(() => geluComposed(x));
+    const [dOurs] = tf.grads((xi: tf.Tensor) => tf.sum(tf.mul(gelu(xi), r)))([x]);
+    const [dRef] = tf.grads((xi: tf.Tensor) => tf.sum(tf.mul(geluComposed(xi), r)))([x]);
+    for (const [a, b, what] of [[ours, ref, 'value'], [dOurs, dRef, 'gradient']] as const) {
+      const [av, bv] = [await a.data(), await b.data()];
+      let diff = 0;
+      let scale = 0;
+      for (let i = 0; i < av.length; i++) {
+        diff = Math.max(diff, Math.abs(av[i] - bv[i]));
+        scale = Math.max(scale, Math.abs(bv[i]));
+      }
+      expect(diff / scale, what).toBeLessThan(1e-6);
+    }
+    // Known points: GELU(0) = 0, GELU(1) = Φ(1) = 0.841345, GELU(−1) = −0.158655, GELU(10) = 10.
+    const known = tf.tidy(() => gelu(tf.tensor1d([0, 1, -1, 10, -10])));
+    const k = await known.data();
+    expect(k[0]).toBe(0);
+    expect(k[1]).toBeCloseTo(0.8413447, 6);
+    expect(k[2]).toBeCloseTo(-0.1586553, 6);
+    expect(k[3]).toBe(10);
+    expect(k[4]).toBeCloseTo(0, 7);
+    tf.dispose([x, r, ours, ref, dOurs, dRef, known]);
+  });
+
+  it('leaves no tensor behind across repeated forward and backward passes', async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    const x = tf.randomNormal([2, 8, 8, 4]);
+    const step = () => tf.tidy(() => tf.grads((xi: tf.Tensor) => tf.sum(gelu(xi)))([x])[0].sum());
+    (await step().data());
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) step().dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+});
