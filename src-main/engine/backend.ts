@@ -2,8 +2,10 @@
 // correctly, in the order tensorflow (native) > webgpu on a hardware adapter > wasm > cpu;
 // webgpu on a software adapter (lavapipe) is correct but slow, so only asking for it by name
 // selects it.
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.ts';
+import { startWasm } from './wasm-threads.ts';
 
 // Production mode: no debug checks, and no console banner urging tfjs-node on every start.
 tf.env().set('PROD', true);
@@ -59,9 +61,33 @@ async function loadWebgpu(): Promise<Loaded> {
   return { adapter: software ? `${name.split(':')[0]} (software)` : name, software };
 }
 
+/**
+ * XNNPACK threads per wasm engine. Training and sampling on wasm run two engines (this process's
+ * and an engine worker's), so each takes half the cores: 1 on a 2-core machine, 4 on 8 cores.
+ * FONTLOOM_WASM_THREADS overrides it (1 to 8).
+ */
+export function wasmThreads(): number {
+  const asked = process.env.FONTLOOM_WASM_THREADS;
+  if (asked !== undefined && asked !== '') {
+    const n = Number(asked);
+    if (!Number.isInteger(n) || n < 1 || n > 8) {
+      throw new UserError(`FONTLOOM_WASM_THREADS is "${asked}": expected a whole number of threads from 1 to 8`);
+    }
+    return n;
+  }
+  return Math.max(1, Math.min(8, Math.floor(availableParallelism() / 2)));
+}
+
 async function loadWasm(): Promise<Loaded> {
-  await import('@tensorflow/tfjs-backend-wasm');
-  return { adapter: 'XNNPACK (SIMD), one thread per engine', software: true };
+  const asked = wasmThreads();
+  let threads: number;
+  try {
+    threads = await startWasm(asked);
+  } catch (err) {
+    if (asked === 1) throw err;
+    throw new Error(`${(err as Error).message} (with ${asked} XNNPACK threads; FONTLOOM_WASM_THREADS=1 starts it without threads)`);
+  }
+  return { adapter: `XNNPACK (SIMD), ${threads} thread${threads === 1 ? '' : 's'}`, software: true };
 }
 
 async function loadCpu(): Promise<Loaded> {

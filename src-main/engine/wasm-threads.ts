@@ -1,0 +1,117 @@
+// XNNPACK threads for the wasm backend in Node. tfjs-backend-wasm ships a threaded SIMD build but
+// turns it off in Node, for three reasons this module works around while the backend starts:
+//  1. its multithread flag answers false in Node: we set it;
+//  2. the pthread workers are started from Blob URLs (the worker script, and the module's own
+//     source handed to each worker), which Node's worker_threads cannot load: while the backend
+//     starts, the two scripts are written to a private temporary folder and the worker script is
+//     pointed at the module file, with the few bundler names the module's source refers to defined
+//     for it;
+//  3. the backend sizes its pool as min(asked, logical cores / 2), assuming two hyperthreads per
+//     core: while the module starts, the core count it reads is made twice the threads asked.
+// Nothing else changes: the same wasm binary and kernels, the same numbers (see test/wasm-threads).
+import * as fs from 'node:fs';
+import nodeOs from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The worker script's branch that imports the module from a Blob or a URL (Emscripten's pthread worker). */
+const IMPORT_BRANCH = /if\(typeof e\.data\.urlOrBlob=="string"\)\{importScripts\(e\.data\.urlOrBlob\)\}else\{[^}]*\}/;
+const MODULE_PREFIX = 'var WasmBackendModuleThreadedSimd';
+/** Names the bundled module's source takes from its bundle's scope (tfjs-backend-wasm 4.x). */
+const BUNDLE_SCOPE =
+  'var require$$0=require("fs"),require$$1=require("path"),require$$3=require("perf_hooks"),require$$4=require("os"),commonjsGlobal=globalThis;\n';
+
+let scratchDir: string | null = null;
+
+function scriptFolder(): string {
+  if (scratchDir) return scratchDir;
+  const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'fontloom-wasm-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  scratchDir = dir;
+  return dir;
+}
+
+/**
+ * Starts tfjs's wasm backend with `threads` XNNPACK threads (1: the plain single-threaded build).
+ * Returns the threads the backend reports using.
+ */
+export async function startWasm(threads: number): Promise<number> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (tf.findBackend('wasm')) {
+    // Started before in this process: its pool is fixed for the process's life.
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not switch to the wasm backend');
+    return wasm.getThreadsCount();
+  }
+  if (threads <= 1) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
+    return 1;
+  }
+  const dir = scriptFolder();
+  const texts = new WeakMap<Blob, string>();
+  let modulePath: string | null = null;
+  let workerScriptSeen = false;
+
+  const NativeBlob = globalThis.Blob;
+  const RecordingBlob = function (parts: BlobPart[], options?: BlobPropertyBag) {
+    const blob = new NativeBlob(parts, options);
+    if (parts.every((p) => typeof p === 'string')) {
+      const text = (parts as string[]).join('');
+      texts.set(blob, text);
+      if (text.startsWith(MODULE_PREFIX)) {
+        modulePath = path.join(dir, 'module.cjs');
+        fs.writeFileSync(modulePath, BUNDLE_SCOPE + text);
+      }
+    }
+    return blob;
+  } as unknown as typeof Blob;
+  RecordingBlob.prototype = NativeBlob.prototype;
+
+  const nativeCreate = URL.createObjectURL;
+  const createObjectURL = (obj: Blob): string => {
+    const text = texts.get(obj);
+    if (text === undefined || !IMPORT_BRANCH.test(text)) return nativeCreate(obj);
+    if (!modulePath) throw new Error('the threaded wasm module was not seen before its worker script');
+    const workerPath = path.join(dir, 'worker.cjs');
+    fs.writeFileSync(workerPath, text.replace(IMPORT_BRANCH, `importScripts(${JSON.stringify(modulePath)});`));
+    workerScriptSeen = true;
+    return workerPath;
+  };
+
+  const realCpus = nodeOs.cpus;
+  const cpus = realCpus();
+  globalThis.Blob = RecordingBlob;
+  URL.createObjectURL = createObjectURL;
+  nodeOs.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus[i % cpus.length]);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasm.setThreadsCount(threads);
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the threaded wasm backend');
+  } finally {
+    globalThis.Blob = NativeBlob;
+    URL.createObjectURL = nativeCreate;
+    nodeOs.cpus = realCpus;
+  }
+  if (!workerScriptSeen) throw new Error('the wasm backend started without its thread pool (unexpected tfjs-backend-wasm build)');
+  letProcessExit();
+  return wasm.getThreadsCount();
+}
+
+interface PoolWorker {
+  ref(): void;
+  unref(): void;
+}
+
+/**
+ * The pool's threads run for the process's life, and Emscripten holds a reference on each running
+ * worker, so a command would never end by itself: the workers stop holding the process open.
+ */
+function letProcessExit(): void {
+  const backend = tf.backend() as unknown as { wasm?: { PThread?: { unusedWorkers: PoolWorker[]; runningWorkers: PoolWorker[] } } };
+  const pool = backend.wasm?.PThread;
+  if (!pool) return;
+  for (const worker of [...pool.unusedWorkers, ...pool.runningWorkers]) {
+    worker.ref = () => {};
+    worker.unref();
+  }
+}

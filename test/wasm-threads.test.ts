@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const PROBE = resolve(__dirname, 'helpers/wasm-probe.ts');
+
+interface Probe {
+  adapter: string;
+  out: number[];
+  grads: number[];
+}
+
+function probe(threads: string): Promise<{ code: number | null; result: Probe | null; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', PROBE], {
+      env: { ...process.env, FONTLOOM_WASM_THREADS: threads },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    // A pool that kept the process alive would hang here: kill it and fail instead.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr, result: code === 0 ? (JSON.parse(stdout) as Probe) : null });
+    });
+  });
+}
+
+function maxRelative(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+describe('XNNPACK threads for the wasm backend in Node', () => {
+  it('start with the threads asked, compute what one thread computes (output and gradients), and let the process end', async () => {
+    const [one, two] = await Promise.all([probe('1'), probe('2')]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    expect(one.result!.adapter).toBe('XNNPACK (SIMD), 1 thread');
+    expect(two.result!.adapter).toBe('XNNPACK (SIMD), 2 threads');
+    expect(maxRelative(two.result!.out, one.result!.out)).toBeLessThan(1e-5);
+    expect(maxRelative(two.result!.grads, one.result!.grads)).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('refuse a thread count that is not 1 to 8, naming the variable', async () => {
+    const bad = await probe('0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/FONTLOOM_WASM_THREADS is "0": expected a whole number of threads from 1 to 8/);
+  }, 120_000);
+});
