@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv2dSame } from '../src-main/engine/conv.ts';
+import { conv2dSame, flipFilter } from '../src-main/engine/conv.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 
 beforeAll(async () => {
@@ -104,4 +104,21 @@ describe('the 3×3 same convolution with gradients built from forward convolutio
     tf.dispose(grads);
     tf.dispose([x, w]);
   });
+});
+
+describe('the filter flip behind the input gradient', () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`equals reverse over the kernel's rows and columns with channels swapped, on ${backend}`, async () => {
+      if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+      expect(await tf.setBackend(backend)).toBe(true);
+      const rng = new Rng(99);
+      const w = tf.tensor4d(rng.normal(3 * 3 * 5 * 7), [3, 3, 5, 7]);
+      const ours = flipFilter(w);
+      const ref = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
+      expect(ours.shape).toEqual([3, 3, 7, 5]);
+      expect([...(await ours.data())]).toEqual([...(await ref.data())]);
+      tf.dispose([w, ours, ref]);
+      await tf.setBackend('cpu');
+    });
+  }
 });

@@ -3,6 +3,7 @@
 // 38 s micro training step), and wasm's Conv2DBackpropInput is its slowest kernel; as
 // convolutions, every backend runs them with its fast Conv2D kernel.
 import * as tf from '@tensorflow/tfjs-core';
+import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
 
 /** dW[kh,kw,ci,co] = Σ_{n,h,w} x_pad[n,h+kh,w+kw,ci] · dy[n,h,w,co], for a k×k kernel. */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
@@ -13,10 +14,41 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf
   return tf.transpose(grad, [1, 2, 0, 3]);
 }
 
+const FLIP = 'FontloomFlipFilter';
+let flipRegistered = false;
+
+/**
+ * W rotated 180° with in/out channels swapped: out[i, j, co, ci] = w[kh−1−i, kw−1−j, ci, co].
+ * One host pass on wasm/cpu (wasm's Reverse kernel takes ~1 ms for a 3×3×64×64 filter, once per
+ * convolution per step); Reverse + Transpose elsewhere.
+ */
+export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
+  if (!hostKernelsApply(w)) return tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
+  if (!flipRegistered) {
+    flipRegistered = true;
+    registerHostKernel(FLIP, (host, { w: filter }) => {
+      const [kh, kw, ci, co] = filter.shape;
+      const out = host.output([kh, kw, co, ci]);
+      const src = host.read(filter);
+      const dst = out.values;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+          const to = (i * kw + j) * co * ci;
+          for (let a = 0; a < ci; a++) {
+            for (let b = 0; b < co; b++) dst[to + b * ci + a] = src[from + a * co + b];
+          }
+        }
+      }
+      return out.info;
+    });
+  }
+  return tf.engine().runKernel(FLIP, { w }) as tf.Tensor4D;
+}
+
 /** dx = conv(dy, W rotated 180° with in/out channels swapped), for stride 1 and 'same' padding. */
 export function conv2dInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
-  const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-  return tf.conv2d(dy, flipped, 1, 'same');
+  return tf.conv2d(dy, flipFilter(w), 1, 'same');
 }
 
 export function conv2dSame(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
