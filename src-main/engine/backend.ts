@@ -79,15 +79,9 @@ export function wasmThreads(): number {
 }
 
 async function loadWasm(): Promise<Loaded> {
-  const asked = wasmThreads();
-  let threads: number;
-  try {
-    threads = await startWasm(asked);
-  } catch (err) {
-    if (asked === 1) throw err;
-    throw new Error(`${(err as Error).message} (with ${asked} XNNPACK threads; FONTLOOM_WASM_THREADS=1 starts it without threads)`);
-  }
-  return { adapter: `XNNPACK (SIMD), ${threads} thread${threads === 1 ? '' : 's'}`, software: true };
+  const { threads, fallback } = await startWasm(wasmThreads());
+  const note = fallback ? ` (no thread pool: ${fallback})` : '';
+  return { adapter: `XNNPACK (SIMD), ${threads} thread${threads === 1 ? '' : 's'}${note}`, software: true };
 }
 
 async function loadCpu(): Promise<Loaded> {

@@ -17,6 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The worker script's branch that imports the module from a Blob or a URL (Emscripten's pthread worker). */
 const IMPORT_BRANCH = /if\(typeof e\.data\.urlOrBlob=="string"\)\{importScripts\(e\.data\.urlOrBlob\)\}else\{[^}]*\}/;
 const MODULE_PREFIX = 'var WasmBackendModuleThreadedSimd';
+/** Text only Emscripten's pthread worker script holds. */
+const WORKER_MARK = 'WasmBackendModuleThreadedSimd(Module)';
 /** Names the bundled module's source takes from its bundle's scope (tfjs-backend-wasm 4.x). */
 const BUNDLE_SCOPE =
   'var require$$0=require("fs"),require$$1=require("path"),require$$3=require("perf_hooks"),require$$4=require("os"),commonjsGlobal=globalThis;\n';
@@ -31,22 +33,51 @@ function scriptFolder(): string {
   return dir;
 }
 
+/** The tfjs-backend-wasm build whose start-up this module knows (package.json pins it). */
+const KNOWN_BUILD = '4.22.0';
+
+export interface WasmStart {
+  threads: number;
+  /** Why the backend runs without the threads asked for, if it does. */
+  fallback?: string;
+}
+
+async function startPlain(): Promise<void> {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
+}
+
 /**
  * Starts tfjs's wasm backend with `threads` XNNPACK threads (1: the plain single-threaded build).
- * Returns the threads the backend reports using.
+ * Where the threaded start cannot work or fails, the backend starts without threads and says why.
  */
-export async function startWasm(threads: number): Promise<number> {
+export async function startWasm(threads: number): Promise<WasmStart> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (tf.findBackend('wasm')) {
     // Started before in this process: its pool is fixed for the process's life.
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not switch to the wasm backend');
-    return wasm.getThreadsCount();
+    return { threads: wasm.getThreadsCount() };
   }
   if (threads <= 1) {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
-    return 1;
+    await startPlain();
+    return { threads: 1 };
   }
+  let reason: string | null = null;
+  if (wasm.version_wasm !== KNOWN_BUILD) reason = `tfjs-backend-wasm ${wasm.version_wasm} is not the ${KNOWN_BUILD} build Fontloom knows how to start with threads`;
+  else if (typeof SharedArrayBuffer !== 'function') reason = 'this runtime has no SharedArrayBuffer';
+  if (!reason) {
+    try {
+      if (await startThreaded(wasm, threads)) return { threads: wasm.getThreadsCount() };
+      reason = 'tfjs could not initialise the threaded wasm backend';
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+  }
+  await startPlain();
+  return { threads: 1, fallback: reason };
+}
+
+async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), threads: number): Promise<boolean> {
   const dir = scriptFolder();
   const texts = new WeakMap<Blob, string>();
   let modulePath: string | null = null;
@@ -70,7 +101,9 @@ export async function startWasm(threads: number): Promise<number> {
   const nativeCreate = URL.createObjectURL;
   const createObjectURL = (obj: Blob): string => {
     const text = texts.get(obj);
-    if (text === undefined || !IMPORT_BRANCH.test(text)) return nativeCreate(obj);
+    if (text === undefined || !text.includes(WORKER_MARK)) return nativeCreate(obj);
+    // A worker given a Blob URL fails inside an event handler, out of reach: refuse here instead.
+    if (!IMPORT_BRANCH.test(text)) throw new Error('the wasm pthread worker script is not the one Fontloom knows');
     if (!modulePath) throw new Error('the threaded wasm module was not seen before its worker script');
     const workerPath = path.join(dir, 'worker.cjs');
     fs.writeFileSync(workerPath, text.replace(IMPORT_BRANCH, `importScripts(${JSON.stringify(modulePath)});`));
@@ -85,16 +118,18 @@ export async function startWasm(threads: number): Promise<number> {
   nodeOs.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus[i % cpus.length]);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
+  let started: boolean;
   try {
-    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the threaded wasm backend');
+    started = await tf.setBackend('wasm');
   } finally {
     globalThis.Blob = NativeBlob;
     URL.createObjectURL = nativeCreate;
     nodeOs.cpus = realCpus;
   }
+  if (!started) return false;
   if (!workerScriptSeen) throw new Error('the wasm backend started without its thread pool (unexpected tfjs-backend-wasm build)');
   letProcessExit();
-  return wasm.getThreadsCount();
+  return true;
 }
 
 interface PoolWorker {
