@@ -1,6 +1,25 @@
 // Exponential moving average of the weights, as the reference's EMA class: a hard copy for the
 // first `start` steps, then ema ← β·ema + (1−β)·θ.
 import * as tf from '@tensorflow/tfjs-core';
+import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+
+const EMA = 'FontloomEma';
+let registered = false;
+
+/** β·e + (1−β)·p in one host pass (three kernels per variable otherwise). */
+function emaKernel(e: tf.Tensor, p: tf.Tensor, beta: number): tf.Tensor {
+  if (!registered) {
+    registered = true;
+    registerHostKernel(EMA, (host, inputs, attrs) => {
+      const b = attrs.beta as number;
+      const out = host.output(inputs.e.shape);
+      const [ev, pv, o] = [host.read(inputs.e), host.read(inputs.p), out.values];
+      for (let i = 0; i < ev.length; i++) o[i] = b * ev[i] + (1 - b) * pv[i];
+      return out.info;
+    });
+  }
+  return tf.engine().runKernel(EMA, { e, p }, { beta }) as tf.Tensor;
+}
 
 export class Ema {
   /** Steps taken so far (the reference's `self.step`). */
@@ -18,7 +37,9 @@ export class Ema {
     tf.tidy(() => {
       for (const [name, p] of this.source) {
         const e = this.target.get(name)!;
-        e.assign(copy ? p : tf.add(tf.mul(e, this.beta), tf.mul(p, 1 - this.beta)));
+        if (copy) e.assign(p);
+        else if (hostKernelsApply(e, p)) e.assign(emaKernel(e, p, this.beta));
+        else e.assign(tf.add(tf.mul(e, this.beta), tf.mul(p, 1 - this.beta)));
       }
     });
     this.step += 1;
