@@ -55,6 +55,14 @@ describe.each(backends)('the fused GELU on %s', (backend) => {
       }
       expect(diff / scale, what).toBeLessThan(1e-6);
     }
+    // A length that is not a multiple of 4: the SIMD kernel's last few floats are done apart.
+    const odd = tf.tensor1d(Float32Array.from({ length: 23 }, (_, i) => (i - 11) * 0.7));
+    const [oddOurs, oddRef] = [tf.tidy(() => gelu(odd)), tf.tidy(() => geluComposed(odd))];
+    const [dOdd, dOddRef] = [tf.grad((v: tf.Tensor) => tf.sum(gelu(v)))(odd), tf.grad((v: tf.Tensor) => tf.sum(geluComposed(v)))(odd)];
+    const close = (a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array) => a.every((v, i) => Math.abs(v - b[i]) <= 2e-6 * Math.max(1, Math.abs(b[i])));
+    expect(close(await oddOurs.data(), await oddRef.data()), 'value, odd length').toBe(true);
+    expect(close(await dOdd.data(), await dOddRef.data()), 'gradient, odd length').toBe(true);
+    tf.dispose([odd, oddOurs, oddRef, dOdd, dOddRef]);
     // Known points: GELU(0) = 0, GELU(1) = Φ(1) = 0.841345, GELU(−1) = −0.158655, GELU(10) = 10.
     const known = tf.tidy(() => gelu(tf.tensor1d([0, 1, -1, 10, -10])));
     const k = await known.data();
@@ -75,5 +83,17 @@ describe.each(backends)('the fused GELU on %s', (backend) => {
     for (let i = 0; i < 5; i++) step().dispose();
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
+  });
+});
+
+describe('the SIMD kernels behind the fused GELU on wasm', () => {
+  it('compile here and run over the wasm backend’s memory', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const { simdKernelsFor } = await import('../src-main/engine/simd.ts');
+    const backend = tf.backend() as unknown as { wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } };
+    const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+    expect(memory).toBeInstanceOf(WebAssembly.Memory);
+    // Null would mean the TypeScript loops do all the work: correct, but not the speed measured.
+    expect(simdKernelsFor(memory!)).not.toBeNull();
   });
 });

@@ -14,14 +14,18 @@ import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
 
 const GELU = 'FontloomGelu';
 const GELU_GRAD = 'FontloomGeluGrad';
-const CLAMP = 5.75;
-const [P0, P1, P2, P3, P4, P5, P6] = [
-  0.7978845699945748, 0.06529105043046017, 0.009615149549188521, 0.00033998413449745564, 1.703582639803101e-5,
-  1.0727164274257117e-7, -1.551478354163561e-10,
-];
-const [Q1, Q2, Q3, Q4, Q5] = [
-  0.24849696664848758, 0.028466713802484566, 0.0019345969474910615, 8.217379799140787e-5, 2.022370623597216e-6,
-];
+/** The fit: erf(x/√2) ≈ x·P(x²)/Q(x²) on |x| ≤ clamp; coefficients lowest power first, Q's first is 1. */
+export const ERF_FIT = {
+  clamp: 5.75,
+  p: [
+    0.7978845699945748, 0.06529105043046017, 0.009615149549188521, 0.00033998413449745564, 1.703582639803101e-5,
+    1.0727164274257117e-7, -1.551478354163561e-10,
+  ],
+  q: [1, 0.24849696664848758, 0.028466713802484566, 0.0019345969474910615, 8.217379799140787e-5, 2.022370623597216e-6],
+} as const;
+const CLAMP = ERF_FIT.clamp;
+const [P0, P1, P2, P3, P4, P5, P6] = ERF_FIT.p;
+const [, Q1, Q2, Q3, Q4, Q5] = ERF_FIT.q;
 
 /** erf(x/√2), from the rational fit above. */
 export function erfOverSqrt2(x: number): number {
@@ -33,15 +37,15 @@ export function erfOverSqrt2(x: number): number {
   return (x * p) / q;
 }
 
-function geluForward(x: Float32Array, y: Float32Array): void {
-  for (let i = 0; i < x.length; i++) {
+function geluForward(x: Float32Array, y: Float32Array, from = 0): void {
+  for (let i = from; i < x.length; i++) {
     const v = x[i];
     y[i] = 0.5 * v * (1 + erfOverSqrt2(v));
   }
 }
 
-function geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
-  for (let i = 0; i < x.length; i++) {
+function geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, from = 0): void {
+  for (let i = from; i < x.length; i++) {
     const v = x[i];
     if (v >= CLAMP) {
       dx[i] = dy[i];
@@ -70,14 +74,21 @@ let registered = false;
 function registerKernels(): void {
   if (registered) return;
   registered = true;
+  // On wasm the SIMD kernels take four floats a step and these loops only the last n mod 4.
   registerHostKernel(GELU, (host, { x }) => {
     const out = host.output(x.shape);
-    geluForward(host.read(x), out.values);
+    const n = out.values.length;
+    const simd = host.simd;
+    simd?.kernels.gelu(simd.offset(x), simd.offset(out.info), n);
+    geluForward(host.read(x), host.read(out.info), simd ? n - (n % 4) : 0);
     return out.info;
   });
   registerHostKernel(GELU_GRAD, (host, { x, dy }) => {
     const out = host.output(x.shape);
-    geluBackward(host.read(x), host.read(dy), out.values);
+    const n = out.values.length;
+    const simd = host.simd;
+    simd?.kernels.gelu_grad(simd.offset(x), simd.offset(dy), simd.offset(out.info), n);
+    geluBackward(host.read(x), host.read(dy), host.read(out.info), simd ? n - (n % 4) : 0);
     return out.info;
   });
   tf.registerGradient({

@@ -3,6 +3,7 @@
 // Float32Arrays in one or two passes, where the same computation composed from tfjs ops would
 // take many (see gelu.ts, groupnorm.ts). Other backends compose the tfjs ops instead.
 import * as tf from '@tensorflow/tfjs-core';
+import { simdKernelsFor, type SimdKernels } from './simd.ts';
 
 export type Info = tf.TensorInfo;
 
@@ -10,11 +11,15 @@ export type Info = tf.TensorInfo;
 export interface HostAccess {
   read(t: Info): Float32Array;
   output(shape: readonly number[]): { info: Info; values: Float32Array };
+  /** On wasm: Fontloom's SIMD kernels over the backend's memory, and where a tensor lies in it. */
+  simd: { kernels: SimdKernels; offset(t: Info): number } | null;
 }
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(t: Info): Float32Array;
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
 }
 
 interface CpuBackendLike {
@@ -25,7 +30,10 @@ interface CpuBackendLike {
 const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
   wasm: (b) => {
     const backend = b as WasmBackendLike;
+    const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+    const kernels = memory ? simdKernelsFor(memory) : null;
     return {
+      simd: kernels ? { kernels, offset: (t) => backend.dataIdMap.get(t.dataId).memoryOffset } : null,
       // A view made now: an allocation can grow (and so replace) the heap, so views are never kept.
       read: (t) => backend.typedArrayFromHeap(t),
       output: (shape) => {
@@ -37,6 +45,7 @@ const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
   cpu: (b) => {
     const backend = b as CpuBackendLike;
     return {
+      simd: null,
       read: (t) => backend.data.get(t.dataId).values,
       output: (shape) => {
         const values = new Float32Array(shape.reduce((a, c) => a * c, 1));

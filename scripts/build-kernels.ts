@@ -1,0 +1,114 @@
+// Builds Fontloom's SIMD kernels for the wasm backend: writes the WebAssembly text
+// (src-main/engine/kernels/simd.wat) from the constants it shares with the TypeScript kernels,
+// and assembles it twice with wabt: simd.wasm imports the plain backend's memory, simd-shared.wasm
+// the threaded backend's shared one. `npm run build:kernels`; test/simd-kernels checks that the
+// committed files are what this script builds.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ERF_FIT } from '../src-main/engine/gelu.ts';
+
+const OUT = fileURLToPath(new URL('../src-main/engine/kernels/', import.meta.url));
+
+const splat = (v: number) => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
+
+/** c₀ + s·(c₁ + s·(…)) over the f32x4 local $s. */
+function horner(coeffs: readonly number[]): string {
+  let expr = splat(coeffs[coeffs.length - 1]);
+  for (let k = coeffs.length - 2; k >= 0; k--) expr = `(f32x4.add ${splat(coeffs[k])} (f32x4.mul (local.get $s) ${expr}))`;
+  return expr;
+}
+
+/** Coefficients of d/ds of a polynomial in s. */
+const derivative = (coeffs: readonly number[]) => coeffs.slice(1).map((c, i) => (i + 1) * c);
+
+const MEMORY_PLAIN = '(import "env" "memory" (memory 1))';
+const MEMORY_SHARED = '(import "env" "memory" (memory 1 65536 shared))';
+
+export function kernelText(): string {
+  const { clamp, p, q } = ERF_FIT;
+  const clampX = `(local.set $a (f32x4.max (f32x4.min (local.get $v) ${splat(clamp)}) ${splat(-clamp)}))`;
+  return `;; Fontloom's SIMD kernels over the wasm backend's heap (f32x4: 128-bit wasm SIMD, four floats a step).
+;; Written by scripts/build-kernels.ts from the constants of src-main/engine/gelu.ts: edit those, not this.
+;; GELU as x·Φ(x) = ½x(1 + E(x)), E(x) = erf(x/√2) ≈ x·P(x²)/Q(x²) for |x| ≤ ${clamp} and ±1 beyond (the
+;; same rational fit as the TypeScript kernel, evaluated here in float32).
+(module
+  ${MEMORY_PLAIN}
+  ;; gelu(x, y, n): y[i] = GELU(x[i]) for i < n − n mod 4; the caller does the last few.
+  (func (export "gelu") (param $x i32) (param $y i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $a v128) (local $s v128) (local $p v128) (local $q v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (v128.load (local.get $x)))
+        ${clampX}
+        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
+        (local.set $p ${horner(p)})
+        (local.set $q ${horner(q)})
+        (v128.store (local.get $y)
+          (f32x4.mul (f32x4.mul (local.get $v) ${splat(0.5)})
+            (f32x4.add ${splat(1)} (f32x4.div (f32x4.mul (local.get $a) (local.get $p)) (local.get $q)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $next))))
+  ;; gelu_grad(x, dy, dx, n): dx = dy·(½(1 + E) + ½x·E′) with E′ = (P + 2s·(P′ − Q′·P/Q))/Q, and
+  ;; E′ = 0 beyond the clamp; for i < n − n mod 4, the caller does the last few.
+  (func (export "gelu_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $a v128) (local $s v128) (local $p v128) (local $q v128)
+    (local $dp v128) (local $dq v128) (local $r v128) (local $pr v128) (local $de v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (v128.load (local.get $x)))
+        ${clampX}
+        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
+        (local.set $p ${horner(p)})
+        (local.set $q ${horner(q)})
+        (local.set $dp ${horner(derivative(p))})
+        (local.set $dq ${horner(derivative(q))})
+        (local.set $r (f32x4.div ${splat(1)} (local.get $q)))
+        (local.set $pr (f32x4.mul (local.get $p) (local.get $r)))
+        (local.set $de
+          (v128.and
+            (f32x4.mul (local.get $r)
+              (f32x4.add (local.get $p)
+                (f32x4.mul (f32x4.mul ${splat(2)} (local.get $s))
+                  (f32x4.sub (local.get $dp) (f32x4.mul (local.get $pr) (local.get $dq))))))
+            (f32x4.lt (f32x4.abs (local.get $v)) ${splat(clamp)})))
+        (v128.store (local.get $dx)
+          (f32x4.mul (v128.load (local.get $dy))
+            (f32x4.add
+              (f32x4.mul ${splat(0.5)} (f32x4.add ${splat(1)} (f32x4.mul (local.get $a) (local.get $pr))))
+              (f32x4.mul (f32x4.mul ${splat(0.5)} (local.get $v)) (local.get $de)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+        (br $next))))
+)
+`;
+}
+
+export async function assemble(text: string, shared: boolean): Promise<Uint8Array> {
+  const wabt = await (await import('wabt')).default();
+  const source = shared ? text.replace(MEMORY_PLAIN, MEMORY_SHARED) : text;
+  const features = { simd: true, threads: shared };
+  const module = wabt.parseWat('simd.wat', source, features);
+  try {
+    // wabt.js's validate takes the features too; its typings say otherwise.
+    (module.validate as (f: typeof features) => void)(features);
+    return new Uint8Array(module.toBinary({ log: false }).buffer);
+  } finally {
+    module.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const text = kernelText();
+  writeFileSync(OUT + 'simd.wat', text);
+  writeFileSync(OUT + 'simd.wasm', await assemble(text, false));
+  writeFileSync(OUT + 'simd-shared.wasm', await assemble(text, true));
+  for (const f of ['simd.wat', 'simd.wasm', 'simd-shared.wasm']) process.stdout.write(`${f}: ${readFileSync(OUT + f).length} bytes\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

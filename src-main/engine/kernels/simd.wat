@@ -1,0 +1,59 @@
+;; Fontloom's SIMD kernels over the wasm backend's heap (f32x4: 128-bit wasm SIMD, four floats a step).
+;; Written by scripts/build-kernels.ts from the constants of src-main/engine/gelu.ts: edit those, not this.
+;; GELU as x·Φ(x) = ½x(1 + E(x)), E(x) = erf(x/√2) ≈ x·P(x²)/Q(x²) for |x| ≤ 5.75 and ±1 beyond (the
+;; same rational fit as the TypeScript kernel, evaluated here in float32).
+(module
+  (import "env" "memory" (memory 1))
+  ;; gelu(x, y, n): y[i] = GELU(x[i]) for i < n − n mod 4; the caller does the last few.
+  (func (export "gelu") (param $x i32) (param $y i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $a v128) (local $s v128) (local $p v128) (local $q v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (v128.load (local.get $x)))
+        (local.set $a (f32x4.max (f32x4.min (local.get $v) (v128.const f32x4 5.75 5.75 5.75 5.75)) (v128.const f32x4 -5.75 -5.75 -5.75 -5.75)))
+        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
+        (local.set $p (f32x4.add (v128.const f32x4 0.7978845699945748 0.7978845699945748 0.7978845699945748 0.7978845699945748) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.06529105043046017 0.06529105043046017 0.06529105043046017 0.06529105043046017) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.009615149549188521 0.009615149549188521 0.009615149549188521 0.009615149549188521) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00033998413449745564 0.00033998413449745564 0.00033998413449745564 0.00033998413449745564) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00001703582639803101 0.00001703582639803101 0.00001703582639803101 0.00001703582639803101) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 1.0727164274257117e-7 1.0727164274257117e-7 1.0727164274257117e-7 1.0727164274257117e-7) (f32x4.mul (local.get $s) (v128.const f32x4 -1.551478354163561e-10 -1.551478354163561e-10 -1.551478354163561e-10 -1.551478354163561e-10))))))))))))))
+        (local.set $q (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.24849696664848758 0.24849696664848758 0.24849696664848758 0.24849696664848758) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.028466713802484566 0.028466713802484566 0.028466713802484566 0.028466713802484566) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.0019345969474910615 0.0019345969474910615 0.0019345969474910615 0.0019345969474910615) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00008217379799140787 0.00008217379799140787 0.00008217379799140787 0.00008217379799140787) (f32x4.mul (local.get $s) (v128.const f32x4 0.000002022370623597216 0.000002022370623597216 0.000002022370623597216 0.000002022370623597216))))))))))))
+        (v128.store (local.get $y)
+          (f32x4.mul (f32x4.mul (local.get $v) (v128.const f32x4 0.5 0.5 0.5 0.5))
+            (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.div (f32x4.mul (local.get $a) (local.get $p)) (local.get $q)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $next))))
+  ;; gelu_grad(x, dy, dx, n): dx = dy·(½(1 + E) + ½x·E′) with E′ = (P + 2s·(P′ − Q′·P/Q))/Q, and
+  ;; E′ = 0 beyond the clamp; for i < n − n mod 4, the caller does the last few.
+  (func (export "gelu_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $a v128) (local $s v128) (local $p v128) (local $q v128)
+    (local $dp v128) (local $dq v128) (local $r v128) (local $pr v128) (local $de v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (v128.load (local.get $x)))
+        (local.set $a (f32x4.max (f32x4.min (local.get $v) (v128.const f32x4 5.75 5.75 5.75 5.75)) (v128.const f32x4 -5.75 -5.75 -5.75 -5.75)))
+        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
+        (local.set $p (f32x4.add (v128.const f32x4 0.7978845699945748 0.7978845699945748 0.7978845699945748 0.7978845699945748) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.06529105043046017 0.06529105043046017 0.06529105043046017 0.06529105043046017) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.009615149549188521 0.009615149549188521 0.009615149549188521 0.009615149549188521) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00033998413449745564 0.00033998413449745564 0.00033998413449745564 0.00033998413449745564) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00001703582639803101 0.00001703582639803101 0.00001703582639803101 0.00001703582639803101) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 1.0727164274257117e-7 1.0727164274257117e-7 1.0727164274257117e-7 1.0727164274257117e-7) (f32x4.mul (local.get $s) (v128.const f32x4 -1.551478354163561e-10 -1.551478354163561e-10 -1.551478354163561e-10 -1.551478354163561e-10))))))))))))))
+        (local.set $q (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.24849696664848758 0.24849696664848758 0.24849696664848758 0.24849696664848758) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.028466713802484566 0.028466713802484566 0.028466713802484566 0.028466713802484566) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.0019345969474910615 0.0019345969474910615 0.0019345969474910615 0.0019345969474910615) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00008217379799140787 0.00008217379799140787 0.00008217379799140787 0.00008217379799140787) (f32x4.mul (local.get $s) (v128.const f32x4 0.000002022370623597216 0.000002022370623597216 0.000002022370623597216 0.000002022370623597216))))))))))))
+        (local.set $dp (f32x4.add (v128.const f32x4 0.06529105043046017 0.06529105043046017 0.06529105043046017 0.06529105043046017) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.019230299098377042 0.019230299098377042 0.019230299098377042 0.019230299098377042) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.0010199524034923669 0.0010199524034923669 0.0010199524034923669 0.0010199524034923669) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.00006814330559212404 0.00006814330559212404 0.00006814330559212404 0.00006814330559212404) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 5.363582137128558e-7 5.363582137128558e-7 5.363582137128558e-7 5.363582137128558e-7) (f32x4.mul (local.get $s) (v128.const f32x4 -9.308870124981365e-10 -9.308870124981365e-10 -9.308870124981365e-10 -9.308870124981365e-10))))))))))))
+        (local.set $dq (f32x4.add (v128.const f32x4 0.24849696664848758 0.24849696664848758 0.24849696664848758 0.24849696664848758) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.05693342760496913 0.05693342760496913 0.05693342760496913 0.05693342760496913) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.005803790842473185 0.005803790842473185 0.005803790842473185 0.005803790842473185) (f32x4.mul (local.get $s) (f32x4.add (v128.const f32x4 0.0003286951919656315 0.0003286951919656315 0.0003286951919656315 0.0003286951919656315) (f32x4.mul (local.get $s) (v128.const f32x4 0.00001011185311798608 0.00001011185311798608 0.00001011185311798608 0.00001011185311798608))))))))))
+        (local.set $r (f32x4.div (v128.const f32x4 1 1 1 1) (local.get $q)))
+        (local.set $pr (f32x4.mul (local.get $p) (local.get $r)))
+        (local.set $de
+          (v128.and
+            (f32x4.mul (local.get $r)
+              (f32x4.add (local.get $p)
+                (f32x4.mul (f32x4.mul (v128.const f32x4 2 2 2 2) (local.get $s))
+                  (f32x4.sub (local.get $dp) (f32x4.mul (local.get $pr) (local.get $dq))))))
+            (f32x4.lt (f32x4.abs (local.get $v)) (v128.const f32x4 5.75 5.75 5.75 5.75))))
+        (v128.store (local.get $dx)
+          (f32x4.mul (v128.load (local.get $dy))
+            (f32x4.add
+              (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $a) (local.get $pr))))
+              (f32x4.mul (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (local.get $v)) (local.get $de)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
+        (br $next))))
+)

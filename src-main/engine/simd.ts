@@ -1,0 +1,37 @@
+// Fontloom's SIMD kernels (kernels/simd.wat, built by scripts/build-kernels.ts) instantiated over
+// the wasm backend's own memory, so they read and write tensors where they lie. One instance per
+// memory (the plain backend's, or the threaded backend's shared one). Where this runtime cannot
+// compile them (no wasm SIMD), host kernels keep their TypeScript loops.
+import { readFileSync } from 'node:fs';
+
+export interface SimdKernels {
+  /** y = GELU(x) for the first n − n mod 4 floats; arguments are byte offsets into the memory. */
+  gelu(x: number, y: number, n: number): void;
+  /** dx = dy·GELU′(x) for the first n − n mod 4 floats. */
+  gelu_grad(x: number, dy: number, dx: number, n: number): void;
+}
+
+const modules = new Map<string, WebAssembly.Module | null>();
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+
+function compiled(file: string): WebAssembly.Module | null {
+  if (!modules.has(file)) {
+    try {
+      modules.set(file, new WebAssembly.Module(readFileSync(new URL(`./kernels/${file}`, import.meta.url))));
+    } catch {
+      modules.set(file, null); // no wasm SIMD here: the TypeScript kernels do the work
+    }
+  }
+  return modules.get(file)!;
+}
+
+export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels | null {
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const module = compiled(shared ? 'simd-shared.wasm' : 'simd.wasm');
+    kernels = module ? (new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels) : null;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
