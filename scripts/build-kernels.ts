@@ -85,8 +85,97 @@ export function kernelText(): string {
         (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
         (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
         (br $next))))
+${groupNormKernels()}
 )
 `;
+}
+
+/** Promotes an f32x4 to two f64x2 and adds all four lanes into the f64x2 local $acc. */
+const addPromoted = (v: string) =>
+  `(local.set $acc (f64x2.add (local.get $acc) (f64x2.add (f64x2.promote_low_f32x4 ${v})
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v})))))`;
+
+/**
+ * A loop over `pixels` pixels of `c` channels (c a multiple of 4), four channels a step: `body`
+ * sees $k, the byte offset of the four channels within a pixel, and advances nothing itself;
+ * the pointers named in `advance` move 16 bytes a step.
+ */
+function pixelChannelLoop(body: string, advance: string[]): string {
+  return `(local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (block $pixels_done
+      (loop $pixel
+        (br_if $pixels_done (i32.eqz (local.get $pixels)))
+        (local.set $k (i32.const 0))
+        (block $channels_done
+          (loop $channel
+            (br_if $channels_done (i32.ge_u (local.get $k) (local.get $cb)))
+            ${body}
+            ${advance.map((p) => `(local.set ${p} (i32.add (local.get ${p}) (i32.const 16)))`).join('\n            ')}
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $channel)))
+        (local.set $pixels (i32.sub (local.get $pixels) (i32.const 1)))
+        (br $pixel)))`;
+}
+
+/** GroupNorm(1, C) pieces for groupnorm.ts, for C a multiple of 4; sums are taken in float64. */
+function groupNormKernels(): string {
+  return `
+  ;; sum(p, n) → Σ p[i] in float64, n a multiple of 4.
+  (func (export "sum") (param $p i32) (param $n i32) (result f64)
+    (local $end i32) (local $acc v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        ${addPromoted('(v128.load (local.get $p))')}
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next)))
+    (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+  ;; sum_sq_dev(p, n, mean) → Σ (p[i] − mean)² in float64, n a multiple of 4.
+  (func (export "sum_sq_dev") (param $p i32) (param $n i32) (param $mean f32) (result f64)
+    (local $end i32) (local $acc v128) (local $d v128) (local $m v128)
+    (local.set $m (f32x4.splat (local.get $mean)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $d (f32x4.sub (v128.load (local.get $p)) (local.get $m)))
+        (local.set $acc (f64x2.add (local.get $acc)
+          (f64x2.add
+            (f64x2.mul (f64x2.promote_low_f32x4 (local.get $d)) (f64x2.promote_low_f32x4 (local.get $d)))
+            (f64x2.mul
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d)))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next)))
+    (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+  ;; scale_shift(x, y, coef, pixels, c): y = x·coef[ch] + coef[c + ch], ch the channel.
+  (func (export "scale_shift") (param $x i32) (param $y i32) (param $coef i32) (param $pixels i32) (param $c i32)
+    (local $cb i32) (local $k i32)
+    ${pixelChannelLoop(`(v128.store (local.get $y)
+              (f32x4.add
+                (f32x4.mul (v128.load (local.get $x)) (v128.load (i32.add (local.get $coef) (local.get $k))))
+                (v128.load (i32.add (i32.add (local.get $coef) (local.get $cb)) (local.get $k)))))`, ['$x', '$y'])})
+  ;; channel_sums(x, dy, mean, r, pixels, c, out): out[ch] += Σ dy·(x − mean)·r, out[c + ch] += Σ dy.
+  (func (export "channel_sums") (param $x i32) (param $dy i32) (param $mean f32) (param $r f32) (param $pixels i32) (param $c i32) (param $out i32)
+    (local $cb i32) (local $k i32) (local $m v128) (local $rr v128) (local $d v128) (local $at i32)
+    (local.set $m (f32x4.splat (local.get $mean)))
+    (local.set $rr (f32x4.splat (local.get $r)))
+    ${pixelChannelLoop(`(local.set $d (v128.load (local.get $dy)))
+            (local.set $at (i32.add (local.get $out) (local.get $k)))
+            (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at))
+              (f32x4.mul (local.get $d) (f32x4.mul (f32x4.sub (v128.load (local.get $x)) (local.get $m)) (local.get $rr)))))
+            (local.set $at (i32.add (local.get $at) (local.get $cb)))
+            (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (local.get $d)))`, ['$x', '$dy'])})
+  ;; norm_grad(x, dy, dx, coef, k2, k3, pixels, c): dx = coef[ch]·dy + k2·x + k3.
+  (func (export "norm_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $coef i32) (param $k2 f32) (param $k3 f32) (param $pixels i32) (param $c i32)
+    (local $cb i32) (local $k i32) (local $a v128) (local $b v128)
+    (local.set $a (f32x4.splat (local.get $k2)))
+    (local.set $b (f32x4.splat (local.get $k3)))
+    ${pixelChannelLoop(`(v128.store (local.get $dx)
+              (f32x4.add
+                (f32x4.mul (v128.load (i32.add (local.get $coef) (local.get $k))) (v128.load (local.get $dy)))
+                (f32x4.add (f32x4.mul (local.get $a) (v128.load (local.get $x))) (local.get $b))))`, ['$x', '$dy', '$dx'])})`;
 }
 
 export async function assemble(text: string, shared: boolean): Promise<Uint8Array> {

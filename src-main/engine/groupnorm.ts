@@ -8,7 +8,7 @@
 // Backward, with x̂ = (x − μ)·r and g = dy·γ_c: dβ_c = Σ dy, dγ_c = Σ dy·x̂ (over n, h, w), and
 // dx = r·(g − mean(g) − x̂·mean(g·x̂)), the means over the sample.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, registerHostKernel, type HostAccess, type Info } from './host-kernels.ts';
 
 const GROUP_NORM = 'FontloomGroupNorm';
 const GROUP_NORM_GRAD = 'FontloomGroupNormGrad';
@@ -81,6 +81,74 @@ function backward(x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd
   }
 }
 
+type Simd = NonNullable<HostAccess['simd']>;
+
+/** The forward pass with the SIMD kernels (c a multiple of 4); same formulas as `forward`. */
+function forwardSimd(host: HostAccess, simd: Simd, x: Info, gamma: Info, beta: Info, eps: number,
+  y: Info, mean: Info, rstd: Info): void {
+  const [n, , , c] = x.shape;
+  const len = x.shape.reduce((a, b) => a * b, 1) / n;
+  const coef = host.output([2 * c]);
+  const k = simd.kernels;
+  const [xAt, yAt, coefAt] = [simd.offset(x), simd.offset(y), simd.offset(coef.info)];
+  for (let s = 0; s < n; s++) {
+    const at = 4 * s * len;
+    const mu = Math.fround(k.sum(xAt + at, len) / len);
+    const variance = k.sum_sq_dev(xAt + at, len, mu) / len;
+    const r = 1 / Math.sqrt(variance + eps);
+    // Views taken after the last allocation (an allocation can move the heap).
+    const [g, b, cv, mv, rv] = [host.read(gamma), host.read(beta), host.read(coef.info), host.read(mean), host.read(rstd)];
+    mv[s] = mu;
+    rv[s] = r;
+    for (let ch = 0; ch < c; ch++) {
+      cv[ch] = r * g[ch];
+      cv[c + ch] = b[ch] - mu * r * g[ch];
+    }
+    k.scale_shift(xAt + at, yAt + at, coefAt, len / c, c);
+  }
+  host.release(coef.info);
+}
+
+/** The backward pass with the SIMD kernels (c a multiple of 4); same formulas as `backward`. */
+function backwardSimd(host: HostAccess, simd: Simd, x: Info, gamma: Info, mean: Info, rstd: Info, dy: Info,
+  dx: Info, dGamma: Info, dBeta: Info): void {
+  const [n, , , c] = x.shape;
+  const len = x.shape.reduce((a, b) => a * b, 1) / n;
+  const scratch = host.output([2 * c]);
+  const k = simd.kernels;
+  const [xAt, dyAt, dxAt, scratchAt] = [simd.offset(x), simd.offset(dy), simd.offset(dx), simd.offset(scratch.info)];
+  const dg = new Float64Array(c);
+  const db = new Float64Array(c);
+  for (let s = 0; s < n; s++) {
+    const at = 4 * s * len;
+    const [g, mv, rv] = [host.read(gamma), host.read(mean), host.read(rstd)];
+    const [mu, r] = [mv[s], rv[s]];
+    const sums = host.read(scratch.info);
+    sums.fill(0);
+    k.channel_sums(xAt + at, dyAt + at, mu, r, len / c, c, scratchAt);
+    // Σ g = Σ_c γ_c·Σ dy and Σ g·x̂ = Σ_c γ_c·Σ dy·x̂, from the per-channel sums.
+    let sumG = 0;
+    let sumGx = 0;
+    for (let ch = 0; ch < c; ch++) {
+      dg[ch] += sums[ch];
+      db[ch] += sums[c + ch];
+      sumGx += g[ch] * sums[ch];
+      sumG += g[ch] * sums[c + ch];
+    }
+    const m1 = sumG / len;
+    const m2 = sumGx / len;
+    // dx = r·(dy·γ − m1 − x̂·m2) with x̂ = (x − μ)·r, as coef[c]·dy + k2·x + k3.
+    for (let ch = 0; ch < c; ch++) sums[ch] = r * g[ch];
+    k.norm_grad(xAt + at, dyAt + at, dxAt + at, scratchAt, -r * r * m2, r * r * m2 * mu - r * m1, len / c, c);
+  }
+  const [dgv, dbv] = [host.read(dGamma), host.read(dBeta)];
+  for (let ch = 0; ch < c; ch++) {
+    dgv[ch] = dg[ch];
+    dbv[ch] = db[ch];
+  }
+  host.release(scratch.info);
+}
+
 let registered = false;
 
 function registerKernels(): void {
@@ -91,6 +159,10 @@ function registerKernels(): void {
     const y = host.output(x.shape);
     const mean = host.output([n]);
     const rstd = host.output([n]);
+    if (host.simd && c % 4 === 0) {
+      forwardSimd(host, host.simd, x, gamma, beta, attrs.eps as number, y.info, mean.info, rstd.info);
+      return [y.info, mean.info, rstd.info];
+    }
     forward(host.read(x), host.read(gamma), host.read(beta), attrs.eps as number, n, c,
       y.values, mean.values, rstd.values);
     return [y.info, mean.info, rstd.info];
@@ -100,6 +172,10 @@ function registerKernels(): void {
     const dx = host.output(x.shape);
     const dGamma = host.output([c]);
     const dBeta = host.output([c]);
+    if (host.simd && c % 4 === 0) {
+      backwardSimd(host, host.simd, x, gamma, mean, rstd, dy, dx.info, dGamma.info, dBeta.info);
+      return [dx.info, dGamma.info, dBeta.info];
+    }
     backward(host.read(x), host.read(gamma), host.read(mean), host.read(rstd), host.read(dy), n, c,
       dx.values, dGamma.values, dBeta.values);
     return [dx.info, dGamma.info, dBeta.info];

@@ -11,18 +11,22 @@ export type Info = tf.TensorInfo;
 export interface HostAccess {
   read(t: Info): Float32Array;
   output(shape: readonly number[]): { info: Info; values: Float32Array };
+  /** Frees a scratch tensor made with `output` and not returned. */
+  release(t: Info): void;
   /** On wasm: Fontloom's SIMD kernels over the backend's memory, and where a tensor lies in it. */
   simd: { kernels: SimdKernels; offset(t: Info): number } | null;
 }
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): Info;
+  disposeData(id: tf.DataId): boolean;
   typedArrayFromHeap(t: Info): Float32Array;
   dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
   wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
 }
 
 interface CpuBackendLike {
+  disposeData(id: tf.DataId): boolean;
   data: { get(id: tf.DataId): { values: Float32Array } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
 }
@@ -34,6 +38,7 @@ const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
     const kernels = memory ? simdKernelsFor(memory) : null;
     return {
       simd: kernels ? { kernels, offset: (t) => backend.dataIdMap.get(t.dataId).memoryOffset } : null,
+      release: (t) => void backend.disposeData(t.dataId),
       // A view made now: an allocation can grow (and so replace) the heap, so views are never kept.
       read: (t) => backend.typedArrayFromHeap(t),
       output: (shape) => {
@@ -46,6 +51,7 @@ const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
     const backend = b as CpuBackendLike;
     return {
       simd: null,
+      release: (t) => void backend.disposeData(t.dataId),
       read: (t) => backend.data.get(t.dataId).values,
       output: (shape) => {
         const values = new Float32Array(shape.reduce((a, c) => a * c, 1));

@@ -9,6 +9,17 @@ export interface SimdKernels {
   gelu(x: number, y: number, n: number): void;
   /** dx = dy·GELU′(x) for the first n − n mod 4 floats. */
   gelu_grad(x: number, dy: number, dx: number, n: number): void;
+  // GroupNorm pieces (groupnorm.ts), for a channel count c that is a multiple of 4:
+  /** Σ p[i] over n floats (a multiple of 4), in float64. */
+  sum(p: number, n: number): number;
+  /** Σ (p[i] − mean)² over n floats (a multiple of 4), in float64. */
+  sum_sq_dev(p: number, n: number, mean: number): number;
+  /** y = x·coef[ch] + coef[c + ch] over pixels × c floats. */
+  scale_shift(x: number, y: number, coef: number, pixels: number, c: number): void;
+  /** out[ch] += Σ dy·(x − mean)·r and out[c + ch] += Σ dy, over the pixels. */
+  channel_sums(x: number, dy: number, mean: number, r: number, pixels: number, c: number, out: number): void;
+  /** dx = coef[ch]·dy + k2·x + k3 over pixels × c floats. */
+  norm_grad(x: number, dy: number, dx: number, coef: number, k2: number, k3: number, pixels: number, c: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
