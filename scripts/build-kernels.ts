@@ -86,8 +86,59 @@ export function kernelText(): string {
         (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
         (br $next))))
 ${groupNormKernels()}
+${shiftedPlanesKernel()}
 )
 `;
+}
+
+/** The im2col rows of a convolution's filter gradient, from planes (conv.ts). */
+function shiftedPlanesKernel(): string {
+  return `
+  ;; shifted_planes(src, dst, planes, h, w, dh, dw): for each h×w plane of src, writes the plane
+  ;; shifted by (dh, dw) with zeros where it leaves the plane: dst[q, y, x] = src[q, y + dh, x + dw].
+  (func (export "shifted_planes") (param $src i32) (param $dst i32) (param $planes i32) (param $h i32) (param $w i32) (param $dh i32) (param $dw i32)
+    (local $y i32) (local $sy i32) (local $x0 i32) (local $x1 i32) (local $row i32) (local $i i32) (local $plane i32)
+    ;; Columns x0 ≤ x < x1 read inside the plane.
+    (local.set $x0 (select (i32.const 0) (i32.sub (i32.const 0) (local.get $dw)) (i32.ge_s (local.get $dw) (i32.const 0))))
+    (local.set $x1 (select (local.get $w) (i32.sub (local.get $w) (local.get $dw)) (i32.le_s (local.get $dw) (i32.const 0))))
+    (local.set $plane (i32.const 0))
+    (block $planes_done
+      (loop $each_plane
+        (br_if $planes_done (i32.ge_u (local.get $plane) (local.get $planes)))
+        (local.set $y (i32.const 0))
+        (block $rows_done
+          (loop $each_row
+            (br_if $rows_done (i32.ge_s (local.get $y) (local.get $h)))
+            (local.set $sy (i32.add (local.get $y) (local.get $dh)))
+            (if (i32.or (i32.lt_s (local.get $sy) (i32.const 0)) (i32.ge_s (local.get $sy) (local.get $h)))
+              (then (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $w) (i32.const 2))))
+              (else
+                ;; The source row, already moved by dw columns.
+                (local.set $row (i32.add (local.get $src)
+                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $plane) (local.get $h)) (local.get $sy)) (local.get $w)) (local.get $dw)) (i32.const 2))))
+                (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $x0) (i32.const 2)))
+                (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $x1) (i32.const 2))) (i32.const 0)
+                  (i32.shl (i32.sub (local.get $w) (local.get $x1)) (i32.const 2)))
+                (local.set $i (local.get $x0))
+                (block $copied
+                  (loop $copy4
+                    (br_if $copied (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $x1)))
+                    (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+                      (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                    (br $copy4)))
+                (block $tail_done
+                  (loop $copy1
+                    (br_if $tail_done (i32.ge_s (local.get $i) (local.get $x1)))
+                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+                      (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $copy1)))))
+            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $w) (i32.const 2))))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $each_row)))
+        (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+        (br $each_plane))))`;
 }
 
 /** Promotes an f32x4 to two f64x2 and adds all four lanes into the f64x2 local $acc. */
@@ -181,7 +232,7 @@ function groupNormKernels(): string {
 export async function assemble(text: string, shared: boolean): Promise<Uint8Array> {
   const wabt = await (await import('wabt')).default();
   const source = shared ? text.replace(MEMORY_PLAIN, MEMORY_SHARED) : text;
-  const features = { simd: true, threads: shared };
+  const features = { simd: true, threads: shared, bulk_memory: true };
   const module = wabt.parseWat('simd.wat', source, features);
   try {
     // wabt.js's validate takes the features too; its typings say otherwise.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv2dSame, flipFilter } from '../src-main/engine/conv.ts';
+import { conv2dFilterGrad, conv2dSame, flipFilter } from '../src-main/engine/conv.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 
 beforeAll(async () => {
@@ -118,6 +118,46 @@ describe('the filter flip behind the input gradient', () => {
       expect(ours.shape).toEqual([3, 3, 7, 5]);
       expect([...(await ours.data())]).toEqual([...(await ref.data())]);
       tf.dispose([w, ours, ref]);
+      await tf.setBackend('cpu');
+    });
+  }
+});
+
+describe('the filter gradient on wasm, as shifted planes times the output gradient (SIMD kernels)', () => {
+  // Maps of 1,024 pixels or more take this path; widths that are not a multiple of 4 and kernels
+  // of 1 and 5 included. The reference is tfjs's own filter gradient on the cpu backend.
+  const shapes: Array<[number, number, number, number, number, number]> = [
+    [2, 32, 32, 16, 8, 3],
+    [4, 16, 16, 32, 16, 3],
+    [2, 24, 30, 5, 7, 3],
+    [1, 36, 33, 3, 4, 5],
+    [2, 32, 32, 1, 8, 3],
+    [4, 16, 17, 6, 5, 1],
+  ];
+  for (const [n, h, w, ci, co, k] of shapes) {
+    it(`equals tf.conv2d's on cpu for x [${n},${h},${w},${ci}], ${co} filters of ${k}×${k}`, async () => {
+      await import('@tensorflow/tfjs-backend-wasm');
+      const rng = new Rng(n * 131 + h * 17 + w + ci * 7 + co + k);
+      const xv = rng.normal(n * h * w * ci);
+      const dyv = rng.normal(n * h * w * co);
+      await tf.setBackend('cpu');
+      const [xc, dyc] = [tf.tensor4d(xv, [n, h, w, ci]), tf.tensor4d(dyv, [n, h, w, co])];
+      const [dwRef] = tf.grads((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xc, f as tf.Tensor4D, 1, 'same'), dyc)))([tf.zeros([k, k, ci, co])]);
+      const ref = await dwRef.data();
+      tf.dispose([xc, dyc, dwRef]);
+      expect(await tf.setBackend('wasm')).toBe(true);
+      const [x, dy] = [tf.tensor4d(xv, [n, h, w, ci]), tf.tensor4d(dyv, [n, h, w, co])];
+      const dw = tf.tidy(() => conv2dFilterGrad(x, dy, k));
+      const got = await dw.data();
+      let diff = 0;
+      let scale = 0;
+      for (let i = 0; i < ref.length; i++) {
+        diff = Math.max(diff, Math.abs(got[i] - ref[i]));
+        scale = Math.max(scale, Math.abs(ref[i]));
+      }
+      expect(dw.shape).toEqual([k, k, ci, co]);
+      expect(diff / scale).toBeLessThan(1e-5);
+      tf.dispose([x, dy, dw]);
       await tf.setBackend('cpu');
     });
   }

@@ -3,10 +3,52 @@
 // 38 s micro training step), and wasm's Conv2DBackpropInput is its slowest kernel; as
 // convolutions, every backend runs them with its fast Conv2D kernel.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+
+const COLUMNS = 'FontloomFilterGradColumns';
+let columnsRegistered = false;
+
+/**
+ * The filter gradient as one plain matMul, on wasm with Fontloom's SIMD kernels: rows
+ * (kh, kw, ci) of cols hold x's channel-ci planes shifted by (kh − p, kw − p), so
+ * dW = cols · dy over the N·H·W pixels: M = k²·Ci, K = N·H·W, N = Co, XNNPACK's GEMM at full
+ * speed. The convolution below with the batch as channels runs at half XNNPACK's usual rate.
+ */
+function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (!columnsRegistered) {
+    columnsRegistered = true;
+    registerHostKernel(COLUMNS, (host, { planes }, attrs) => {
+      const size = attrs.k as number;
+      const [ci, n, h, w] = planes.shape;
+      const out = host.output([size * size * ci, n * h * w]);
+      const simd = host.simd!;
+      const [src, dst] = [simd.offset(planes), simd.offset(out.info)];
+      const p = (size - 1) / 2;
+      for (let kh = 0; kh < size; kh++) {
+        for (let kw = 0; kw < size; kw++) {
+          simd.kernels.shifted_planes(src, dst + 4 * (kh * size + kw) * ci * n * h * w, ci * n, h, w, kh - p, kw - p);
+        }
+      }
+      return out.info;
+    });
+  }
+  const [n, h, w, ci] = x.shape;
+  const co = dy.shape[3];
+  const planes = tf.transpose(x, [3, 0, 1, 2]); // [Ci, N, H, W]
+  const cols = tf.engine().runKernel(COLUMNS, { planes }, { k }) as tf.Tensor2D;
+  return tf.reshape(tf.matMul(cols, tf.reshape(dy, [n * h * w, co])), [k, k, ci, co]);
+}
 
 /** dW[kh,kw,ci,co] = Σ_{n,h,w} x_pad[n,h+kh,w+kw,ci] · dy[n,h,w,co], for a k×k kernel. */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  // Below ~1,000 pixels (4×4 maps) the two extra kernel calls cost more than they save.
+  const pixels = x.shape[0] * x.shape[1] * x.shape[2];
+  if (pixels >= 1024 && x.dtype === 'float32' && simdOnActiveBackend()) return conv2dFilterGradColumns(x, dy, k);
+  return conv2dFilterGradByConvolution(x, dy, k);
+}
+
+/** The same as a convolution of x (channels as the batch) with dy as the kernel; any backend. */
+export function conv2dFilterGradByConvolution(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
   const p = (k - 1) / 2;
   const input = tf.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, N]
   const kernel = tf.transpose(dy, [1, 2, 0, 3]); // [H, W, N, Co]

@@ -61,6 +61,12 @@ const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
   },
 };
 
+/** Whether the active backend is wasm with Fontloom's SIMD kernels compiled over its memory. */
+export function simdOnActiveBackend(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  return ACCESS.wasm(tf.backend()).simd !== null;
+}
+
 /** Whether the active backend runs host kernels (and every input is float32). */
 export function hostKernelsApply(...tensors: tf.Tensor[]): boolean {
   return tf.getBackend() in ACCESS && tensors.every((t) => t.dtype === 'float32');

@@ -20,6 +20,8 @@ export interface SimdKernels {
   channel_sums(x: number, dy: number, mean: number, r: number, pixels: number, c: number, out: number): void;
   /** dx = coef[ch]·dy + k2·x + k3 over pixels × c floats. */
   norm_grad(x: number, dy: number, dx: number, coef: number, k2: number, k3: number, pixels: number, c: number): void;
+  /** dst[q, y, x] = src[q, y + dh, x + dw] over `planes` h×w planes, 0 outside each plane. */
+  shifted_planes(src: number, dst: number, planes: number, h: number, w: number, dh: number, dw: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
