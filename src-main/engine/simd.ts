@@ -22,6 +22,8 @@ export interface SimdKernels {
   norm_grad(x: number, dy: number, dx: number, coef: number, k2: number, k3: number, pixels: number, c: number): void;
   /** dst[q, y, x] = src[q, y + dh, x + dw] over `planes` h×w planes, 0 outside each plane. */
   shifted_planes(src: number, dst: number, planes: number, h: number, w: number, dh: number, dw: number): void;
+  /** c[t] = a[t]·b[t] for a [batch, m, k] and b [batch, k, n], m and n multiples of 4. */
+  bmm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Preset } from './presets.ts';
 import { Rng } from './rng.ts';
 import { conv2dSame } from './conv.ts';
+import { batchMatMul } from './bmm.ts';
 import { dense } from './dense.ts';
 import { gelu } from './gelu.ts';
 import { groupNorm1 } from './groupnorm.ts';
@@ -169,8 +170,8 @@ function selfAttention(b: Builder, c: number, heads: number): Layer<tf.Tensor4D>
         [n * heads, len, d],
       ) as tf.Tensor3D;
     const [q, k, v] = [split(0), split(1), split(2)];
-    const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)));
-    const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [n, heads, len, d]), [0, 2, 1, 3]), [n * len, c]);
+    const weights = tf.softmax(tf.mul(batchMatMul(q, tf.transpose(k, [0, 2, 1])), 1 / Math.sqrt(d))) as tf.Tensor3D;
+    const o = tf.reshape(tf.transpose(tf.reshape(batchMatMul(weights, v), [n, heads, len, d]), [0, 2, 1, 3]), [n * len, c]);
     const a = tf.add<tf.Tensor2D>(outProj(o as tf.Tensor2D), s);
     const out = tf.add(ff2(gelu(ff1(ffNorm(a)))), a);
     return tf.reshape(out, [n, h, w, c]);

@@ -203,4 +203,53 @@
             (br $each_row)))
         (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
         (br $each_plane))))
+
+  ;; bmm(a, b, c, batch, m, k, n): c[t] = a[t]·b[t] for a [batch, m, k], b [batch, k, n], m and n
+  ;; multiples of 4: blocks of 4 rows × 4 columns kept in registers over the whole k.
+  (func (export "bmm") (param $a i32) (param $b i32) (param $c i32) (param $batch i32) (param $m i32) (param $k i32) (param $n i32)
+    (local $t i32) (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $bv v128)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (block $batches_done
+      (loop $each_batch
+        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $each_rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
+            (local.set $j (i32.const 0))
+            (block $cols_done
+              (loop $each_cols
+                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $acc0 (v128.const i32x4 0 0 0 0))
+                (local.set $acc1 (v128.const i32x4 0 0 0 0))
+                (local.set $acc2 (v128.const i32x4 0 0 0 0))
+                (local.set $acc3 (v128.const i32x4 0 0 0 0))
+                ;; a's row i, b's columns j..j+3, both at kk = 0 (byte addresses).
+                (local.set $arow (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $k)) (i32.const 2))))
+                (local.set $bcol (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $kk (i32.const 0))
+                (block $k_done
+                  (loop $each_k
+                    (br_if $k_done (i32.ge_u (local.get $kk) (local.get $k)))
+                    (local.set $bv (v128.load (local.get $bcol)))
+                    (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 0)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
+                    (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 1)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
+                    (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 2)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
+                    (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 3)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
+                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $n) (i32.const 2))))
+                    (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                    (br $each_k)))
+                (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc0))
+                (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc1))
+                (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc2))
+                (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc3))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $each_cols)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $each_rows)))
+        (local.set $a (i32.add (local.get $a) (i32.shl (i32.mul (local.get $m) (local.get $k)) (i32.const 2))))
+        (local.set $b (i32.add (local.get $b) (i32.shl (i32.mul (local.get $k) (local.get $n)) (i32.const 2))))
+        (local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $each_batch))))
 )
