@@ -2,7 +2,7 @@
 // random data with the same step the trainer runs. Figures, never assertions.
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendName } from '../engine/backend.ts';
+import { BACKEND_NAMES, initBackend, planEngines, type BackendChoice, type BackendName } from '../engine/backend.ts';
 import { getPreset } from '../engine/presets.ts';
 import { Trainer, defaultTrainConfig } from '../engine/train.ts';
 import { randomTrainingData } from '../engine/measure.ts';
@@ -16,7 +16,7 @@ export interface BenchRow {
   adapter: string | null;
   preset: string;
   batch: number;
-  /** Training threads (wasm/cpu with a gradient worker: 2). */
+  /** Engines (wasm/cpu): 2 with an engine worker, each wasm engine with half the cores as XNNPACK threads (see adapter); 1 with them all. */
   threads: number;
   params: number | null;
   train_ms_per_step: number | null;
@@ -152,13 +152,16 @@ export async function runBench(opts: {
   profile?: string;
   json?: boolean;
 }): Promise<void> {
+  // --threads 2: the training layout (two engines, half the cores each); 1: one engine with them all.
+  const threads = opts.threads ?? Math.min(2, availableParallelism());
+  planEngines(threads > 1 ? 2 : 1);
   const backends: BackendName[] =
     opts.backend && opts.backend !== 'auto' ? [opts.backend] : opts.backend === 'auto' ? [(await initBackend('auto')).name] : [...BACKEND_NAMES];
   const results: BenchRow[] = [];
   const profiles: Array<{ backend: BackendName; preset: string; batch: number; train: KernelTime[]; forward: KernelTime[] }> = [];
   for (const b of backends) {
     process.stderr.write(`bench: ${b} ${opts.preset} batch ${opts.batch}…\n`);
-    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, threads: opts.threads ?? Math.min(2, availableParallelism()), sheets: opts.sheets ?? false, profile: opts.profile !== undefined });
+    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, threads, sheets: opts.sheets ?? false, profile: opts.profile !== undefined });
     results.push(row);
     if (profile) profiles.push({ backend: b, preset: row.preset, batch: row.batch, ...profile });
   }
@@ -174,7 +177,7 @@ export async function runBench(opts: {
     process.stdout.write(
       r.error
         ? `${r.backend.padEnd(10)} unavailable: ${r.error}\n`
-        : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}, ${r.threads} thread(s): ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
+        : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}, ${r.threads} engine${r.threads === 1 ? "" : "s"}: ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
             (r.sheet_ddim50_s !== undefined ? `, A–Z sheet DDIM 50 ${r.sheet_ddim50_s} s${r.sheet_ddim50_two_engines_s !== undefined ? ` (${r.sheet_ddim50_two_engines_s} s on two engines)` : ''}, DDPM 999 ≈${r.sheet_ddpm1000_s} s` : '') +
             '\n',
     );

@@ -10,7 +10,7 @@ import { createService } from '../api/service.ts';
 import { startServer } from '../web/server.ts';
 import { UserError } from '../errors.ts';
 import { fontloomHome } from '../home.ts';
-import { initBackend, type BackendChoice, type BackendInfo } from '../engine/backend.ts';
+import { initBackend, planEngines, type BackendChoice, type BackendInfo } from '../engine/backend.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { describeRecipe, getPreset } from '../engine/presets.ts';
 import type { Prediction, Weighting } from '../engine/objective.ts';
@@ -146,6 +146,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
     process.stderr.write(`fontloom: run ${run.id} training in process ${pid}; follow it with fontloom run show ${run.id}, log in ${join(runDir(home, run.id), 'train.log')}\n`);
     return;
   }
+  planEngines(config.threads > 1 ? 2 : 1);
   const backend = await initBackend(opts.backend);
   process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
   process.stderr.write(`fontloom: run ${run.id}\n`);
@@ -167,11 +168,13 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
     process.stdout.write(opts.json ? JSON.stringify({ run: id, status: 'running', pid }) + '\n' : `${id}\n`);
     return;
   }
+  const threads = opts.threads ?? run.config.threads ?? defaultThreads();
+  planEngines(threads > 1 ? 2 : 1);
   const backend = await initBackend(opts.backend ?? run.config.backend);
   const progress = progressReporter();
   const outcome = await trainRun(home, run, {
     backend,
-    threads: opts.threads ?? run.config.threads ?? defaultThreads(),
+    threads,
     onProgress: progress.update,
     stopAt: opts.stopAt,
     shouldStop: stopOnInterrupt(),

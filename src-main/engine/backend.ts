@@ -61,10 +61,26 @@ async function loadWebgpu(): Promise<Loaded> {
   return { adapter: software ? `${name.split(':')[0]} (software)` : name, software };
 }
 
+let enginesPlanned: 1 | 2 = 2;
+
 /**
- * XNNPACK threads per wasm engine. Training and sampling on wasm run two engines (this process's
- * and an engine worker's), so each takes half the cores: 1 on a 2-core machine, 4 on 8 cores.
- * FONTLOOM_WASM_THREADS overrides it (1 to 8).
+ * How many wasm engines this process will run, said before initBackend: 2 where it trains with an
+ * engine worker (each engine then takes half the cores), 1 where it only draws or trains alone (its
+ * one engine takes them all). XNNPACK's pool is fixed when the backend starts. Measured here (tiny,
+ * 2 cores): training 438 ms a step on two engines against 466 on one with both cores; an A–Z sheet
+ * 8.2 s on one engine with both cores against 9.9 s on two.
+ */
+export function planEngines(engines: 1 | 2): void {
+  enginesPlanned = engines;
+}
+
+export function plannedEngines(): 1 | 2 {
+  return enginesPlanned;
+}
+
+/**
+ * XNNPACK threads per wasm engine: the cores shared among the planned engines (up to 8), or
+ * FONTLOOM_WASM_THREADS (1 to 8).
  */
 export function wasmThreads(): number {
   const asked = process.env.FONTLOOM_WASM_THREADS;
@@ -75,7 +91,7 @@ export function wasmThreads(): number {
     }
     return n;
   }
-  return Math.max(1, Math.min(8, Math.floor(availableParallelism() / 2)));
+  return Math.max(1, Math.min(8, Math.floor(availableParallelism() / enginesPlanned)));
 }
 
 async function loadWasm(): Promise<Loaded> {

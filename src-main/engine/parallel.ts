@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from './backend.ts';
+import { plannedEngines, type BackendName } from './backend.ts';
 import type { EngineRequest, EngineWorkerInit, GradReply, SampleReply } from './engine-worker.ts';
 import { sampleImages, type RowRange, type SampleOptions } from './sample.ts';
 import type { NoiseSchedule } from './schedule.ts';
@@ -96,7 +96,10 @@ export async function sampleOnTwoEngines(
   return out;
 }
 
-/** wasm and cpu run one thread per engine: a batch of two glyphs or more shares a second core. */
+/**
+ * A batch of two glyphs or more shares a second core on cpu (one thread per engine), and on wasm
+ * where this process planned two engines; a wasm engine planned alone has every core already.
+ */
 export async function sampleOnEngines(
   model: UNet,
   schedule: NoiseSchedule,
@@ -105,7 +108,10 @@ export async function sampleOnEngines(
   onStep?: (done: number, total: number) => void,
 ): Promise<Uint8Array> {
   const backend = tf.getBackend();
-  if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu')) return sampleImages(model, schedule, labels, opts, onStep);
+  const oneEngine = backend === 'wasm' && plannedEngines() === 1;
+  if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu') || oneEngine) {
+    return sampleImages(model, schedule, labels, opts, onStep);
+  }
   const worker = await EngineWorker.start(backend, model);
   try {
     return await sampleOnTwoEngines(worker, model, schedule, labels, opts, onStep);

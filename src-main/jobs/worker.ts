@@ -3,7 +3,7 @@
 // by the CLI, or in the CLI's own process; a parent that listens gets progress messages too.
 // It also draws glyphs for the Generate page, so sampling never blocks the studio either.
 import { writeFile } from 'node:fs/promises';
-import { initBackend, type BackendChoice } from '../engine/backend.ts';
+import { initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
 import { measureTrainStep } from '../engine/measure.ts';
 import type { PresetName } from '../engine/presets.ts';
 import { drawFromCheckpoint } from './generate.ts';
@@ -40,19 +40,23 @@ export type WorkerMessage =
 
 export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void): Promise<void> {
   if (task.task === 'estimate') {
+    planEngines(task.threads > 1 ? 2 : 1);
     const backend = await initBackend(task.backend);
     const { secondsPerStep, threads } = await measureTrainStep({ preset: task.preset, batch: task.batch, backend: backend.name, threads: task.threads, steps: 2 });
     send({ type: 'estimated', secondsPerStep, backend: `${backend.name}: ${backend.adapter}${threads > 1 ? `, ${threads} threads` : ''}` });
     return;
   }
   const run = loadRun(task.home, task.run);
+  // Drawing and measuring run on one engine with every core.
   if (task.task === 'eval') {
+    planEngines(1);
     const backend = await initBackend('auto');
     const { evaluation } = await evaluateRun(task.home, run.id, { backend, perClass: task.perClass, weights: task.ema ? 'ema' : 'model', baselines: task.baselines });
     send({ type: 'evaluated', run: run.id, step: evaluation.step });
     return;
   }
   if (task.task === 'draw') {
+    planEngines(1);
     await initBackend('auto');
     const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
     await writeFile(task.out, drawn.images);
@@ -60,6 +64,7 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
     return;
   }
   try {
+    planEngines((run.config.threads ?? 2) > 1 ? 2 : 1);
     const backend = await initBackend(run.config.backend);
     const outcome = await trainRun(task.home, run, {
       backend,
