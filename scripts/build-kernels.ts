@@ -92,7 +92,7 @@ ${batchMatMulKernel()}
 `;
 }
 
-/** Batched matrix products for attention (matmul.ts). */
+/** Batched matrix products for attention (bmm.ts). */
 function batchMatMulKernel(): string {
   const rows = [0, 1, 2, 3];
   return `
@@ -149,51 +149,50 @@ function batchMatMulKernel(): string {
 
 /** The im2col rows of a convolution's filter gradient, from planes (conv.ts). */
 function shiftedPlanesKernel(): string {
+  const set = (name: string, value: string) => `(local.set $${name} ${value})`;
+  const get = (name: string) => `(local.get $${name})`;
+  const bytes = (floats: string) => `(i32.shl ${floats} (i32.const 2))`;
   return `
   ;; shifted_planes(src, dst, planes, h, w, dh, dw): for each h×w plane of src, writes the plane
   ;; shifted by (dh, dw) with zeros where it leaves the plane: dst[q, y, x] = src[q, y + dh, x + dw].
+  ;; Per plane, one block copy of the shifted floats (dst[i] = src[i + dh·w + dw]), then zeros over
+  ;; the rows and columns that came from outside the plane.
   (func (export "shifted_planes") (param $src i32) (param $dst i32) (param $planes i32) (param $h i32) (param $w i32) (param $dh i32) (param $dw i32)
-    (local $y i32) (local $sy i32) (local $x0 i32) (local $x1 i32) (local $row i32) (local $i i32) (local $plane i32)
-    ;; Columns x0 ≤ x < x1 read inside the plane.
-    (local.set $x0 (select (i32.const 0) (i32.sub (i32.const 0) (local.get $dw)) (i32.ge_s (local.get $dw) (i32.const 0))))
-    (local.set $x1 (select (local.get $w) (i32.sub (local.get $w) (local.get $dw)) (i32.le_s (local.get $dw) (i32.const 0))))
-    (local.set $plane (i32.const 0))
+    (local $size i32) (local $shift i32) (local $i0 i32) (local $i1 i32) (local $row0 i32) (local $rows i32)
+    (local $col i32) (local $cols i32) (local $q i32) (local $y i32)
+    ${set('size', `(i32.mul ${get('h')} ${get('w')})`)}
+    ${set('shift', `(i32.add (i32.mul ${get('dh')} ${get('w')}) ${get('dw')})`)}
+    ;; dst[i] for i0 ≤ i < i1 reads inside the plane's floats.
+    ${set('i0', `(select (i32.sub (i32.const 0) ${get('shift')}) (i32.const 0) (i32.lt_s ${get('shift')} (i32.const 0)))`)}
+    ${set('i1', `(select (i32.sub ${get('size')} ${get('shift')}) ${get('size')} (i32.gt_s ${get('shift')} (i32.const 0)))`)}
+    ${set('i0', `(select ${get('size')} ${get('i0')} (i32.gt_s ${get('i0')} ${get('size')}))`)}
+    ${set('i1', `(select ${get('i0')} ${get('i1')} (i32.lt_s ${get('i1')} ${get('i0')}))`)}
+    ;; Rows row0 … row0 + rows − 1 and columns col … col + cols − 1 come from outside.
+    ${set('rows', `(select ${get('dh')} (i32.sub (i32.const 0) ${get('dh')}) (i32.gt_s ${get('dh')} (i32.const 0)))`)}
+    ${set('rows', `(select ${get('h')} ${get('rows')} (i32.gt_s ${get('rows')} ${get('h')}))`)}
+    ${set('row0', `(select (i32.sub ${get('h')} ${get('rows')}) (i32.const 0) (i32.gt_s ${get('dh')} (i32.const 0)))`)}
+    ${set('cols', `(select ${get('dw')} (i32.sub (i32.const 0) ${get('dw')}) (i32.gt_s ${get('dw')} (i32.const 0)))`)}
+    ${set('cols', `(select ${get('w')} ${get('cols')} (i32.gt_s ${get('cols')} ${get('w')}))`)}
+    ${set('col', `(select (i32.sub ${get('w')} ${get('cols')}) (i32.const 0) (i32.gt_s ${get('dw')} (i32.const 0)))`)}
     (block $planes_done
       (loop $each_plane
-        (br_if $planes_done (i32.ge_u (local.get $plane) (local.get $planes)))
-        (local.set $y (i32.const 0))
-        (block $rows_done
-          (loop $each_row
-            (br_if $rows_done (i32.ge_s (local.get $y) (local.get $h)))
-            (local.set $sy (i32.add (local.get $y) (local.get $dh)))
-            (if (i32.or (i32.lt_s (local.get $sy) (i32.const 0)) (i32.ge_s (local.get $sy) (local.get $h)))
-              (then (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $w) (i32.const 2))))
-              (else
-                ;; The source row, already moved by dw columns.
-                (local.set $row (i32.add (local.get $src)
-                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $plane) (local.get $h)) (local.get $sy)) (local.get $w)) (local.get $dw)) (i32.const 2))))
-                (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $x0) (i32.const 2)))
-                (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $x1) (i32.const 2))) (i32.const 0)
-                  (i32.shl (i32.sub (local.get $w) (local.get $x1)) (i32.const 2)))
-                (local.set $i (local.get $x0))
-                (block $copied
-                  (loop $copy4
-                    (br_if $copied (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $x1)))
-                    (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
-                      (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 4)))
-                    (br $copy4)))
-                (block $tail_done
-                  (loop $copy1
-                    (br_if $tail_done (i32.ge_s (local.get $i) (local.get $x1)))
-                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
-                      (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br $copy1)))))
-            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $w) (i32.const 2))))
-            (local.set $y (i32.add (local.get $y) (i32.const 1)))
-            (br $each_row)))
-        (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+        (br_if $planes_done (i32.ge_u ${get('q')} ${get('planes')}))
+        (memory.copy (i32.add ${get('dst')} ${bytes(get('i0'))}) (i32.add ${get('src')} ${bytes(`(i32.add ${get('i0')} ${get('shift')})`)}) ${bytes(`(i32.sub ${get('i1')} ${get('i0')})`)})
+        (memory.fill ${get('dst')} (i32.const 0) ${bytes(get('i0'))})
+        (memory.fill (i32.add ${get('dst')} ${bytes(get('i1'))}) (i32.const 0) ${bytes(`(i32.sub ${get('size')} ${get('i1')})`)})
+        (memory.fill (i32.add ${get('dst')} ${bytes(`(i32.mul ${get('row0')} ${get('w')})`)}) (i32.const 0) ${bytes(`(i32.mul ${get('rows')} ${get('w')})`)})
+        (if (i32.gt_s ${get('cols')} (i32.const 0))
+          (then
+            ${set('y', '(i32.const 0)')}
+            (block $rows_done
+              (loop $each_row
+                (br_if $rows_done (i32.ge_s ${get('y')} ${get('h')}))
+                (memory.fill (i32.add ${get('dst')} ${bytes(`(i32.add (i32.mul ${get('y')} ${get('w')}) ${get('col')})`)}) (i32.const 0) ${bytes(get('cols'))})
+                ${set('y', `(i32.add ${get('y')} (i32.const 1))`)}
+                (br $each_row)))))
+        ${set('src', `(i32.add ${get('src')} ${bytes(get('size'))})`)}
+        ${set('dst', `(i32.add ${get('dst')} ${bytes(get('size'))})`)}
+        ${set('q', `(i32.add ${get('q')} (i32.const 1))`)}
         (br $each_plane))))`;
 }
 

@@ -160,48 +160,44 @@
 
   ;; shifted_planes(src, dst, planes, h, w, dh, dw): for each h×w plane of src, writes the plane
   ;; shifted by (dh, dw) with zeros where it leaves the plane: dst[q, y, x] = src[q, y + dh, x + dw].
+  ;; Per plane, one block copy of the shifted floats (dst[i] = src[i + dh·w + dw]), then zeros over
+  ;; the rows and columns that came from outside the plane.
   (func (export "shifted_planes") (param $src i32) (param $dst i32) (param $planes i32) (param $h i32) (param $w i32) (param $dh i32) (param $dw i32)
-    (local $y i32) (local $sy i32) (local $x0 i32) (local $x1 i32) (local $row i32) (local $i i32) (local $plane i32)
-    ;; Columns x0 ≤ x < x1 read inside the plane.
-    (local.set $x0 (select (i32.const 0) (i32.sub (i32.const 0) (local.get $dw)) (i32.ge_s (local.get $dw) (i32.const 0))))
-    (local.set $x1 (select (local.get $w) (i32.sub (local.get $w) (local.get $dw)) (i32.le_s (local.get $dw) (i32.const 0))))
-    (local.set $plane (i32.const 0))
+    (local $size i32) (local $shift i32) (local $i0 i32) (local $i1 i32) (local $row0 i32) (local $rows i32)
+    (local $col i32) (local $cols i32) (local $q i32) (local $y i32)
+    (local.set $size (i32.mul (local.get $h) (local.get $w)))
+    (local.set $shift (i32.add (i32.mul (local.get $dh) (local.get $w)) (local.get $dw)))
+    ;; dst[i] for i0 ≤ i < i1 reads inside the plane's floats.
+    (local.set $i0 (select (i32.sub (i32.const 0) (local.get $shift)) (i32.const 0) (i32.lt_s (local.get $shift) (i32.const 0))))
+    (local.set $i1 (select (i32.sub (local.get $size) (local.get $shift)) (local.get $size) (i32.gt_s (local.get $shift) (i32.const 0))))
+    (local.set $i0 (select (local.get $size) (local.get $i0) (i32.gt_s (local.get $i0) (local.get $size))))
+    (local.set $i1 (select (local.get $i0) (local.get $i1) (i32.lt_s (local.get $i1) (local.get $i0))))
+    ;; Rows row0 … row0 + rows − 1 and columns col … col + cols − 1 come from outside.
+    (local.set $rows (select (local.get $dh) (i32.sub (i32.const 0) (local.get $dh)) (i32.gt_s (local.get $dh) (i32.const 0))))
+    (local.set $rows (select (local.get $h) (local.get $rows) (i32.gt_s (local.get $rows) (local.get $h))))
+    (local.set $row0 (select (i32.sub (local.get $h) (local.get $rows)) (i32.const 0) (i32.gt_s (local.get $dh) (i32.const 0))))
+    (local.set $cols (select (local.get $dw) (i32.sub (i32.const 0) (local.get $dw)) (i32.gt_s (local.get $dw) (i32.const 0))))
+    (local.set $cols (select (local.get $w) (local.get $cols) (i32.gt_s (local.get $cols) (local.get $w))))
+    (local.set $col (select (i32.sub (local.get $w) (local.get $cols)) (i32.const 0) (i32.gt_s (local.get $dw) (i32.const 0))))
     (block $planes_done
       (loop $each_plane
-        (br_if $planes_done (i32.ge_u (local.get $plane) (local.get $planes)))
-        (local.set $y (i32.const 0))
-        (block $rows_done
-          (loop $each_row
-            (br_if $rows_done (i32.ge_s (local.get $y) (local.get $h)))
-            (local.set $sy (i32.add (local.get $y) (local.get $dh)))
-            (if (i32.or (i32.lt_s (local.get $sy) (i32.const 0)) (i32.ge_s (local.get $sy) (local.get $h)))
-              (then (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $w) (i32.const 2))))
-              (else
-                ;; The source row, already moved by dw columns.
-                (local.set $row (i32.add (local.get $src)
-                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $plane) (local.get $h)) (local.get $sy)) (local.get $w)) (local.get $dw)) (i32.const 2))))
-                (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $x0) (i32.const 2)))
-                (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $x1) (i32.const 2))) (i32.const 0)
-                  (i32.shl (i32.sub (local.get $w) (local.get $x1)) (i32.const 2)))
-                (local.set $i (local.get $x0))
-                (block $copied
-                  (loop $copy4
-                    (br_if $copied (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $x1)))
-                    (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
-                      (v128.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 4)))
-                    (br $copy4)))
-                (block $tail_done
-                  (loop $copy1
-                    (br_if $tail_done (i32.ge_s (local.get $i) (local.get $x1)))
-                    (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
-                      (f32.load (i32.add (local.get $row) (i32.shl (local.get $i) (i32.const 2)))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br $copy1)))))
-            (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $w) (i32.const 2))))
-            (local.set $y (i32.add (local.get $y) (i32.const 1)))
-            (br $each_row)))
-        (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+        (br_if $planes_done (i32.ge_u (local.get $q) (local.get $planes)))
+        (memory.copy (i32.add (local.get $dst) (i32.shl (local.get $i0) (i32.const 2))) (i32.add (local.get $src) (i32.shl (i32.add (local.get $i0) (local.get $shift)) (i32.const 2))) (i32.shl (i32.sub (local.get $i1) (local.get $i0)) (i32.const 2)))
+        (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $i0) (i32.const 2)))
+        (memory.fill (i32.add (local.get $dst) (i32.shl (local.get $i1) (i32.const 2))) (i32.const 0) (i32.shl (i32.sub (local.get $size) (local.get $i1)) (i32.const 2)))
+        (memory.fill (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $row0) (local.get $w)) (i32.const 2))) (i32.const 0) (i32.shl (i32.mul (local.get $rows) (local.get $w)) (i32.const 2)))
+        (if (i32.gt_s (local.get $cols) (i32.const 0))
+          (then
+            (local.set $y (i32.const 0))
+            (block $rows_done
+              (loop $each_row
+                (br_if $rows_done (i32.ge_s (local.get $y) (local.get $h)))
+                (memory.fill (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $y) (local.get $w)) (local.get $col)) (i32.const 2))) (i32.const 0) (i32.shl (local.get $cols) (i32.const 2)))
+                (local.set $y (i32.add (local.get $y) (i32.const 1)))
+                (br $each_row)))))
+        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $size) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $size) (i32.const 2))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $each_plane))))
 
   ;; bmm(a, b, c, batch, m, k, n): c[t] = a[t]·b[t] for a [batch, m, k], b [batch, k, n], m and n
