@@ -91,13 +91,13 @@ function forwardSimd(host: HostAccess, simd: Simd, x: Info, gamma: Info, beta: I
   const coef = host.output([2 * c]);
   const k = simd.kernels;
   const [xAt, yAt, coefAt] = [simd.offset(x), simd.offset(y), simd.offset(coef.info)];
+  // Views taken after the last allocation (an allocation can move the heap); none happens below.
+  const [g, b, cv, mv, rv] = [host.read(gamma), host.read(beta), host.read(coef.info), host.read(mean), host.read(rstd)];
   for (let s = 0; s < n; s++) {
     const at = 4 * s * len;
     const mu = Math.fround(k.sum(xAt + at, len) / len);
     const variance = k.sum_sq_dev(xAt + at, len, mu) / len;
     const r = 1 / Math.sqrt(variance + eps);
-    // Views taken after the last allocation (an allocation can move the heap).
-    const [g, b, cv, mv, rv] = [host.read(gamma), host.read(beta), host.read(coef.info), host.read(mean), host.read(rstd)];
     mv[s] = mu;
     rv[s] = r;
     for (let ch = 0; ch < c; ch++) {
@@ -119,11 +119,10 @@ function backwardSimd(host: HostAccess, simd: Simd, x: Info, gamma: Info, mean: 
   const [xAt, dyAt, dxAt, scratchAt] = [simd.offset(x), simd.offset(dy), simd.offset(dx), simd.offset(scratch.info)];
   const dg = new Float64Array(c);
   const db = new Float64Array(c);
+  const [g, mv, rv, sums] = [host.read(gamma), host.read(mean), host.read(rstd), host.read(scratch.info)];
   for (let s = 0; s < n; s++) {
     const at = 4 * s * len;
-    const [g, mv, rv] = [host.read(gamma), host.read(mean), host.read(rstd)];
     const [mu, r] = [mv[s], rv[s]];
-    const sums = host.read(scratch.info);
     sums.fill(0);
     k.channel_sums(xAt + at, dyAt + at, mu, r, len / c, c, scratchAt);
     // Σ g = Σ_c γ_c·Σ dy and Σ g·x̂ = Σ_c γ_c·Σ dy·x̂, from the per-channel sums.

@@ -95,10 +95,10 @@ function groupNormLayer(b: Builder, c: number): Layer<tf.Tensor4D> {
 function layerNorm<T extends tf.Tensor>(b: Builder, c: number): Layer<T> {
   const gamma = b.param('weight', [c], ones);
   const beta = b.param('bias', [c], zeros);
+  // LayerNorm over the last axis of [rows, C] is GroupNorm(1, C) of [rows, 1, 1, C]: one kernel.
   return (x) => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
-    return tf.add(tf.mul(xhat, gamma), beta) as T;
+    const rows = x.size / c;
+    return tf.reshape(groupNorm1(tf.reshape(x, [rows, 1, 1, c]), gamma as tf.Tensor1D, beta as tf.Tensor1D, NORM_EPS), x.shape) as T;
   };
 }
 
