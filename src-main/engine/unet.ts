@@ -9,6 +9,7 @@ import { conv2dSame } from './conv.ts';
 import { batchMatMul } from './bmm.ts';
 import { dense } from './dense.ts';
 import { gelu } from './gelu.ts';
+import { concatChannels, maxPool2 } from './layout.ts';
 import { groupNorm1 } from './groupnorm.ts';
 
 export interface ModelShape {
@@ -134,7 +135,7 @@ function down(b: Builder, cin: number, cout: number, timeDim: number): Block {
   const dc1 = doubleConv(b.scope('maxpool_conv.1'), cin, cin, cin, true);
   const dc2 = doubleConv(b.scope('maxpool_conv.2'), cin, cout);
   const emb = timeProjection(b, timeDim, cout);
-  return (x, t) => tf.add(dc2(dc1(tf.maxPool(x, 2, 2, 'valid'))), emb(t));
+  return (x, t) => tf.add(dc2(dc1(maxPool2(x))), emb(t));
 }
 
 function up(b: Builder, cin: number, cout: number, timeDim: number): UpBlock {
@@ -144,7 +145,7 @@ function up(b: Builder, cin: number, cout: number, timeDim: number): UpBlock {
   return (x, skip, t) => {
     const [h, w] = [x.shape[1], x.shape[2]];
     const upsampled = tf.image.resizeBilinear(x, [h * 2, w * 2], true);
-    return tf.add<tf.Tensor4D>(dc2(dc1(tf.concat([skip, upsampled], 3))), emb(t));
+    return tf.add<tf.Tensor4D>(dc2(dc1(concatChannels(skip, upsampled))), emb(t));
   };
 }
 
