@@ -88,8 +88,56 @@ export function kernelText(): string {
 ${groupNormKernels()}
 ${shiftedPlanesKernel()}
 ${batchMatMulKernel()}
+${transposeKernel()}
 )
 `;
+}
+
+/** i8x16.shuffle picking 32-bit lanes of a (0–3) and b (4–7). */
+const lanes = (...picks: number[]) => `i8x16.shuffle ${picks.flatMap((k) => [4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]).join(' ')}`;
+
+/** Swapping a matrix's two axes (transpose.ts). */
+function transposeKernel(): string {
+  const row = (r: number) => `(v128.load (i32.add ${'(local.get $src)'} (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $cols)) (local.get $j)) (i32.const 2))))`;
+  const store = (c: number, v: string) =>
+    `(v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const ${c})) (local.get $rows)) (local.get $i)) (i32.const 2))) ${v})`;
+  return `
+  ;; transpose(src, dst, batch, rows, cols): dst[t, c, r] = src[t, r, c], rows and cols multiples of 4;
+  ;; 4×4 blocks turned in registers.
+  (func (export "transpose") (param $src i32) (param $dst i32) (param $batch i32) (param $rows i32) (param $cols i32)
+    (local $t i32) (local $i i32) (local $j i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (block $batches_done
+      (loop $each_batch
+        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $each_rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
+            (local.set $j (i32.const 0))
+            (block $cols_done
+              (loop $each_cols
+                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $cols)))
+                (local.set $r0 ${row(0)})
+                (local.set $r1 ${row(1)})
+                (local.set $r2 ${row(2)})
+                (local.set $r3 ${row(3)})
+                (local.set $t0 (${lanes(0, 4, 1, 5)} (local.get $r0) (local.get $r1)))
+                (local.set $t1 (${lanes(2, 6, 3, 7)} (local.get $r0) (local.get $r1)))
+                (local.set $t2 (${lanes(0, 4, 1, 5)} (local.get $r2) (local.get $r3)))
+                (local.set $t3 (${lanes(2, 6, 3, 7)} (local.get $r2) (local.get $r3)))
+                ${store(0, `(${lanes(0, 1, 4, 5)} (local.get $t0) (local.get $t2))`)}
+                ${store(1, `(${lanes(2, 3, 6, 7)} (local.get $t0) (local.get $t2))`)}
+                ${store(2, `(${lanes(0, 1, 4, 5)} (local.get $t1) (local.get $t3))`)}
+                ${store(3, `(${lanes(2, 3, 6, 7)} (local.get $t1) (local.get $t3))`)}
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $each_cols)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $each_rows)))
+        (local.set $src (i32.add (local.get $src) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $each_batch))))`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */

@@ -4,6 +4,7 @@
 // (M and N multiples of 4). Elsewhere, tf.matMul.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { swapLastAxes } from './transpose.ts';
 
 const BMM = 'FontloomBatchMatMul';
 let registered = false;
@@ -26,8 +27,8 @@ function register(): void {
       const [a, b] = saved as [tf.Tensor3D, tf.Tensor3D];
       const d = dy as tf.Tensor3D;
       return {
-        a: () => batchMatMul(d, tf.transpose(b, [0, 2, 1])),
-        b: () => batchMatMul(tf.transpose(a, [0, 2, 1]), d),
+        a: () => batchMatMul(d, swapLastAxes(b)),
+        b: () => batchMatMul(swapLastAxes(a), d),
       };
     },
   });

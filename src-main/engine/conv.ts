@@ -4,6 +4,7 @@
 // convolutions, every backend runs them with its fast Conv2D kernel.
 import * as tf from '@tensorflow/tfjs-core';
 import { hostKernelsApply, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { swapLastAxes } from './transpose.ts';
 
 const COLUMNS = 'FontloomFilterGradColumns';
 let columnsRegistered = false;
@@ -34,7 +35,7 @@ function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf
   }
   const [n, h, w, ci] = x.shape;
   const co = dy.shape[3];
-  const planes = tf.transpose(x, [3, 0, 1, 2]); // [Ci, N, H, W]
+  const planes = tf.reshape(swapLastAxes(tf.reshape(x, [n * h * w, ci])), [ci, n, h, w]);
   const cols = tf.engine().runKernel(COLUMNS, { planes }, { k }) as tf.Tensor2D;
   return tf.reshape(tf.matMul(cols, tf.reshape(dy, [n * h * w, co])), [k, k, ci, co]);
 }

@@ -24,6 +24,8 @@ export interface SimdKernels {
   shifted_planes(src: number, dst: number, planes: number, h: number, w: number, dh: number, dw: number): void;
   /** c[t] = a[t]·b[t] for a [batch, m, k] and b [batch, k, n], m and n multiples of 4. */
   bmm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number): void;
+  /** dst[t, c, r] = src[t, r, c] for batch matrices of rows × cols, both multiples of 4. */
+  transpose(src: number, dst: number, batch: number, rows: number, cols: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();

@@ -7,6 +7,7 @@ import type { Preset } from './presets.ts';
 import { Rng } from './rng.ts';
 import { conv2dSame } from './conv.ts';
 import { batchMatMul } from './bmm.ts';
+import { swapLastAxes } from './transpose.ts';
 import { dense } from './dense.ts';
 import { gelu } from './gelu.ts';
 import { concatChannels, maxPool2 } from './layout.ts';
@@ -78,7 +79,7 @@ const ones = (n: number) => new Float32Array(n).fill(1);
 function linear(b: Builder, cin: number, cout: number, weightBound = 1 / Math.sqrt(cin), biasBound = 1 / Math.sqrt(cin)): Layer<tf.Tensor2D> {
   const w = b.param('weight', [cin, cout], b.uniform(weightBound));
   const bias = b.param('bias', [cout], biasBound > 0 ? b.uniform(biasBound) : zeros);
-  return (x) => tf.add<tf.Tensor2D>(dense(x, w as tf.Tensor2D), bias);
+  return (x) => dense(x, w as tf.Tensor2D, bias as tf.Tensor1D);
 }
 
 function conv3x3(b: Builder, cin: number, cout: number): Layer<tf.Tensor4D> {
@@ -171,7 +172,7 @@ function selfAttention(b: Builder, c: number, heads: number): Layer<tf.Tensor4D>
         [n * heads, len, d],
       ) as tf.Tensor3D;
     const [q, k, v] = [split(0), split(1), split(2)];
-    const weights = tf.softmax(tf.mul(batchMatMul(q, tf.transpose(k, [0, 2, 1])), 1 / Math.sqrt(d))) as tf.Tensor3D;
+    const weights = tf.softmax(tf.mul(batchMatMul(q, swapLastAxes(k)), 1 / Math.sqrt(d))) as tf.Tensor3D;
     const o = tf.reshape(tf.transpose(tf.reshape(batchMatMul(weights, v), [n, heads, len, d]), [0, 2, 1, 3]), [n * len, c]);
     const a = tf.add<tf.Tensor2D>(outProj(o as tf.Tensor2D), s);
     const out = tf.add(ff2(gelu(ff1(ffNorm(a)))), a);
@@ -247,7 +248,7 @@ export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNe
       h = sa6(up3(h, x1, time));
       // The 1×1 output convolution as a matMul over pixels: same numbers, a cheaper gradient.
       const flat = tf.reshape<tf.Rank.R2>(h, [n * size * size, W]);
-      const out = tf.add(dense(flat, tf.reshape<tf.Rank.R2>(outcW, [W, channels])), outcB);
+      const out = dense(flat, tf.reshape<tf.Rank.R2>(outcW, [W, channels]), outcB as tf.Tensor1D);
       return tf.reshape<tf.Rank.R4>(out, [n, size, size, channels]);
     },
     dispose() {

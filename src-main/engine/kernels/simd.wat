@@ -248,4 +248,41 @@
         (local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $each_batch))))
+
+  ;; transpose(src, dst, batch, rows, cols): dst[t, c, r] = src[t, r, c], rows and cols multiples of 4;
+  ;; 4×4 blocks turned in registers.
+  (func (export "transpose") (param $src i32) (param $dst i32) (param $batch i32) (param $rows i32) (param $cols i32)
+    (local $t i32) (local $i i32) (local $j i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (block $batches_done
+      (loop $each_batch
+        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $each_rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
+            (local.set $j (i32.const 0))
+            (block $cols_done
+              (loop $each_cols
+                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $cols)))
+                (local.set $r0 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+                (local.set $r1 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+                (local.set $r2 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+                (local.set $r3 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+                (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 0)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 1)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 2)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 3)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $each_cols)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $each_rows)))
+        (local.set $src (i32.add (local.get $src) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $each_batch))))
 )
