@@ -96,29 +96,27 @@ ${transposeKernel()}
 /** i8x16.shuffle picking 32-bit lanes of a (0–3) and b (4–7). */
 const lanes = (...picks: number[]) => `i8x16.shuffle ${picks.flatMap((k) => [4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]).join(' ')}`;
 
+/** `for ($local = 0; $local < limit; $local += step) body` as a labelled block and loop (unsigned). */
+function forLoop(local: string, limit: string, step: number, body: string): string {
+  return `(local.set $${local} (i32.const 0))
+    (block $${local}_done
+      (loop $${local}_next
+        (br_if $${local}_done (i32.ge_u (local.get $${local}) ${limit}))
+        ${body}
+        (local.set $${local} (i32.add (local.get $${local}) (i32.const ${step})))
+        (br $${local}_next)))`;
+}
+
+/** Moves the byte pointer $p on by rows·cols floats (the next matrix of a batch). */
+const nextMatrix = (p: string, rows: string, cols: string) =>
+  `(local.set $${p} (i32.add (local.get $${p}) (i32.shl (i32.mul (local.get $${rows}) (local.get $${cols})) (i32.const 2))))`;
+
 /** Swapping a matrix's two axes (transpose.ts). */
 function transposeKernel(): string {
-  const row = (r: number) => `(v128.load (i32.add ${'(local.get $src)'} (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $cols)) (local.get $j)) (i32.const 2))))`;
+  const row = (r: number) => `(v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $cols)) (local.get $j)) (i32.const 2))))`;
   const store = (c: number, v: string) =>
     `(v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const ${c})) (local.get $rows)) (local.get $i)) (i32.const 2))) ${v})`;
-  return `
-  ;; transpose(src, dst, batch, rows, cols): dst[t, c, r] = src[t, r, c], rows and cols multiples of 4;
-  ;; 4×4 blocks turned in registers.
-  (func (export "transpose") (param $src i32) (param $dst i32) (param $batch i32) (param $rows i32) (param $cols i32)
-    (local $t i32) (local $i i32) (local $j i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
-    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (block $batches_done
-      (loop $each_batch
-        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
-        (local.set $i (i32.const 0))
-        (block $rows_done
-          (loop $each_rows
-            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
-            (local.set $j (i32.const 0))
-            (block $cols_done
-              (loop $each_cols
-                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $cols)))
-                (local.set $r0 ${row(0)})
+  const block = `(local.set $r0 ${row(0)})
                 (local.set $r1 ${row(1)})
                 (local.set $r2 ${row(2)})
                 (local.set $r3 ${row(3)})
@@ -129,70 +127,49 @@ function transposeKernel(): string {
                 ${store(0, `(${lanes(0, 1, 4, 5)} (local.get $t0) (local.get $t2))`)}
                 ${store(1, `(${lanes(2, 3, 6, 7)} (local.get $t0) (local.get $t2))`)}
                 ${store(2, `(${lanes(0, 1, 4, 5)} (local.get $t1) (local.get $t3))`)}
-                ${store(3, `(${lanes(2, 3, 6, 7)} (local.get $t1) (local.get $t3))`)}
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $each_cols)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
-            (br $each_rows)))
-        (local.set $src (i32.add (local.get $src) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
-        (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
-        (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $each_batch))))`;
+                ${store(3, `(${lanes(2, 3, 6, 7)} (local.get $t1) (local.get $t3))`)}`;
+  return `
+  ;; transpose(src, dst, batch, rows, cols): dst[t, c, r] = src[t, r, c], rows and cols multiples of 4;
+  ;; 4×4 blocks turned in registers.
+  (func (export "transpose") (param $src i32) (param $dst i32) (param $batch i32) (param $rows i32) (param $cols i32)
+    (local $t i32) (local $i i32) (local $j i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    ${forLoop('t', '(local.get $batch)', 1, `${forLoop('i', '(local.get $rows)', 4, forLoop('j', '(local.get $cols)', 4, block))}
+        ${nextMatrix('src', 'rows', 'cols')}
+        ${nextMatrix('dst', 'rows', 'cols')}`)})`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */
 function batchMatMulKernel(): string {
   const rows = [0, 1, 2, 3];
-  return `
-  ;; bmm(a, b, c, batch, m, k, n): c[t] = a[t]·b[t] for a [batch, m, k], b [batch, k, n], m and n
-  ;; multiples of 4: blocks of 4 rows × 4 columns kept in registers over the whole k.
-  (func (export "bmm") (param $a i32) (param $b i32) (param $c i32) (param $batch i32) (param $m i32) (param $k i32) (param $n i32)
-    (local $t i32) (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $bv v128)
-    ${rows.map((r) => `(local $acc${r} v128)`).join(' ')}
-    (block $batches_done
-      (loop $each_batch
-        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
-        (local.set $i (i32.const 0))
-        (block $rows_done
-          (loop $each_rows
-            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
-            (local.set $j (i32.const 0))
-            (block $cols_done
-              (loop $each_cols
-                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $n)))
-                ${rows.map((r) => `(local.set $acc${r} (v128.const i32x4 0 0 0 0))`).join('\n                ')}
+  const tile = `${rows.map((r) => `(local.set $acc${r} (v128.const i32x4 0 0 0 0))`).join('\n                ')}
                 ;; a's row i, b's columns j..j+3, both at kk = 0 (byte addresses).
                 (local.set $arow (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $k)) (i32.const 2))))
                 (local.set $bcol (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
-                (local.set $kk (i32.const 0))
-                (block $k_done
-                  (loop $each_k
-                    (br_if $k_done (i32.ge_u (local.get $kk) (local.get $k)))
-                    (local.set $bv (v128.load (local.get $bcol)))
+                ${forLoop('kk', '(local.get $k)', 1, `(local.set $bv (v128.load (local.get $bcol)))
                     ${rows
                       .map(
                         (r) =>
                           `(local.set $acc${r} (f32x4.add (local.get $acc${r}) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const ${r})) (local.get $kk)) (i32.const 2)))) (local.get $bv))))`,
                       )
                       .join('\n                    ')}
-                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $n) (i32.const 2))))
-                    (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
-                    (br $each_k)))
+                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $n) (i32.const 2))))`)}
                 ${rows
                   .map(
                     (r) =>
                       `(v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc${r}))`,
                   )
-                  .join('\n                ')}
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $each_cols)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
-            (br $each_rows)))
-        (local.set $a (i32.add (local.get $a) (i32.shl (i32.mul (local.get $m) (local.get $k)) (i32.const 2))))
-        (local.set $b (i32.add (local.get $b) (i32.shl (i32.mul (local.get $k) (local.get $n)) (i32.const 2))))
-        (local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
-        (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $each_batch))))`;
+                  .join('\n                ')}`;
+  return `
+  ;; bmm(a, b, c, batch, m, k, n): c[t] = a[t]·b[t] for a [batch, m, k], b [batch, k, n], m and n
+  ;; multiples of 4: blocks of 4 rows × 4 columns kept in registers over the whole k.
+  (func (export "bmm") (param $a i32) (param $b i32) (param $c i32) (param $batch i32) (param $m i32) (param $k i32) (param $n i32)
+    (local $t i32) (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $bv v128)
+    ${rows.map((r) => `(local $acc${r} v128)`).join(' ')}
+    ${forLoop('t', '(local.get $batch)', 1, `${forLoop('i', '(local.get $m)', 4, forLoop('j', '(local.get $n)', 4, tile))}
+        ${nextMatrix('a', 'm', 'k')}
+        ${nextMatrix('b', 'k', 'n')}
+        ${nextMatrix('c', 'm', 'n')}`)})`;
 }
 
 /** The im2col rows of a convolution's filter gradient, from planes (conv.ts). */

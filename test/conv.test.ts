@@ -3,26 +3,13 @@ import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dFilterGrad, conv2dSame, flipFilter } from '../src-main/engine/conv.ts';
 import { Rng } from '../src-main/engine/rng.ts';
+import { relativeError, tensorRelativeError } from './helpers/compare.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 type Case = { batch: number; size: number; cin: number; cout: number; k: number };
-
-/** max |a − b| over max |b|: one number per tensor, robust to entries near zero. */
-async function relativeError(actual: tf.Tensor, expected: tf.Tensor): Promise<number> {
-  const [a, b] = [await actual.data(), await expected.data()];
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
-}
 
 /** The value and both gradients of Σ(conv(x, w) · r) for a random upstream gradient r. */
 function valueAndGrads(conv: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, x: tf.Tensor4D, w: tf.Tensor4D, r: tf.Tensor4D) {
@@ -62,9 +49,9 @@ describe('the 3×3 same convolution with gradients built from forward convolutio
       expect(ours.y.shape).toEqual([c.batch, c.size, c.size, c.cout]);
       expect(ours.dx.shape).toEqual(x.shape);
       expect(ours.dw.shape).toEqual(w.shape);
-      expect(await relativeError(ours.y, tfjs.y), 'value').toBeLessThan(1e-4);
-      expect(await relativeError(ours.dx, tfjs.dx), 'input gradient').toBeLessThan(1e-4);
-      expect(await relativeError(ours.dw, tfjs.dw), 'filter gradient').toBeLessThan(1e-4);
+      expect(await tensorRelativeError(ours.y, tfjs.y), 'value').toBeLessThan(1e-4);
+      expect(await tensorRelativeError(ours.dx, tfjs.dx), 'input gradient').toBeLessThan(1e-4);
+      expect(await tensorRelativeError(ours.dw, tfjs.dw), 'filter gradient').toBeLessThan(1e-4);
       tf.dispose([x, w, r, ours.y, ours.dx, ours.dw, tfjs.y, tfjs.dx, tfjs.dw]);
     });
   }
@@ -77,9 +64,9 @@ describe('the 3×3 same convolution with gradients built from forward convolutio
       const r = tf.tensor4d(rng.normal(2 * 8 * 8 * 4), [2, 8, 8, 4]);
       const ours = valueAndGrads(conv2dSame, x, w, r);
       const tfjs = valueAndGrads((xi, wi) => tf.conv2d(xi, wi, 1, 'same'), x, w, r);
-      expect(await relativeError(ours.y, tfjs.y), 'value').toBeLessThan(1e-4);
-      expect(await relativeError(ours.dx, tfjs.dx), 'input gradient').toBeLessThan(1e-4);
-      expect(await relativeError(ours.dw, tfjs.dw), 'filter gradient').toBeLessThan(1e-4);
+      expect(await tensorRelativeError(ours.y, tfjs.y), 'value').toBeLessThan(1e-4);
+      expect(await tensorRelativeError(ours.dx, tfjs.dx), 'input gradient').toBeLessThan(1e-4);
+      expect(await tensorRelativeError(ours.dw, tfjs.dw), 'filter gradient').toBeLessThan(1e-4);
       tf.dispose([x, w, r, ours.y, ours.dx, ours.dw, tfjs.y, tfjs.dx, tfjs.dw]);
     });
   }
@@ -148,15 +135,8 @@ describe('the filter gradient on wasm, as shifted planes times the output gradie
       expect(await tf.setBackend('wasm')).toBe(true);
       const [x, dy] = [tf.tensor4d(xv, [n, h, w, ci]), tf.tensor4d(dyv, [n, h, w, co])];
       const dw = tf.tidy(() => conv2dFilterGrad(x, dy, k));
-      const got = await dw.data();
-      let diff = 0;
-      let scale = 0;
-      for (let i = 0; i < ref.length; i++) {
-        diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-        scale = Math.max(scale, Math.abs(ref[i]));
-      }
       expect(dw.shape).toEqual([k, k, ci, co]);
-      expect(diff / scale).toBeLessThan(1e-5);
+      expect(relativeError(await dw.data(), ref)).toBeLessThan(1e-5);
       tf.dispose([x, dy, dw]);
       await tf.setBackend('cpu');
     });

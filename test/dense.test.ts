@@ -4,21 +4,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dense } from '../src-main/engine/dense.ts';
 import { Rng } from '../src-main/engine/rng.ts';
+import { tensorRelativeError } from './helpers/compare.ts';
 
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
-
-async function maxRelative(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [av, bv] = [await a.data(), await b.data()];
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < bv.length; i++) {
-    diff = Math.max(diff, Math.abs(av[i] - bv[i]));
-    scale = Math.max(scale, Math.abs(bv[i]));
-  }
-  return diff / scale;
-}
 
 describe.each(['cpu', 'wasm'] as const)('x·W + b with plain products in its gradient, on %s', (backend) => {
   // The UNet's linear layers: time projections, attention in/out projections, the output 1×1.
@@ -36,7 +26,7 @@ describe.each(['cpu', 'wasm'] as const)('x·W + b with plain products in its gra
       ];
       const ours = run(dense);
       const ref = run((a, m, c) => tf.add(tf.matMul(a, m), c));
-      for (let i = 0; i < 4; i++) expect(await maxRelative(ours[i], ref[i]), ['value', 'dx', 'dW', 'db'][i]).toBeLessThan(1e-5);
+      for (let i = 0; i < 4; i++) expect(await tensorRelativeError(ours[i], ref[i]), ['value', 'dx', 'dW', 'db'][i]).toBeLessThan(1e-5);
       tf.dispose([x, w, b, r, ...ours, ...ref]);
     });
   }

@@ -4,24 +4,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { groupNorm1, groupNorm1Composed } from '../src-main/engine/groupnorm.ts';
 import { Rng } from '../src-main/engine/rng.ts';
+import { tensorRelativeError } from './helpers/compare.ts';
 
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** max |a − b| over max |b|. */
-async function relativeError(actual: tf.Tensor, expected: tf.Tensor): Promise<number> {
-  const [a, b] = [await actual.data(), await expected.data()];
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
-}
 
 type Norm = (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D, eps: number) => tf.Tensor4D;
 
@@ -56,7 +43,7 @@ describe.each(['cpu', 'wasm'] as const)('the fused GroupNorm(1, C) on %s', (back
       const names = ['value', 'dx', 'dγ', 'dβ'];
       // The offset case loses float32 digits in the composed reference itself (x − μ at 300).
       const tolerance = k.offset ? 1e-3 : 1e-5;
-      for (let i = 0; i < 4; i++) expect(await relativeError(ours[i], ref[i]), names[i]).toBeLessThan(tolerance);
+      for (let i = 0; i < 4; i++) expect(await tensorRelativeError(ours[i], ref[i]), names[i]).toBeLessThan(tolerance);
       tf.dispose([x, g, b, r, ...ours, ...ref]);
     });
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { relativeError } from './helpers/compare.ts';
 
 const PROBE = resolve(__dirname, 'helpers/wasm-probe.ts');
 
@@ -30,17 +31,6 @@ function probe(threads: string): Promise<{ code: number | null; result: Probe | 
   });
 }
 
-function maxRelative(a: number[], b: number[]): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
 describe('XNNPACK threads for the wasm backend in Node', () => {
   it('start with the threads asked, compute what one thread computes (output and gradients), and let the process end', async () => {
     const [one, two] = await Promise.all([probe('1'), probe('2')]);
@@ -48,8 +38,8 @@ describe('XNNPACK threads for the wasm backend in Node', () => {
     expect(two.code, two.stderr).toBe(0);
     expect(one.result!.adapter).toBe('XNNPACK (SIMD), 1 thread');
     expect(two.result!.adapter).toBe('XNNPACK (SIMD), 2 threads');
-    expect(maxRelative(two.result!.out, one.result!.out)).toBeLessThan(1e-5);
-    expect(maxRelative(two.result!.grads, one.result!.grads)).toBeLessThan(1e-4);
+    expect(relativeError(two.result!.out, one.result!.out)).toBeLessThan(1e-5);
+    expect(relativeError(two.result!.grads, one.result!.grads)).toBeLessThan(1e-4);
   }, 120_000);
 
   it('refuse a thread count that is not 1 to 8, naming the variable', async () => {

@@ -205,18 +205,19 @@
   (func (export "bmm") (param $a i32) (param $b i32) (param $c i32) (param $batch i32) (param $m i32) (param $k i32) (param $n i32)
     (local $t i32) (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $bv v128)
     (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
-    (block $batches_done
-      (loop $each_batch
-        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
+    (local.set $t (i32.const 0))
+    (block $t_done
+      (loop $t_next
+        (br_if $t_done (i32.ge_u (local.get $t) (local.get $batch)))
         (local.set $i (i32.const 0))
-        (block $rows_done
-          (loop $each_rows
-            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
-            (local.set $j (i32.const 0))
-            (block $cols_done
-              (loop $each_cols
-                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $n)))
-                (local.set $acc0 (v128.const i32x4 0 0 0 0))
+    (block $i_done
+      (loop $i_next
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $j (i32.const 0))
+    (block $j_done
+      (loop $j_next
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $acc0 (v128.const i32x4 0 0 0 0))
                 (local.set $acc1 (v128.const i32x4 0 0 0 0))
                 (local.set $acc2 (v128.const i32x4 0 0 0 0))
                 (local.set $acc3 (v128.const i32x4 0 0 0 0))
@@ -224,48 +225,49 @@
                 (local.set $arow (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $k)) (i32.const 2))))
                 (local.set $bcol (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
                 (local.set $kk (i32.const 0))
-                (block $k_done
-                  (loop $each_k
-                    (br_if $k_done (i32.ge_u (local.get $kk) (local.get $k)))
-                    (local.set $bv (v128.load (local.get $bcol)))
+    (block $kk_done
+      (loop $kk_next
+        (br_if $kk_done (i32.ge_u (local.get $kk) (local.get $k)))
+        (local.set $bv (v128.load (local.get $bcol)))
                     (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 0)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
                     (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 1)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
                     (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 2)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
                     (local.set $acc3 (f32x4.add (local.get $acc3) (f32x4.mul (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $k) (i32.const 3)) (local.get $kk)) (i32.const 2)))) (local.get $bv))))
                     (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $n) (i32.const 2))))
-                    (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
-                    (br $each_k)))
+        (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+        (br $kk_next)))
                 (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc0))
                 (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc1))
                 (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc2))
                 (v128.store (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $n)) (local.get $j)) (i32.const 2))) (local.get $acc3))
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $each_cols)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
-            (br $each_rows)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $j_next)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $i_next)))
         (local.set $a (i32.add (local.get $a) (i32.shl (i32.mul (local.get $m) (local.get $k)) (i32.const 2))))
         (local.set $b (i32.add (local.get $b) (i32.shl (i32.mul (local.get $k) (local.get $n)) (i32.const 2))))
         (local.set $c (i32.add (local.get $c) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $each_batch))))
+        (br $t_next))))
 
   ;; transpose(src, dst, batch, rows, cols): dst[t, c, r] = src[t, r, c], rows and cols multiples of 4;
   ;; 4×4 blocks turned in registers.
   (func (export "transpose") (param $src i32) (param $dst i32) (param $batch i32) (param $rows i32) (param $cols i32)
     (local $t i32) (local $i i32) (local $j i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (block $batches_done
-      (loop $each_batch
-        (br_if $batches_done (i32.ge_u (local.get $t) (local.get $batch)))
+    (local.set $t (i32.const 0))
+    (block $t_done
+      (loop $t_next
+        (br_if $t_done (i32.ge_u (local.get $t) (local.get $batch)))
         (local.set $i (i32.const 0))
-        (block $rows_done
-          (loop $each_rows
-            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
-            (local.set $j (i32.const 0))
-            (block $cols_done
-              (loop $each_cols
-                (br_if $cols_done (i32.ge_u (local.get $j) (local.get $cols)))
-                (local.set $r0 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+    (block $i_done
+      (loop $i_next
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $j (i32.const 0))
+    (block $j_done
+      (loop $j_next
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $cols)))
+        (local.set $r0 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 0)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
                 (local.set $r1 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
                 (local.set $r2 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
                 (local.set $r3 (v128.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
@@ -277,12 +279,12 @@
                 (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 1)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
                 (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 2)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
                 (v128.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.add (local.get $j) (i32.const 3)) (local.get $rows)) (local.get $i)) (i32.const 2))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $each_cols)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
-            (br $each_rows)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $j_next)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $i_next)))
         (local.set $src (i32.add (local.get $src) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
         (local.set $dst (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $each_batch))))
+        (br $t_next))))
 )
