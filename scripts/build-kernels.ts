@@ -21,12 +21,32 @@ function horner(coeffs: readonly number[]): string {
 /** Coefficients of d/ds of a polynomial in s. */
 const derivative = (coeffs: readonly number[]) => coeffs.slice(1).map((c, i) => (i + 1) * c);
 
+/**
+ * Runs `body` for every 4 floats of the first n − n mod 4 (the local $n), moving each named byte
+ * pointer on by 16 bytes a step; the first pointer bounds the loop (the local $end is declared).
+ */
+function everyFourFloats(pointers: string[], body: string): string {
+  const first = pointers[0];
+  return `(local.set $end (i32.add (local.get $${first}) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $${first}) (local.get $end)))
+        ${body}
+        ${pointers.map((p) => `(local.set $${p} (i32.add (local.get $${p}) (i32.const 16)))`).join('\n        ')}
+        (br $next)))`;
+}
+
 const MEMORY_PLAIN = '(import "env" "memory" (memory 1))';
 const MEMORY_SHARED = '(import "env" "memory" (memory 1 65536 shared))';
 
 export function kernelText(): string {
   const { clamp, p, q } = ERF_FIT;
-  const clampX = `(local.set $a (f32x4.max (f32x4.min (local.get $v) ${splat(clamp)}) ${splat(-clamp)}))`;
+  // v = x[i…i+3], a = v clamped, s = a², and P(s), Q(s): what both GELU kernels start from.
+  const rational = `(local.set $v (v128.load (local.get $x)))
+        (local.set $a (f32x4.max (f32x4.min (local.get $v) ${splat(clamp)}) ${splat(-clamp)}))
+        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
+        (local.set $p ${horner(p)})
+        (local.set $q ${horner(q)})`;
   return `;; Fontloom's SIMD kernels over the wasm backend's heap (f32x4: 128-bit wasm SIMD, four floats a step).
 ;; Written by scripts/build-kernels.ts from the constants of src-main/engine/gelu.ts: edit those, not this.
 ;; GELU as x·Φ(x) = ½x(1 + E(x)), E(x) = erf(x/√2) ≈ x·P(x²)/Q(x²) for |x| ≤ ${clamp} and ±1 beyond (the
@@ -36,35 +56,16 @@ export function kernelText(): string {
   ;; gelu(x, y, n): y[i] = GELU(x[i]) for i < n − n mod 4; the caller does the last few.
   (func (export "gelu") (param $x i32) (param $y i32) (param $n i32)
     (local $end i32) (local $v v128) (local $a v128) (local $s v128) (local $p v128) (local $q v128)
-    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
-        (local.set $v (v128.load (local.get $x)))
-        ${clampX}
-        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
-        (local.set $p ${horner(p)})
-        (local.set $q ${horner(q)})
+    ${everyFourFloats(['x', 'y'], `${rational}
         (v128.store (local.get $y)
           (f32x4.mul (f32x4.mul (local.get $v) ${splat(0.5)})
-            (f32x4.add ${splat(1)} (f32x4.div (f32x4.mul (local.get $a) (local.get $p)) (local.get $q)))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $y (i32.add (local.get $y) (i32.const 16)))
-        (br $next))))
+            (f32x4.add ${splat(1)} (f32x4.div (f32x4.mul (local.get $a) (local.get $p)) (local.get $q)))))`)})
   ;; gelu_grad(x, dy, dx, n): dx = dy·(½(1 + E) + ½x·E′) with E′ = (P + 2s·(P′ − Q′·P/Q))/Q, and
   ;; E′ = 0 beyond the clamp; for i < n − n mod 4, the caller does the last few.
   (func (export "gelu_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $n i32)
     (local $end i32) (local $v v128) (local $a v128) (local $s v128) (local $p v128) (local $q v128)
     (local $dp v128) (local $dq v128) (local $r v128) (local $pr v128) (local $de v128)
-    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
-        (local.set $v (v128.load (local.get $x)))
-        ${clampX}
-        (local.set $s (f32x4.mul (local.get $a) (local.get $a)))
-        (local.set $p ${horner(p)})
-        (local.set $q ${horner(q)})
+    ${everyFourFloats(['x', 'dy', 'dx'], `${rational}
         (local.set $dp ${horner(derivative(p))})
         (local.set $dq ${horner(derivative(q))})
         (local.set $r (f32x4.div ${splat(1)} (local.get $q)))
@@ -80,11 +81,7 @@ export function kernelText(): string {
           (f32x4.mul (v128.load (local.get $dy))
             (f32x4.add
               (f32x4.mul ${splat(0.5)} (f32x4.add ${splat(1)} (f32x4.mul (local.get $a) (local.get $pr))))
-              (f32x4.mul (f32x4.mul ${splat(0.5)} (local.get $v)) (local.get $de)))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
-        (local.set $dx (i32.add (local.get $dx) (i32.const 16)))
-        (br $next))))
+              (f32x4.mul (f32x4.mul ${splat(0.5)} (local.get $v)) (local.get $de)))))`)})
 ${groupNormKernels()}
 ${shiftedPlanesKernel()}
 ${batchMatMulKernel()}
