@@ -236,7 +236,8 @@ export const inputs = {
     preset: z.enum(PRESET_NAMES),
     batch: positiveInt.optional(),
     backend: z.enum(BACKEND_CHOICES).default('auto'),
-    threads: z.number().int().min(1).max(2).default(2),
+    /** Engines (wasm/cpu); by default what a run of this preset would train on. */
+    threads: z.number().int().min(1).max(2).optional(),
   }),
   getRun: z.object({ id }),
   pauseRun: z.object({ id }),

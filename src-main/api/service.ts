@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { initBackend } from '../engine/backend.ts';
+import { defaultEngines, initBackend } from '../engine/backend.ts';
 import { PRESET_NAMES as ENGINE_PRESETS, describeRecipe, getPreset } from '../engine/presets.ts';
 import { createUNet, parameterCount } from '../engine/unet.ts';
 import { openRegistry, type DatasetRecord, type Registry } from '../data/registry.ts';
@@ -168,7 +168,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     getRun: async (input) => publicRun(findRun(input.id)),
     estimateStep: async (input) => {
       const batch = input.batch ?? getPreset(input.preset).batch;
-      const measured = await jobs.estimate({ preset: input.preset, batch, backend: input.backend, threads: input.threads });
+      const measured = await jobs.estimate({ preset: input.preset, batch, backend: input.backend, threads: input.threads ?? defaultEngines(input.preset) });
       return { preset: input.preset, batch, ...measured };
     },
     createRun: async (input) => {

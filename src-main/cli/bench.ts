@@ -1,8 +1,7 @@
 // `fontloom bench`: training images/s and forward time for a preset, per backend, measured on
 // random data with the same step the trainer runs. Figures, never assertions.
-import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, initBackend, planEngines, type BackendChoice, type BackendName } from '../engine/backend.ts';
+import { BACKEND_NAMES, defaultEngines, initBackend, planEngines, type BackendChoice, type BackendName } from '../engine/backend.ts';
 import { getPreset } from '../engine/presets.ts';
 import { Trainer, defaultTrainConfig } from '../engine/train.ts';
 import { randomTrainingData } from '../engine/measure.ts';
@@ -153,7 +152,7 @@ export async function runBench(opts: {
   json?: boolean;
 }): Promise<void> {
   // --threads 2: the training layout (two engines, half the cores each); 1: one engine with them all.
-  const threads = opts.threads ?? Math.min(2, availableParallelism());
+  const threads = opts.threads ?? defaultEngines(opts.preset);
   planEngines(threads > 1 ? 2 : 1);
   const backends: BackendName[] =
     opts.backend && opts.backend !== 'auto' ? [opts.backend] : opts.backend === 'auto' ? [(await initBackend('auto')).name] : [...BACKEND_NAMES];

@@ -3,14 +3,13 @@
 // studio's web host.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { publicRun, WORKER_ENTRY } from '../jobs/manager.ts';
 import { createService } from '../api/service.ts';
 import { startServer } from '../web/server.ts';
 import { UserError } from '../errors.ts';
 import { fontloomHome } from '../home.ts';
-import { initBackend, planEngines, type BackendChoice, type BackendInfo } from '../engine/backend.ts';
+import { defaultEngines, initBackend, planEngines, type BackendChoice, type BackendInfo } from '../engine/backend.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { describeRecipe, getPreset } from '../engine/presets.ts';
 import type { Prediction, Weighting } from '../engine/objective.ts';
@@ -53,11 +52,6 @@ function report(outcome: RunOutcome, json: boolean): void {
   const val = r.bestVal !== null ? `, best val MSE ${r.bestVal.toFixed(4)}` : '';
   const loss = outcome.trainLoss !== null ? `, train loss ${outcome.trainLoss.toFixed(4)}` : '';
   process.stdout.write(`run ${r.id} ${r.status} at step ${r.step}/${r.config.steps}${loss}${val} on ${r.backend}\n`);
-}
-
-/** wasm and cpu engines run one thread each: a second one (a gradient worker) uses a second core. */
-function defaultThreads(): number {
-  return Math.min(2, availableParallelism());
 }
 
 /** --data is a registered dataset's id or name ("default" registers the embedded one), or a .glyphs file. */
@@ -129,7 +123,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
   const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
   const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
   // The CLI's own defaults: sheets every 1000 steps, both cores.
-  const config = runConfig(preset.name, { ...opts, steps, batch, sampleEvery: opts.sampleEvery ?? 1000, threads: opts.threads ?? defaultThreads() });
+  const config = runConfig(preset.name, { ...opts, steps, batch, sampleEvery: opts.sampleEvery ?? 1000, threads: opts.threads ?? defaultEngines(preset.name) });
   const run = await createRun(home, {
     name: opts.name,
     data: source.path,
@@ -168,7 +162,7 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
     process.stdout.write(opts.json ? JSON.stringify({ run: id, status: 'running', pid }) + '\n' : `${id}\n`);
     return;
   }
-  const threads = opts.threads ?? run.config.threads ?? defaultThreads();
+  const threads = opts.threads ?? run.config.threads ?? defaultEngines(run.config.preset);
   planEngines(threads > 1 ? 2 : 1);
   const backend = await initBackend(opts.backend ?? run.config.backend);
   const progress = progressReporter();

@@ -79,6 +79,17 @@ export function plannedEngines(): 1 | 2 {
 }
 
 /**
+ * Engines a run of this preset trains on by default, from measurements here (2 cores, batch 32,
+ * scripts/bench-vs-pytorch.sh): two engines win for tiny (411 against 428 ms a step), tie for small
+ * (1,214 / 1,236 ms) and lose for seed-lite (2,582 against 1,934 ms at batch 8), whose 15.7 M
+ * gradients cross between engines every step. So the CPU presets under 2 M parameters train on two
+ * engines where there are two cores, the rest on one engine with every core.
+ */
+export function defaultEngines(preset: string): 1 | 2 {
+  return availableParallelism() >= 2 && (preset === 'tiny' || preset === 'micro') ? 2 : 1;
+}
+
+/**
  * XNNPACK threads per wasm engine: the cores shared among the planned engines (up to 8), or
  * FONTLOOM_WASM_THREADS (1 to 8).
  */

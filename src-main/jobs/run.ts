@@ -6,12 +6,11 @@
 // never behind it.
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import type { Metric, RunConfig } from '../api/contract.ts';
-import type { BackendInfo } from '../engine/backend.ts';
+import { defaultEngines, type BackendInfo } from '../engine/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages, type SampleOptions } from '../engine/sample.ts';
 import { Trainer, defaultTrainConfig, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
@@ -156,7 +155,7 @@ export function runConfig(preset: PresetName, s: RunSettings): RunConfig {
     checkpointEvery: s.checkpointEvery ?? 500,
     evalEvery: s.evalEvery ?? 0,
     backend: s.backend ?? 'auto',
-    threads: s.threads ?? Math.min(2, availableParallelism()),
+    threads: s.threads ?? defaultEngines(preset),
   };
 }
 
