@@ -86,6 +86,7 @@ ${groupNormKernels()}
 ${shiftedPlanesKernel()}
 ${batchMatMulKernel()}
 ${transposeKernel()}
+${gemmKernel()}
 )
 `;
 }
@@ -134,6 +135,38 @@ function transposeKernel(): string {
     ${forLoop('t', '(local.get $batch)', 1, `${forLoop('i', '(local.get $rows)', 4, forLoop('j', '(local.get $cols)', 4, block))}
         ${nextMatrix('src', 'rows', 'cols')}
         ${nextMatrix('dst', 'rows', 'cols')}`)})`;
+}
+
+/** One matrix product for the filter gradient's GEMM (conv.ts). */
+function gemmKernel(): string {
+  const rows = [0, 1, 2, 3];
+  const acc = (r: number, h: number) => `$c${r}${h}`;
+  const cAt = (r: number) => `(i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $n)) (local.get $j)) (i32.const 2)))`;
+  const tile = `(if (local.get $accumulate)
+                  (then ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.load ${cAt(r)})) (local.set ${acc(r, 1)} (v128.load offset=16 ${cAt(r)}))`).join('\n                    ')})
+                  (else ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${acc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                    ')}))
+                (local.set $arow (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $lda)) (i32.const 2))))
+                (local.set $bcol (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+                ${forLoop('kk', '(local.get $k)', 1, `(local.set $b0 (v128.load (local.get $bcol)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bcol)))
+                    ${rows
+                      .map(
+                        (r) => `(local.set $av (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $lda) (i32.const ${r})) (local.get $kk)) (i32.const 2)))))
+                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $b1))))`,
+                      )
+                      .join('\n                    ')}
+                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $n) (i32.const 2))))`)}
+                ${rows.map((r) => `(v128.store ${cAt(r)} (local.get ${acc(r, 0)}))\n                (v128.store offset=16 ${cAt(r)} (local.get ${acc(r, 1)}))`).join('\n                ')}`;
+  return `
+  ;; gemm(a, b, c, m, k, n, lda, accumulate): c (+)= a·b for a [m, k] with rows lda floats apart,
+  ;; b [k, n], m a multiple of 4 and n of 8: blocks of 4 rows × 8 columns in eight registers over
+  ;; the k given (b is read in place, never packed; the caller cuts a long k into slices whose
+  ;; part of b stays in cache, adding each slice's product to c).
+  (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $lda i32) (param $accumulate i32)
+    (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $b0 v128) (local $b1 v128) (local $av v128)
+    ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
+    ${forLoop('i', '(local.get $m)', 4, forLoop('j', '(local.get $n)', 8, tile))})`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */

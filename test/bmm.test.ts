@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchMatMul } from '../src-main/engine/bmm.ts';
+import { batchMatMul, matMul2d } from '../src-main/engine/bmm.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { relativeError } from './helpers/compare.ts';
 
@@ -47,4 +47,26 @@ describe('batched matrix products for attention', () => {
     expect(() => batchMatMul(a, b)).toThrow(/\[2,4,4\] and \[2,5,4\] do not multiply/);
     tf.dispose([a, b]);
   });
+});
+
+describe('one matrix product on wasm’s SIMD kernel (the filter gradient’s GEMM)', () => {
+  // The filter gradient's shapes (9·Ci rows, N·H·W inner, Co columns), and shapes off the 4×8 grid.
+  // k beyond one slice of b (2,048 rows at n = 32), with a partial last slice: [16,5000]·[5000,32].
+  for (const [m, k, n] of [[288, 4096, 32], [16, 5000, 32], [1152, 256, 128], [144, 1000, 16], [12, 7, 8], [9, 64, 16], [8, 5, 12]]) {
+    it(`equals tf.matMul on cpu for [${m},${k}]·[${k},${n}]`, async () => {
+      const rng = new Rng(m + k * 3 + n * 7);
+      const a = rng.normal(m * k);
+      const b = rng.normal(k * n);
+      await tf.setBackend('cpu');
+      const refT = tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n]));
+      const ref = await refT.data();
+      tf.dispose(refT);
+      expect(await tf.setBackend('wasm')).toBe(true);
+      const [at, bt] = [tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])];
+      const out = matMul2d(at, bt);
+      expect(out.shape).toEqual([m, n]);
+      expect(relativeError(await out.data(), ref)).toBeLessThan(1e-5);
+      tf.dispose([at, bt, out]);
+    });
+  }
 });

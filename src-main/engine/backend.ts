@@ -105,8 +105,16 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(8, Math.floor(availableParallelism() / enginesPlanned)));
 }
 
+let wasmPool = 1;
+
+/** XNNPACK threads of this process's wasm engine, once started (1 before). */
+export function wasmPoolThreads(): number {
+  return wasmPool;
+}
+
 async function loadWasm(): Promise<Loaded> {
   const { threads, fallback } = await startWasm(wasmThreads());
+  wasmPool = threads;
   const note = fallback ? ` (no thread pool: ${fallback})` : '';
   return { adapter: `XNNPACK (SIMD), ${threads} thread${threads === 1 ? '' : 's'}${note}`, software: true };
 }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hostKernelsApply, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
+import { matMul2d } from './bmm.ts';
 
 const COLUMNS = 'FontloomFilterGradColumns';
 let columnsRegistered = false;
@@ -37,7 +38,7 @@ function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf
   const co = dy.shape[3];
   const planes = tf.reshape(swapLastAxes(tf.reshape(x, [n * h * w, ci])), [ci, n, h, w]);
   const cols = tf.engine().runKernel(COLUMNS, { planes }, { k }) as tf.Tensor2D;
-  return tf.reshape(tf.matMul(cols, tf.reshape(dy, [n * h * w, co])), [k, k, ci, co]);
+  return tf.reshape(matMul2d(cols, tf.reshape(dy, [n * h * w, co])), [k, k, ci, co]);
 }
 
 /** dW[kh,kw,ci,co] = Σ_{n,h,w} x_pad[n,h+kh,w+kw,ci] · dy[n,h,w,co], for a k×k kernel. */

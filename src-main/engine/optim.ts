@@ -6,24 +6,32 @@ import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
 const ADAMW = 'FontloomAdamW';
 let adamWRegistered = false;
 
-type AdamWAttrs = AdamWHyper & { bc1: number; bc2: number };
+/** The gradient as w1·g + w2·g2: two engines' halves of a batch, each weighted by its share. */
+export interface GradientBlend {
+  grads: Record<string, tf.Tensor>;
+  own: number;
+  other: number;
+}
+
+type AdamWAttrs = AdamWHyper & { bc1: number; bc2: number; w1: number; w2: number };
 
 /** The update below as one host pass: new p, m and v (in float64 arithmetic, stored as float32). */
-function adamWKernel(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, attrs: AdamWAttrs): tf.Tensor[] {
+function adamWKernel(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, g2: tf.Tensor | null, attrs: AdamWAttrs): tf.Tensor[] {
   if (!adamWRegistered) {
     adamWRegistered = true;
     registerHostKernel(ADAMW, (host, inputs, a) => {
-      const { lr, beta1, beta2, eps, weightDecay, bc1, bc2 } = a as unknown as AdamWAttrs;
+      const { lr, beta1, beta2, eps, weightDecay, bc1, bc2, w1, w2 } = a as unknown as AdamWAttrs;
       const pOut = host.output(inputs.p.shape);
       const mOut = host.output(inputs.p.shape);
       const vOut = host.output(inputs.p.shape);
       const [pv, mv, vv, gv] = [host.read(inputs.p), host.read(inputs.m), host.read(inputs.v), host.read(inputs.g)];
+      const g2v = inputs.g2 ? host.read(inputs.g2) : null;
       const [p2, m2, v2] = [pOut.values, mOut.values, vOut.values];
       const decay = 1 - lr * weightDecay;
       const step = lr / bc1;
       const sqrtBc2 = Math.sqrt(bc2);
       for (let i = 0; i < pv.length; i++) {
-        const gi = gv[i];
+        const gi = g2v ? w1 * gv[i] + w2 * g2v[i] : gv[i];
         const mi = beta1 * mv[i] + (1 - beta1) * gi;
         const vi = beta2 * vv[i] + (1 - beta2) * gi * gi;
         m2[i] = mi;
@@ -33,7 +41,8 @@ function adamWKernel(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, att
       return [pOut.info, mOut.info, vOut.info];
     });
   }
-  return tf.engine().runKernel(ADAMW, { p, m, v, g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const inputs: tf.NamedTensorMap = g2 ? { p, m, v, g, g2 } : { p, m, v, g };
+  return tf.engine().runKernel(ADAMW, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 }
 
 export interface OneCycleConfig {
@@ -91,25 +100,30 @@ export class AdamW {
     }
   }
 
-  /** One update; `grads` is keyed by tfjs variable name, as tf.variableGrads returns it. */
-  apply(grads: Record<string, tf.Tensor>, h: AdamWHyper): void {
+  /**
+   * One update; `grads` is keyed by tfjs variable name, as tf.variableGrads returns it. With
+   * `blend`, the gradient is blend.own·grads + blend.other·blend.grads, formed inside the update.
+   */
+  apply(grads: Record<string, tf.Tensor>, h: AdamWHyper, blend?: GradientBlend): void {
     this.step += 1;
     const bc1 = 1 - Math.pow(h.beta1, this.step);
     const bc2 = 1 - Math.pow(h.beta2, this.step);
     tf.tidy(() => {
       for (const [name, p] of this.params) {
-        const g = grads[p.name];
-        if (!g) continue;
+        const own = grads[p.name];
+        if (!own) continue;
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        if (hostKernelsApply(p, m, v, g)) {
-          // One pass instead of eleven kernels per variable (a wasm step has ~100 variables).
-          const [p2, m2, v2] = adamWKernel(p, m, v, g, { ...h, bc1, bc2 });
+        const other = blend?.grads[p.name] ?? null;
+        if (hostKernelsApply(p, m, v, own) && (!other || hostKernelsApply(other))) {
+          // One pass instead of eleven kernels per variable (tiny has ~140 variables).
+          const [p2, m2, v2] = adamWKernel(p, m, v, own, other, { ...h, bc1, bc2, w1: blend?.own ?? 1, w2: blend?.other ?? 0 });
           m.assign(m2);
           v.assign(v2);
           p.assign(p2);
           continue;
         }
+        const g = other ? tf.add(tf.mul(own, blend!.own), tf.mul(other, blend!.other)) : own;
         m.assign(tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1)));
         v.assign(tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2)));
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), h.eps);

@@ -26,6 +26,8 @@ export interface SimdKernels {
   bmm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number): void;
   /** dst[t, c, r] = src[t, r, c] for batch matrices of rows × cols, both multiples of 4. */
   transpose(src: number, dst: number, batch: number, rows: number, cols: number): void;
+  /** c (+)= a·b for a [m, k] (rows lda floats apart) and b [k, n], m a multiple of 4 and n of 8. */
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number, lda: number, accumulate: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();

@@ -200,17 +200,12 @@ export class Trainer {
     const part = tf.tidy(() => lossAndGrads(this.model, this.schedule, prediction, sliceBatch(batch, 0, own)));
     const theirs = reply ? await reply : null;
     const loss = tf.tidy(() => {
-      let grads = part.grads;
       // A clone: the step's own tensors are disposed below, the loss is read after.
       let value: tf.Tensor = tf.clone(part.value);
-      if (theirs) {
-        const other = unflatGrads(this.model, theirs.grads);
-        grads = Object.fromEntries(
-          Object.entries(part.grads).map(([k, g]) => [k, tf.div(tf.add(tf.mul(g, own), tf.mul(other[k], shared)), batch.n)]),
-        );
-        value = tf.div(tf.add(tf.mul(part.value, own), theirs.loss * shared), batch.n);
-      }
-      this.optimizer.apply(grads, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: this.config.weightDecay });
+      // The worker's half joins inside the optimizer's update (one pass per variable on wasm/cpu).
+      const blend = theirs ? { grads: unflatGrads(this.model, theirs.grads), own: own / batch.n, other: shared / batch.n } : undefined;
+      if (theirs) value = tf.div(tf.add(tf.mul(part.value, own), theirs.loss * shared), batch.n);
+      this.optimizer.apply(part.grads, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: this.config.weightDecay }, blend);
       return value;
     });
     tf.dispose([part.value, ...Object.values(part.grads)]);
