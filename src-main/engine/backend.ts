@@ -80,8 +80,8 @@ export function plannedEngines(): 1 | 2 {
 
 /**
  * Engines a run of this preset trains on by default, from measurements here (2 cores, batch 32,
- * scripts/bench-vs-pytorch.sh): two engines win for tiny (411 against 428 ms a step), tie for small
- * (1,214 / 1,236 ms) and lose for seed-lite (2,582 against 1,934 ms at batch 8), whose 15.7 M
+ * scripts/bench-vs-pytorch.sh): two engines win for tiny (353 against 430 ms a step), tie for small
+ * (1,211 / 1,205 ms) and lose for seed-lite (2,318 against 1,913 ms at batch 8), whose 15.7 M
  * gradients cross between engines every step. So the CPU presets under 2 M parameters train on two
  * engines where there are two cores, the rest on one engine with every core.
  */
