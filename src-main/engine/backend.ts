@@ -66,9 +66,9 @@ let enginesPlanned: 1 | 2 = 2;
 /**
  * How many wasm engines this process will run, said before initBackend: 2 where it trains with an
  * engine worker (each engine then takes half the cores), 1 where it only draws or trains alone (its
- * one engine takes them all). XNNPACK's pool is fixed when the backend starts. Measured here (tiny,
- * 2 cores): training 438 ms a step on two engines against 466 on one with both cores; an A–Z sheet
- * 8.2 s on one engine with both cores against 9.9 s on two.
+ * one engine takes them all). XNNPACK's pool is fixed when the backend starts. For training see
+ * defaultEngines; an A–Z sheet (tiny, DDIM 50) took 8.0–8.2 s on one engine with both cores and
+ * 7.9–9.9 s on two, the second engine's start-up included, so drawing keeps the one engine.
  */
 export function planEngines(engines: 1 | 2): void {
   enginesPlanned = engines;

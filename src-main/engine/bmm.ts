@@ -6,7 +6,7 @@
 //   XNNPACK's fully-connected path packs B on every call (B is new each step): measured 6.4 vs
 //   7.2 ms for [288,16384]·[16384,32], 5.7 vs 10.6 ms for [1152,1024]·[1024,128].
 import * as tf from '@tensorflow/tfjs-core';
-import { registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { once, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
 import { wasmPoolThreads } from './backend.ts';
 
@@ -14,11 +14,7 @@ const BMM = 'FontloomBatchMatMul';
 const GEMM = 'FontloomMatMul';
 /** Floats of b per k-slice: 256 KB, well inside a core's L2. */
 const GEMM_SLICE_FLOATS = 65536;
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
+const register = once(() => {
   registerHostKernel(GEMM, (host, { a, b }) => {
     const [m, k] = a.shape;
     const n = b.shape[1];
@@ -52,7 +48,7 @@ function register(): void {
       };
     },
   });
-}
+});
 
 /** a [B, M, K] · b [B, K, N] → [B, M, N]. */
 export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {

@@ -3,37 +3,37 @@
 // 38 s micro training step), and wasm's Conv2DBackpropInput is its slowest kernel; as
 // convolutions, every backend runs them with its fast Conv2D kernel.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
 import { matMul2d } from './bmm.ts';
 
 const COLUMNS = 'FontloomFilterGradColumns';
-let columnsRegistered = false;
+
+const registerColumns = once(() => {
+  registerHostKernel(COLUMNS, (host, { planes }, attrs) => {
+    const size = attrs.k as number;
+    const [ci, n, h, w] = planes.shape;
+    const out = host.output([size * size * ci, n * h * w]);
+    const simd = host.simd!;
+    const [src, dst] = [simd.offset(planes), simd.offset(out.info)];
+    const p = (size - 1) / 2;
+    for (let kh = 0; kh < size; kh++) {
+      for (let kw = 0; kw < size; kw++) {
+        simd.kernels.shifted_planes(src, dst + 4 * (kh * size + kw) * ci * n * h * w, ci * n, h, w, kh - p, kw - p);
+      }
+    }
+    return out.info;
+  });
+});
 
 /**
  * The filter gradient as one plain matMul, on wasm with Fontloom's SIMD kernels: rows
  * (kh, kw, ci) of cols hold x's channel-ci planes shifted by (kh − p, kw − p), so
- * dW = cols · dy over the N·H·W pixels: M = k²·Ci, K = N·H·W, N = Co, XNNPACK's GEMM at full
- * speed. The convolution below with the batch as channels runs at half XNNPACK's usual rate.
+ * dW = cols · dy over the N·H·W pixels: M = k²·Ci, K = N·H·W, N = Co, one GEMM (matMul2d) at
+ * full speed. The convolution below with the batch as channels runs at half XNNPACK's usual rate.
  */
 function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
-  if (!columnsRegistered) {
-    columnsRegistered = true;
-    registerHostKernel(COLUMNS, (host, { planes }, attrs) => {
-      const size = attrs.k as number;
-      const [ci, n, h, w] = planes.shape;
-      const out = host.output([size * size * ci, n * h * w]);
-      const simd = host.simd!;
-      const [src, dst] = [simd.offset(planes), simd.offset(out.info)];
-      const p = (size - 1) / 2;
-      for (let kh = 0; kh < size; kh++) {
-        for (let kw = 0; kw < size; kw++) {
-          simd.kernels.shifted_planes(src, dst + 4 * (kh * size + kw) * ci * n * h * w, ci * n, h, w, kh - p, kw - p);
-        }
-      }
-      return out.info;
-    });
-  }
+  registerColumns();
   const [n, h, w, ci] = x.shape;
   const co = dy.shape[3];
   const planes = tf.reshape(swapLastAxes(tf.reshape(x, [n * h * w, ci])), [ci, n, h, w]);
@@ -59,7 +59,25 @@ export function conv2dFilterGradByConvolution(x: tf.Tensor4D, dy: tf.Tensor4D, k
 }
 
 const FLIP = 'FontloomFlipFilter';
-let flipRegistered = false;
+
+const registerFlip = once(() => {
+  registerHostKernel(FLIP, (host, { w: filter }) => {
+    const [kh, kw, ci, co] = filter.shape;
+    const out = host.output([kh, kw, co, ci]);
+    const src = host.read(filter);
+    const dst = out.values;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+        const to = (i * kw + j) * co * ci;
+        for (let a = 0; a < ci; a++) {
+          for (let b = 0; b < co; b++) dst[to + b * ci + a] = src[from + a * co + b];
+        }
+      }
+    }
+    return out.info;
+  });
+});
 
 /**
  * W rotated 180° with in/out channels swapped: out[i, j, co, ci] = w[kh−1−i, kw−1−j, ci, co].
@@ -68,25 +86,7 @@ let flipRegistered = false;
  */
 export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
   if (!hostKernelsApply(w)) return tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
-  if (!flipRegistered) {
-    flipRegistered = true;
-    registerHostKernel(FLIP, (host, { w: filter }) => {
-      const [kh, kw, ci, co] = filter.shape;
-      const out = host.output([kh, kw, co, ci]);
-      const src = host.read(filter);
-      const dst = out.values;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
-          const to = (i * kw + j) * co * ci;
-          for (let a = 0; a < ci; a++) {
-            for (let b = 0; b < co; b++) dst[to + b * ci + a] = src[from + a * co + b];
-          }
-        }
-      }
-      return out.info;
-    });
-  }
+  registerFlip();
   return tf.engine().runKernel(FLIP, { w }) as tf.Tensor4D;
 }
 

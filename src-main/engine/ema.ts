@@ -1,23 +1,23 @@
 // Exponential moving average of the weights, as the reference's EMA class: a hard copy for the
 // first `start` steps, then ema ← β·ema + (1−β)·θ.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
 
 const EMA = 'FontloomEma';
-let registered = false;
+
+const registerEma = once(() => {
+  registerHostKernel(EMA, (host, inputs, attrs) => {
+    const b = attrs.beta as number;
+    const out = host.output(inputs.e.shape);
+    const [ev, pv, o] = [host.read(inputs.e), host.read(inputs.p), out.values];
+    for (let i = 0; i < ev.length; i++) o[i] = b * ev[i] + (1 - b) * pv[i];
+    return out.info;
+  });
+});
 
 /** β·e + (1−β)·p in one host pass (three kernels per variable otherwise). */
 function emaKernel(e: tf.Tensor, p: tf.Tensor, beta: number): tf.Tensor {
-  if (!registered) {
-    registered = true;
-    registerHostKernel(EMA, (host, inputs, attrs) => {
-      const b = attrs.beta as number;
-      const out = host.output(inputs.e.shape);
-      const [ev, pv, o] = [host.read(inputs.e), host.read(inputs.p), out.values];
-      for (let i = 0; i < ev.length; i++) o[i] = b * ev[i] + (1 - b) * pv[i];
-      return out.info;
-    });
-  }
+  registerEma();
   return tf.engine().runKernel(EMA, { e, p }, { beta }) as tf.Tensor;
 }
 

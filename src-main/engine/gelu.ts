@@ -10,7 +10,7 @@
 // (no exp): ½(1 + E(x)) + ½x·E′(x), consistent with the forward to rounding.
 // Other backends (webgpu, tensorflow) compose it from tfjs ops as before.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
 
 const GELU = 'FontloomGelu';
 const GELU_GRAD = 'FontloomGeluGrad';
@@ -69,11 +69,7 @@ function geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, from 
   }
 }
 
-let registered = false;
-
-function registerKernels(): void {
-  if (registered) return;
-  registered = true;
+const registerKernels = once(() => {
   // On wasm the SIMD kernels take four floats a step and these loops only the last n mod 4.
   registerHostKernel(GELU, (host, { x }) => {
     const out = host.output(x.shape);
@@ -99,7 +95,7 @@ function registerKernels(): void {
       return { x: () => tf.engine().runKernel(GELU_GRAD, { x, dy: dy as tf.Tensor }) as tf.Tensor };
     },
   });
-}
+});
 
 /** x·Φ(x) through tfjs ops, for backends without the fused kernel. */
 export function geluComposed<T extends tf.Tensor>(x: T): T {

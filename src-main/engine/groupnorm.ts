@@ -8,7 +8,7 @@
 // Backward, with x̂ = (x − μ)·r and g = dy·γ_c: dβ_c = Σ dy, dγ_c = Σ dy·x̂ (over n, h, w), and
 // dx = r·(g − mean(g) − x̂·mean(g·x̂)), the means over the sample.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel, type HostAccess, type Info } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel, type HostAccess, type Info } from './host-kernels.ts';
 
 const GROUP_NORM = 'FontloomGroupNorm';
 const GROUP_NORM_GRAD = 'FontloomGroupNormGrad';
@@ -148,11 +148,7 @@ function backwardSimd(host: HostAccess, simd: Simd, x: Info, gamma: Info, mean: 
   host.release(scratch.info);
 }
 
-let registered = false;
-
-function registerKernels(): void {
-  if (registered) return;
-  registered = true;
+const registerKernels = once(() => {
   registerHostKernel(GROUP_NORM, (host, { x, gamma, beta }, attrs) => {
     const [n, , , c] = x.shape;
     const y = host.output(x.shape);
@@ -190,7 +186,7 @@ function registerKernels(): void {
       return { x: () => dx, gamma: () => dGamma, beta: () => dBeta };
     },
   });
-}
+});
 
 /** The same normalisation composed from tfjs ops, for backends without host kernels. */
 export function groupNorm1Composed(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor4D {

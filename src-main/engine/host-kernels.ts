@@ -61,6 +61,19 @@ const ACCESS: Record<string, (backend: unknown) => HostAccess> = {
   },
 };
 
+/**
+ * `register` run on the first call of the returned function only: kernels and their gradients are
+ * registered on first use, once per process.
+ */
+export function once(register: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    register();
+  };
+}
+
 /** Whether the active backend is wasm with Fontloom's SIMD kernels compiled over its memory. */
 export function simdOnActiveBackend(): boolean {
   if (tf.getBackend() !== 'wasm') return false;

@@ -3,16 +3,12 @@
 // 32×32 layer of a batch of 32, where one pass over the floats takes about one. (wasm's
 // MaxPoolGrad also drops some windows' gradient: 4 of 96 in test/layout's first shape.)
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
 
 const POOL_GRAD = 'FontloomMaxPool2Grad';
 const CONCAT = 'FontloomConcatChannels';
 const SPLIT = 'FontloomSplitChannels';
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
+const register = once(() => {
   // The gradient goes to the window's first maximum in row-major order, as PyTorch's max_pool2d.
   registerHostKernel(POOL_GRAD, (host, { x, dy }) => {
     const [n, h, w, c] = x.shape;
@@ -74,7 +70,7 @@ function register(): void {
       return { a: () => da, b: () => db };
     },
   });
-}
+});
 
 /** 2×2 max-pooling with stride 2 ('valid'), NHWC: the backend's own pooling, our gradient. */
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {

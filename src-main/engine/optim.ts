@@ -1,10 +1,9 @@
 // AdamW with decoupled weight decay and the OneCycle schedule, written out so their state is
 // plain tensors a checkpoint can hold and tests can check against PyTorch's formulas.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
 
 const ADAMW = 'FontloomAdamW';
-let adamWRegistered = false;
 
 /** The gradient as w1·g + w2·g2: two engines' halves of a batch, each weighted by its share. */
 export interface GradientBlend {
@@ -15,32 +14,33 @@ export interface GradientBlend {
 
 type AdamWAttrs = AdamWHyper & { bc1: number; bc2: number; w1: number; w2: number };
 
+const registerAdamW = once(() => {
+  registerHostKernel(ADAMW, (host, inputs, a) => {
+    const { lr, beta1, beta2, eps, weightDecay, bc1, bc2, w1, w2 } = a as unknown as AdamWAttrs;
+    const pOut = host.output(inputs.p.shape);
+    const mOut = host.output(inputs.p.shape);
+    const vOut = host.output(inputs.p.shape);
+    const [pv, mv, vv, gv] = [host.read(inputs.p), host.read(inputs.m), host.read(inputs.v), host.read(inputs.g)];
+    const g2v = inputs.g2 ? host.read(inputs.g2) : null;
+    const [p2, m2, v2] = [pOut.values, mOut.values, vOut.values];
+    const decay = 1 - lr * weightDecay;
+    const step = lr / bc1;
+    const sqrtBc2 = Math.sqrt(bc2);
+    for (let i = 0; i < pv.length; i++) {
+      const gi = g2v ? w1 * gv[i] + w2 * g2v[i] : gv[i];
+      const mi = beta1 * mv[i] + (1 - beta1) * gi;
+      const vi = beta2 * vv[i] + (1 - beta2) * gi * gi;
+      m2[i] = mi;
+      v2[i] = vi;
+      p2[i] = pv[i] * decay - (step * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+    }
+    return [pOut.info, mOut.info, vOut.info];
+  });
+});
+
 /** The update below as one host pass: new p, m and v (in float64 arithmetic, stored as float32). */
 function adamWKernel(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, g2: tf.Tensor | null, attrs: AdamWAttrs): tf.Tensor[] {
-  if (!adamWRegistered) {
-    adamWRegistered = true;
-    registerHostKernel(ADAMW, (host, inputs, a) => {
-      const { lr, beta1, beta2, eps, weightDecay, bc1, bc2, w1, w2 } = a as unknown as AdamWAttrs;
-      const pOut = host.output(inputs.p.shape);
-      const mOut = host.output(inputs.p.shape);
-      const vOut = host.output(inputs.p.shape);
-      const [pv, mv, vv, gv] = [host.read(inputs.p), host.read(inputs.m), host.read(inputs.v), host.read(inputs.g)];
-      const g2v = inputs.g2 ? host.read(inputs.g2) : null;
-      const [p2, m2, v2] = [pOut.values, mOut.values, vOut.values];
-      const decay = 1 - lr * weightDecay;
-      const step = lr / bc1;
-      const sqrtBc2 = Math.sqrt(bc2);
-      for (let i = 0; i < pv.length; i++) {
-        const gi = g2v ? w1 * gv[i] + w2 * g2v[i] : gv[i];
-        const mi = beta1 * mv[i] + (1 - beta1) * gi;
-        const vi = beta2 * vv[i] + (1 - beta2) * gi * gi;
-        m2[i] = mi;
-        v2[i] = vi;
-        p2[i] = pv[i] * decay - (step * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
-      }
-      return [pOut.info, mOut.info, vOut.info];
-    });
-  }
+  registerAdamW();
   const inputs: tf.NamedTensorMap = g2 ? { p, m, v, g, g2 } : { p, m, v, g };
   return tf.engine().runKernel(ADAMW, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
 }

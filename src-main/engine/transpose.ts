@@ -3,14 +3,10 @@
 // runs ~6 ns a float on these ([2048,64]: 0.8 ms); on wasm with Fontloom's SIMD kernels, 4×4 blocks
 // are turned in registers (rows and columns multiples of 4). Elsewhere, tf.transpose.
 import * as tf from '@tensorflow/tfjs-core';
-import { registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { once, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
 
 const SWAP = 'FontloomSwapLastAxes';
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
+const register = once(() => {
   registerHostKernel(SWAP, (host, { x }) => {
     const shape = x.shape;
     const [rows, cols] = shape.slice(-2);
@@ -21,7 +17,7 @@ function register(): void {
     return out.info;
   });
   tf.registerGradient({ kernelName: SWAP, gradFunc: (dy) => ({ x: () => swapLastAxes(dy as tf.Tensor) }) });
-}
+});
 
 /** x [..., R, C] → [..., C, R]. */
 export function swapLastAxes<T extends tf.Tensor>(x: T): T {
