@@ -33,6 +33,14 @@ function scriptFolder(): string {
   return dir;
 }
 
+/** Writes a file under a temporary name and renames it into place, so no reader sees part of it. */
+function writeWhole(file: string, text: string): string {
+  const partial = `${file}.partial`;
+  fs.writeFileSync(partial, text);
+  fs.renameSync(partial, file);
+  return file;
+}
+
 /** The tfjs-backend-wasm build whose start-up this module knows (package.json pins it). */
 const KNOWN_BUILD = '4.22.0';
 
@@ -81,7 +89,7 @@ async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'
   const dir = scriptFolder();
   const texts = new WeakMap<Blob, string>();
   let modulePath: string | null = null;
-  let workerScriptSeen = false;
+  let workerPath: string | null = null;
 
   const NativeBlob = globalThis.Blob;
   const RecordingBlob = function (parts: BlobPart[], options?: BlobPropertyBag) {
@@ -89,10 +97,7 @@ async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'
     if (parts.every((p) => typeof p === 'string')) {
       const text = (parts as string[]).join('');
       texts.set(blob, text);
-      if (text.startsWith(MODULE_PREFIX)) {
-        modulePath = path.join(dir, 'module.cjs');
-        fs.writeFileSync(modulePath, BUNDLE_SCOPE + text);
-      }
+      if (text.startsWith(MODULE_PREFIX)) modulePath = writeWhole(path.join(dir, 'module.cjs'), BUNDLE_SCOPE + text);
     }
     return blob;
   } as unknown as typeof Blob;
@@ -105,9 +110,10 @@ async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'
     // A worker given a Blob URL fails inside an event handler, out of reach: refuse here instead.
     if (!IMPORT_BRANCH.test(text)) throw new Error('the wasm pthread worker script is not the one Fontloom knows');
     if (!modulePath) throw new Error('the threaded wasm module was not seen before its worker script');
-    const workerPath = path.join(dir, 'worker.cjs');
-    fs.writeFileSync(workerPath, text.replace(IMPORT_BRANCH, `importScripts(${JSON.stringify(modulePath)});`));
-    workerScriptSeen = true;
+    // tfjs asks for the worker script once per pool worker (8 at start), while the workers already
+    // made are reading it: the file is written once, whole, and never rewritten under a reader
+    // (one that read it half-written ran nothing and ended, and with it the process, exit 13).
+    workerPath ??= writeWhole(path.join(dir, 'worker.cjs'), text.replace(IMPORT_BRANCH, `importScripts(${JSON.stringify(modulePath)});`));
     return workerPath;
   };
 
@@ -127,7 +133,7 @@ async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'
     nodeOs.cpus = realCpus;
   }
   if (!started) return false;
-  if (!workerScriptSeen) throw new Error('the wasm backend started without its thread pool (unexpected tfjs-backend-wasm build)');
+  if (!workerPath) throw new Error('the wasm backend started without its thread pool (unexpected tfjs-backend-wasm build)');
   letProcessExit();
   return true;
 }
