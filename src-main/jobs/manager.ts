@@ -113,17 +113,22 @@ export class Jobs {
     const proc = this.launch({ task: 'train', home: this.home, run: next.id });
     this.active = { run: next.id, proc };
     proc.onMessage((m) => this.relay(next.id, m));
-    proc.onExit(() => {
+    proc.onExit((code, signal) => {
       this.active = null;
       const after = this.store.getRun(next.id);
-      // A process that died without settling its run (killed, out of memory) leaves it interrupted.
+      // A process that died without settling its run (killed, out of memory) leaves it interrupted,
+      // saying how it ended (its own output went to the studio's log).
       if (after && (after.status === 'running' || after.status === 'queued')) {
+        const how = signal ? `signal ${signal}` : `exit code ${code}`;
         this.store.updateRun(next.id, {
           status: 'interrupted',
           pid: null,
           control: null,
           step: after.checkpointStep,
-          error: after.status === 'queued' ? 'the training process could not start' : 'the training process ended without saying why (killed or crashed); resume continues from the last checkpoint',
+          error:
+            after.status === 'queued'
+              ? `the training process could not start (${how})`
+              : `the training process ended without saying why (killed or crashed, ${how}); resume continues from the last checkpoint`,
         });
       }
       if (after) this.announce(next.id);
