@@ -11,10 +11,10 @@ interface Probe {
   grads: number[];
 }
 
-function probe(threads: string): Promise<{ code: number | null; result: Probe | null; stderr: string }> {
+function probe(threads: string, env: Record<string, string> = {}): Promise<{ code: number | null; result: Probe | null; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', PROBE], {
-      env: { ...process.env, FONTLOOM_WASM_THREADS: threads },
+      env: { ...process.env, FONTLOOM_WASM_THREADS: threads, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -40,6 +40,15 @@ describe('XNNPACK threads for the wasm backend in Node', () => {
     expect(two.result!.adapter).toBe('XNNPACK (SIMD), 2 threads');
     expect(relativeError(two.result!.out, one.result!.out)).toBeLessThan(1e-5);
     expect(relativeError(two.result!.grads, one.result!.grads)).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('start without the pool, saying why, when a thread of the pool ends before it loads, and still compute and end', async () => {
+    const [one, broken] = await Promise.all([probe('1'), probe('2', { FONTLOOM_PROBE_POOL_WORKER_ENDS: '1' })]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(broken.result!.adapter).toMatch(/^XNNPACK \(SIMD\), 1 thread \(no thread pool: a thread of the pool ended before it loaded \(exit code \d+\)\)$/);
+    expect(relativeError(broken.result!.out, one.result!.out)).toBeLessThan(1e-6);
+    expect(relativeError(broken.result!.grads, one.result!.grads)).toBeLessThan(1e-6);
   }, 120_000);
 
   it('refuse a thread count that is not 1 to 8, naming the variable', async () => {

@@ -8,10 +8,13 @@
 //     for it;
 //  3. the backend sizes its pool as min(asked, logical cores / 2), assuming two hyperthreads per
 //     core: while the module starts, the core count it reads is made twice the threads asked.
+// A start whose pool fails (a worker that ends before it loads, or no start within two minutes)
+// is abandoned for the plain build, which says why (watchPool).
 // Nothing else changes: the same wasm binary and kernels, the same numbers (see test/wasm-threads).
 import * as fs from 'node:fs';
 import nodeOs from 'node:os';
 import * as path from 'node:path';
+import workerThreads from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The worker script's branch that imports the module from a Blob or a URL (Emscripten's pthread worker). */
@@ -122,12 +125,17 @@ async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'
   globalThis.Blob = RecordingBlob;
   URL.createObjectURL = createObjectURL;
   nodeOs.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus[i % cpus.length]);
+  const watch = watchPool();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
   let started: boolean;
   try {
-    started = await tf.setBackend('wasm');
+    started = await Promise.race([tf.setBackend('wasm'), watch.failed]);
+  } catch (err) {
+    watch.abandon();
+    throw err;
   } finally {
+    watch.stop();
     globalThis.Blob = NativeBlob;
     URL.createObjectURL = nativeCreate;
     nodeOs.cpus = realCpus;
@@ -136,6 +144,51 @@ async function startThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'
   if (!workerPath) throw new Error('the wasm backend started without its thread pool (unexpected tfjs-backend-wasm build)');
   letProcessExit();
   return true;
+}
+
+/** How long the pool may take to start before the backend starts without it. */
+const POOL_START_MS = 120_000;
+
+/**
+ * Watches the pool's workers while the backend starts. Each worker stops holding the process
+ * open once it has loaded, and the start waits for all of them: a worker that ended before it
+ * loaded would let the process end in the middle of starting, silently (exit code 13). While the
+ * start lasts, a timer holds the process open; a worker that ends early, or a start that takes
+ * longer than POOL_START_MS, fails the start, and `abandon` ends the pool's workers so the
+ * backend can start without them.
+ */
+function watchPool(): { failed: Promise<never>; stop(): void; abandon(): void } {
+  const workers: InstanceType<typeof workerThreads.Worker>[] = [];
+  let fail: (err: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {}); // read by the race in startThreaded, or by no one once the pool started
+  const Native = workerThreads.Worker;
+  workerThreads.Worker = class extends Native {
+    constructor(...args: ConstructorParameters<typeof Native>) {
+      super(...args);
+      workers.push(this);
+      let loaded = false;
+      this.on('message', (m: { cmd?: string } | undefined) => {
+        if (m?.cmd === 'loaded') loaded = true;
+      });
+      this.once('exit', (code) => {
+        if (!loaded) fail(new Error(`a thread of the pool ended before it loaded (exit code ${code})`));
+      });
+    }
+  };
+  const holdOpen = setInterval(() => {}, 1000);
+  const timeout = setTimeout(() => fail(new Error(`the thread pool did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS);
+  return {
+    failed,
+    stop: () => {
+      workerThreads.Worker = Native;
+      clearInterval(holdOpen);
+      clearTimeout(timeout);
+    },
+    abandon: () => {
+      for (const w of workers) void w.terminate();
+    },
+  };
 }
 
 interface PoolWorker {
