@@ -87,6 +87,7 @@ ${shiftedPlanesKernel()}
 ${batchMatMulKernel()}
 ${transposeKernel()}
 ${gemmKernel()}
+${conv3Kernel()}
 )
 `;
 }
@@ -167,6 +168,42 @@ function gemmKernel(): string {
     (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $b0 v128) (local $b1 v128) (local $av v128)
     ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
     ${forLoop('i', '(local.get $m)', 4, forLoop('j', '(local.get $n)', 8, tile))})`;
+}
+
+/** A 3×3 stride-1 convolution over a zero-padded image, every tap in registers (conv.ts). */
+function conv3Kernel(): string {
+  const rows = [0, 1, 2, 3];
+  const acc = (r: number, h: number) => `$c${r}${h}`;
+  const oAt = (r: number) => `(i32.add (local.get $o) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $co)) (local.get $j)) (i32.const 2)))`;
+  // Tap t = (kh, kw) reads the padded pixels kh rows down and kw pixels on: kh·wp + kw pixels on.
+  const tap = (t: number) => `(local.set $arow (i32.add (local.get $p) (i32.shl (i32.mul (i32.add (local.get $i) (i32.const ${t % 3})) (local.get $ci)) (i32.const 2))))
+                (local.set $arow (i32.add (local.get $arow) (i32.mul (local.get $rowbytes) (i32.const ${Math.floor(t / 3)}))))
+                ${forLoop('kk', '(local.get $ci)', 1, `(local.set $b0 (v128.load (local.get $bcol)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bcol)))
+                    ${rows
+                      .map(
+                        (r) => `(local.set $av (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $ci) (i32.const ${r})) (local.get $kk)) (i32.const 2)))))
+                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $b1))))`,
+                      )
+                      .join('\n                    ')}
+                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $co) (i32.const 2))))`)}`;
+  const tile = `${rows.map((r) => `(local.set ${acc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${acc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                ')}
+                (local.set $bcol (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 2))))
+                ${[0, 1, 2, 3, 4, 5, 6, 7, 8].map(tap).join('\n                ')}
+                ${rows.map((r) => `(v128.store ${oAt(r)} (local.get ${acc(r, 0)}))\n                (v128.store offset=16 ${oAt(r)} (local.get ${acc(r, 1)}))`).join('\n                ')}`;
+  return `
+  ;; conv3(p, w, o, m, ci, co, wp): one image's 3×3 stride-1 convolution. p holds the image zero-padded
+  ;; to rows of wp = W + 2 pixels (one padding row above, two below) of ci floats; w is [9, ci, co]; o
+  ;; gets m rows (a multiple of 4) of co floats (a multiple of 8), row i for the output pixel at
+  ;; (i / wp, i mod wp) (the last two of each wp are spare): o[i] = Σ_t p[i + (t / 3)·wp + t mod 3]·w[t].
+  ;; Blocks of 4 rows × 8 columns stay in registers over all nine taps.
+  (func (export "conv3") (param $p i32) (param $w i32) (param $o i32) (param $m i32) (param $ci i32) (param $co i32) (param $wp i32)
+    (local $i i32) (local $j i32) (local $kk i32) (local $arow i32) (local $bcol i32) (local $rowbytes i32)
+    (local $b0 v128) (local $b1 v128) (local $av v128)
+    ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
+    (local.set $rowbytes (i32.shl (i32.mul (local.get $wp) (local.get $ci)) (i32.const 2)))
+    ${forLoop('i', '(local.get $m)', 4, forLoop('j', '(local.get $co)', 8, tile))})`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */

@@ -142,3 +142,58 @@ describe('the filter gradient on wasm, as shifted planes times the output gradie
     });
   }
 });
+
+describe('the 3×3 convolution on wasm with Fontloom’s kernel (all nine taps in registers)', () => {
+  // Maps of 256 pixels or more with a multiple of 8 filters take this path (engines without a pool,
+  // as here): tiny's and small's shapes, odd heights and widths (rows that are not a multiple of 4),
+  // one input channel, and 5 filters (the value stays with XNNPACK; its input gradient, 8 filters
+  // over the flipped filter, takes the kernel). The reference is tfjs on
+  // cpu: the value, and the input gradient (the same kernel over the flipped filter).
+  const shapes: Array<[number, number, number, number, number]> = [
+    [2, 32, 32, 16, 16],
+    [3, 16, 16, 32, 32],
+    [2, 16, 16, 64, 8],
+    [2, 17, 19, 5, 8],
+    [1, 32, 9, 3, 16],
+    [2, 32, 32, 1, 16],
+    [2, 16, 16, 8, 5],
+  ];
+  for (const [n, h, w, ci, co] of shapes) {
+    it(`equals tf.conv2d on cpu for x [${n},${h},${w},${ci}] and ${co} filters, value and input gradient`, async () => {
+      await import('@tensorflow/tfjs-backend-wasm');
+      const rng = new Rng(n * 7 + h * 131 + w * 17 + ci * 3 + co);
+      const [xv, wv, rv] = [rng.normal(n * h * w * ci), rng.normal(9 * ci * co), rng.normal(n * h * w * co)];
+      const run = () => {
+        const [x, f, r] = [tf.tensor4d(xv, [n, h, w, ci]), tf.tensor4d(wv, [3, 3, ci, co]), tf.tensor4d(rv, [n, h, w, co])];
+        const y = conv2dSame(x, f);
+        const [dx] = tf.grads((xi: tf.Tensor) => tf.sum(tf.mul(conv2dSame(xi as tf.Tensor4D, f), r)))([x]);
+        tf.dispose([x, f, r]);
+        return [y, dx];
+      };
+      await tf.setBackend('cpu');
+      const ref = run();
+      const [yRef, dxRef] = [await ref[0].data(), await ref[1].data()];
+      tf.dispose(ref);
+      expect(await tf.setBackend('wasm')).toBe(true);
+      const kernelsBefore = tf.memory().numTensors;
+      const ours = run();
+      expect(ours[0].shape).toEqual([n, h, w, co]);
+      expect(relativeError(await ours[0].data(), yRef), 'value').toBeLessThan(1e-5);
+      expect(relativeError(await ours[1].data(), dxRef), 'input gradient').toBeLessThan(1e-5);
+      tf.dispose(ours);
+      expect(tf.memory().numTensors).toBe(kernelsBefore);
+      await tf.setBackend('cpu');
+    });
+  }
+
+  it('is the kernel that runs for tiny’s large maps on a wasm engine without a pool', async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const [x, f] = [tf.ones([1, 16, 16, 8]) as tf.Tensor4D, tf.ones([3, 3, 8, 8]) as tf.Tensor4D];
+    const { kernelNames } = await tf.profile(() => conv2dSame(x, f));
+    expect(kernelNames).toContain('FontloomConv3x3');
+    expect(kernelNames).not.toContain('Conv2D');
+    tf.dispose([x, f]);
+    await tf.setBackend('cpu');
+  });
+});

@@ -28,6 +28,12 @@ export interface SimdKernels {
   transpose(src: number, dst: number, batch: number, rows: number, cols: number): void;
   /** c (+)= a·b for a [m, k] (rows lda floats apart) and b [k, n], m a multiple of 4 and n of 8. */
   gemm(a: number, b: number, c: number, m: number, k: number, n: number, lda: number, accumulate: number): void;
+  /**
+   * One image's 3×3 stride-1 convolution: p the image zero-padded to rows of wp = W + 2 pixels (one
+   * row above, two below), w [9, ci, co]; writes m rows (a multiple of 4) of co floats (a multiple
+   * of 8) to o, row i for the output pixel (i / wp, i mod wp), the last two of each wp spare.
+   */
+  conv3(p: number, w: number, o: number, m: number, ci: number, co: number, wp: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
