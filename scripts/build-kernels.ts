@@ -88,6 +88,7 @@ ${batchMatMulKernel()}
 ${transposeKernel()}
 ${gemmKernel()}
 ${conv3Kernel()}
+${conv3FilterGradKernel()}
 )
 `;
 }
@@ -204,6 +205,48 @@ function conv3Kernel(): string {
     ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
     (local.set $rowbytes (i32.shl (i32.mul (local.get $wp) (local.get $ci)) (i32.const 2)))
     ${forLoop('i', '(local.get $m)', 4, forLoop('j', '(local.get $co)', 8, tile))})`;
+}
+
+/** The filter gradient of conv3, from the same padded image and the output gradient in its rows (conv.ts). */
+function conv3FilterGradKernel(): string {
+  const rows = [0, 1, 2, 3];
+  const acc = (r: number, h: number) => `$c${r}${h}`;
+  const dwAt = (r: number) => `(i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const ${r})) (local.get $co)) (local.get $j)) (i32.const 2)))`;
+  const tile = `(if (local.get $accumulate)
+                  (then ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.load ${dwAt(r)})) (local.set ${acc(r, 1)} (v128.load offset=16 ${dwAt(r)}))`).join('\n                    ')})
+                  (else ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${acc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                    ')}))
+                ;; x's channels c0…c0+3 at the tap's pixel for row 0, dy's columns j…j+7 at row 0.
+                (local.set $xp (i32.add (local.get $tapx) (i32.shl (local.get $c0) (i32.const 2))))
+                (local.set $dp (i32.add (local.get $dy) (i32.shl (local.get $j) (i32.const 2))))
+                ${forLoop('i', '(local.get $m)', 1, `(local.set $xv (v128.load (local.get $xp)))
+                    (local.set $d0 (v128.load (local.get $dp)))
+                    (local.set $d1 (v128.load offset=16 (local.get $dp)))
+                    ${rows
+                      .map(
+                        (r) => `(local.set $av (${lanes(r, r, r, r)} (local.get $xv) (local.get $xv)))
+                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $d0))))
+                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $d1))))`,
+                      )
+                      .join('\n                    ')}
+                    (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                    (local.set $dp (i32.add (local.get $dp) (local.get $dstep)))`)}
+                ${rows.map((r) => `(v128.store ${dwAt(r)} (local.get ${acc(r, 0)}))\n                (v128.store offset=16 ${dwAt(r)} (local.get ${acc(r, 1)}))`).join('\n                ')}`;
+  return `
+  ;; conv3_filter_grad(p, dy, dw, m, ci, co, wp, accumulate): dw (+)= the filter gradient [9, ci, co] of
+  ;; conv3 for one image: dw[t] = Σ_i p[i + (t / 3)·wp + t mod 3]ᵀ·dy[i] over its m rows, p laid out as
+  ;; conv3 reads it and dy in conv3's output rows with zeros in the spare ones; ci a multiple of 4,
+  ;; co of 8. Blocks of 4 channels × 8 filters stay in registers over all m rows of one tap.
+  (func (export "conv3_filter_grad") (param $p i32) (param $dy i32) (param $dw i32) (param $m i32) (param $ci i32) (param $co i32) (param $wp i32) (param $accumulate i32)
+    (local $t i32) (local $c0 i32) (local $j i32) (local $i i32) (local $tapx i32) (local $tapw i32) (local $xp i32) (local $dp i32)
+    (local $xstep i32) (local $dstep i32) (local $xv v128) (local $d0 v128) (local $d1 v128) (local $av v128)
+    ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
+    (local.set $xstep (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $dstep (i32.shl (local.get $co) (i32.const 2)))
+    ${forLoop('t', '(i32.const 9)', 1, `;; the tap's first pixel: (t / 3)·wp + t mod 3 pixels into p; its [ci, co] block of dw.
+        (local.set $tapx (i32.add (local.get $p) (i32.mul (local.get $xstep)
+          (i32.add (i32.mul (i32.div_u (local.get $t) (i32.const 3)) (local.get $wp)) (i32.rem_u (local.get $t) (i32.const 3))))))
+        (local.set $tapw (i32.add (local.get $dw) (i32.shl (i32.mul (local.get $t) (i32.mul (local.get $ci) (local.get $co))) (i32.const 2))))
+        ${forLoop('c0', '(local.get $ci)', 4, forLoop('j', '(local.get $co)', 8, tile))}`)})`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */

@@ -120,6 +120,10 @@ describe('the filter gradient on wasm, as shifted planes times the output gradie
     [1, 36, 33, 3, 4, 5],
     [2, 32, 32, 1, 8, 3],
     [4, 16, 17, 6, 5, 1],
+    // Fontloom's filter-gradient kernel (3×3, channels a multiple of 4, filters of 8, 256 pixels a map).
+    [2, 17, 19, 8, 8, 3],
+    [1, 32, 9, 12, 16, 3],
+    [3, 16, 16, 64, 32, 3],
   ];
   for (const [n, h, w, ci, co, k] of shapes) {
     it(`equals tf.conv2d's on cpu for x [${n},${h},${w},${ci}], ${co} filters of ${k}×${k}`, async () => {
@@ -186,13 +190,17 @@ describe('the 3×3 convolution on wasm with Fontloom’s kernel (all nine taps i
     });
   }
 
-  it('is the kernel that runs for tiny’s large maps on a wasm engine without a pool', async () => {
+  it('is the kernel that runs for tiny’s large maps on a wasm engine without a pool, with its filter gradient', async () => {
     await import('@tensorflow/tfjs-backend-wasm');
     expect(await tf.setBackend('wasm')).toBe(true);
     const [x, f] = [tf.ones([1, 16, 16, 8]) as tf.Tensor4D, tf.ones([3, 3, 8, 8]) as tf.Tensor4D];
     const { kernelNames } = await tf.profile(() => conv2dSame(x, f));
     expect(kernelNames).toContain('FontloomConv3x3');
     expect(kernelNames).not.toContain('Conv2D');
+    const dy = tf.ones([1, 16, 16, 8]) as tf.Tensor4D;
+    const grads = await tf.profile(() => conv2dFilterGrad(x, dy, 3));
+    expect(grads.kernelNames).toEqual(['FontloomConv3x3FilterGrad']);
+    tf.dispose(dy);
     tf.dispose([x, f]);
     await tf.setBackend('cpu');
   });

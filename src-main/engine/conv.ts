@@ -3,7 +3,7 @@
 // 38 s micro training step), and wasm's Conv2DBackpropInput is its slowest kernel; as
 // convolutions, every backend runs them with its fast Conv2D kernel.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, once, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel, simdOnActiveBackend, type HostAccess, type Info } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
 import { matMul2d } from './bmm.ts';
 import { wasmPoolThreads } from './backend.ts';
@@ -44,6 +44,10 @@ function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf
 
 /** dW[kh,kw,ci,co] = Σ_{n,h,w} x_pad[n,h+kh,w+kw,ci] · dy[n,h,w,co], for a k×k kernel. */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (k === 3 && x.shape[3] % 4 === 0 && conv3x3Applies(x, dy.shape[3])) {
+    registerConv3();
+    return tf.engine().runKernel(CONV3_FILTER_GRAD, { x, dy }) as tf.Tensor4D;
+  }
   // Below ~1,000 pixels (4×4 maps) the two extra kernel calls cost more than they save.
   const pixels = x.shape[0] * x.shape[1] * x.shape[2];
   if (pixels >= 1024 && x.dtype === 'float32' && simdOnActiveBackend()) return conv2dFilterGradColumns(x, dy, k);
@@ -60,36 +64,78 @@ export function conv2dFilterGradByConvolution(x: tf.Tensor4D, dy: tf.Tensor4D, k
 }
 
 const CONV3 = 'FontloomConv3x3';
+const CONV3_FILTER_GRAD = 'FontloomConv3x3FilterGrad';
+
+interface PaddedImages {
+  info: Info;
+  /** Pixels per padded row (W + 2) and padded rows per image (H + 3). */
+  wp: number;
+  hp: number;
+}
+
+/**
+ * x [n, h, w, c] zero-padded as conv3 reads it: rows of W + 2 pixels (a zero pixel either side), a
+ * zero row above and two below (the last block of rows reads past the image). A scratch tensor.
+ */
+function padImages(host: HostAccess, x: Info): PaddedImages {
+  const [n, h, wd, c] = x.shape;
+  const [wp, hp] = [wd + 2, h + 3];
+  const padded = host.output([n * hp * wp * c]);
+  // Views made after the allocation (an allocation can replace the heap).
+  const [src, pad] = [host.read(x), host.read(padded.info)];
+  pad.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      const from = (b * h + y) * wd * c;
+      pad.set(src.subarray(from, from + wd * c), ((b * hp + y + 1) * wp + 1) * c);
+    }
+  }
+  return { info: padded.info, wp, hp };
+}
 
 const registerConv3 = once(() => {
   registerHostKernel(CONV3, (host, { x, w }) => {
     const [n, h, wd, ci] = x.shape;
     const co = w.shape[3];
-    const wp = wd + 2; // padded row: a zero pixel either side
-    const hp = h + 3; // a zero row above, two below: the last block of rows reads past the image
-    const m = Math.ceil((h * wp) / 4) * 4;
     const out = host.output([n, h, wd, co]);
-    const padded = host.output([n * hp * wp * ci]);
+    const { info: padded, wp, hp } = padImages(host, x);
+    const m = Math.ceil((h * wp) / 4) * 4;
     const wide = host.output([n * m * co]);
-    // Views made after the last allocation (an allocation can replace the heap).
-    const [src, pad, dst, rows] = [host.read(x), host.read(padded.info), host.read(out.info), host.read(wide.info)];
-    pad.fill(0);
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < h; y++) {
-        const from = ((b * h + y) * wd) * ci;
-        pad.set(src.subarray(from, from + wd * ci), ((b * hp + y + 1) * wp + 1) * ci);
-      }
-    }
     const simd = host.simd!;
-    const [pAt, wAt, oAt] = [simd.offset(padded.info), simd.offset(w), simd.offset(wide.info)];
+    const [pAt, wAt, oAt] = [simd.offset(padded), simd.offset(w), simd.offset(wide.info)];
     for (let b = 0; b < n; b++) simd.kernels.conv3(pAt + 4 * b * hp * wp * ci, wAt, oAt + 4 * b * m * co, m, ci, co, wp);
+    // The output rows without the two spare pixels of each.
+    const [rows, dst] = [host.read(wide.info), host.read(out.info)];
     for (let b = 0; b < n; b++) {
       for (let y = 0; y < h; y++) {
         const from = (b * m + y * wp) * co;
-        dst.set(rows.subarray(from, from + wd * co), ((b * h + y) * wd) * co);
+        dst.set(rows.subarray(from, from + wd * co), (b * h + y) * wd * co);
       }
     }
-    host.release(padded.info);
+    host.release(padded);
+    host.release(wide.info);
+    return out.info;
+  });
+  registerHostKernel(CONV3_FILTER_GRAD, (host, { x, dy }) => {
+    const [n, h, wd, ci] = x.shape;
+    const co = dy.shape[3];
+    const out = host.output([3, 3, ci, co]);
+    const { info: padded, wp, hp } = padImages(host, x);
+    // dy in conv3's output rows, zeros in the spare pixels: they add nothing to the sums.
+    const m = h * wp;
+    const wide = host.output([n * m * co]);
+    const [grad, rows] = [host.read(dy), host.read(wide.info)];
+    rows.fill(0);
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < h; y++) {
+        const from = (b * h + y) * wd * co;
+        rows.set(grad.subarray(from, from + wd * co), (b * m + y * wp) * co);
+      }
+    }
+    const simd = host.simd!;
+    const [pAt, dAt, oAt] = [simd.offset(padded), simd.offset(wide.info), simd.offset(out.info)];
+    for (let b = 0; b < n; b++) simd.kernels.conv3_filter_grad(pAt + 4 * b * hp * wp * ci, dAt + 4 * b * m * co, oAt, m, ci, co, wp, b > 0 ? 1 : 0);
+    host.release(padded);
     host.release(wide.info);
     return out.info;
   });
@@ -105,18 +151,15 @@ const CONV3_MIN_PIXELS = 256;
  * included (~56 GFLOP/s a core: about all that 128-bit mul + add gives); from 8×8 down XNNPACK is
  * as fast or faster, and an engine with a pool keeps XNNPACK's threaded kernel.
  */
-function conv3x3Applies(x: tf.Tensor4D, w: tf.Tensor4D): boolean {
+function conv3x3Applies(x: tf.Tensor4D, filters: number): boolean {
   const [, h, wd] = x.shape;
-  const [kh, kw, , co] = w.shape;
-  return (
-    kh === 3 && kw === 3 && co % 8 === 0 && wd >= 4 && h * wd >= CONV3_MIN_PIXELS &&
-    x.dtype === 'float32' && w.dtype === 'float32' && simdOnActiveBackend() && wasmPoolThreads() === 1
-  );
+  return filters % 8 === 0 && wd >= 4 && h * wd >= CONV3_MIN_PIXELS && x.dtype === 'float32' && simdOnActiveBackend() && wasmPoolThreads() === 1;
 }
 
 /** tf.conv2d(x, w, 1, 'same') for an odd square kernel, with Fontloom's kernel where it is faster. */
 export function convSame(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
-  if (!conv3x3Applies(x, w)) return tf.conv2d(x, w, 1, 'same');
+  const [kh, kw, , co] = w.shape;
+  if (kh !== 3 || kw !== 3 || w.dtype !== 'float32' || !conv3x3Applies(x, co)) return tf.conv2d(x, w, 1, 'same');
   registerConv3();
   return tf.engine().runKernel(CONV3, { x, w }) as tf.Tensor4D;
 }

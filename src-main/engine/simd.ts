@@ -34,6 +34,11 @@ export interface SimdKernels {
    * of 8) to o, row i for the output pixel (i / wp, i mod wp), the last two of each wp spare.
    */
   conv3(p: number, w: number, o: number, m: number, ci: number, co: number, wp: number): void;
+  /**
+   * dw (+)= conv3's filter gradient [9, ci, co] for one image: p as conv3 reads it, dy in conv3's
+   * output rows with zeros in the spare ones; ci a multiple of 4, co of 8.
+   */
+  conv3_filter_grad(p: number, dy: number, dw: number, m: number, ci: number, co: number, wp: number, accumulate: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();

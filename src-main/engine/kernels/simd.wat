@@ -590,4 +590,80 @@
         (br $j_next)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $i_next))))
+
+  ;; conv3_filter_grad(p, dy, dw, m, ci, co, wp, accumulate): dw (+)= the filter gradient [9, ci, co] of
+  ;; conv3 for one image: dw[t] = Σ_i p[i + (t / 3)·wp + t mod 3]ᵀ·dy[i] over its m rows, p laid out as
+  ;; conv3 reads it and dy in conv3's output rows with zeros in the spare ones; ci a multiple of 4,
+  ;; co of 8. Blocks of 4 channels × 8 filters stay in registers over all m rows of one tap.
+  (func (export "conv3_filter_grad") (param $p i32) (param $dy i32) (param $dw i32) (param $m i32) (param $ci i32) (param $co i32) (param $wp i32) (param $accumulate i32)
+    (local $t i32) (local $c0 i32) (local $j i32) (local $i i32) (local $tapx i32) (local $tapw i32) (local $xp i32) (local $dp i32)
+    (local $xstep i32) (local $dstep i32) (local $xv v128) (local $d0 v128) (local $d1 v128) (local $av v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128) (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $xstep (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $dstep (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $t (i32.const 0))
+    (block $t_done
+      (loop $t_next
+        (br_if $t_done (i32.ge_u (local.get $t) (i32.const 9)))
+        ;; the tap's first pixel: (t / 3)·wp + t mod 3 pixels into p; its [ci, co] block of dw.
+        (local.set $tapx (i32.add (local.get $p) (i32.mul (local.get $xstep)
+          (i32.add (i32.mul (i32.div_u (local.get $t) (i32.const 3)) (local.get $wp)) (i32.rem_u (local.get $t) (i32.const 3))))))
+        (local.set $tapw (i32.add (local.get $dw) (i32.shl (i32.mul (local.get $t) (i32.mul (local.get $ci) (local.get $co))) (i32.const 2))))
+        (local.set $c0 (i32.const 0))
+    (block $c0_done
+      (loop $c0_next
+        (br_if $c0_done (i32.ge_u (local.get $c0) (local.get $ci)))
+        (local.set $j (i32.const 0))
+    (block $j_done
+      (loop $j_next
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $co)))
+        (if (local.get $accumulate)
+                  (then (local.set $c00 (v128.load (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 0)) (local.get $co)) (local.get $j)) (i32.const 2))))) (local.set $c01 (v128.load offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 0)) (local.get $co)) (local.get $j)) (i32.const 2)))))
+                    (local.set $c10 (v128.load (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 1)) (local.get $co)) (local.get $j)) (i32.const 2))))) (local.set $c11 (v128.load offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 1)) (local.get $co)) (local.get $j)) (i32.const 2)))))
+                    (local.set $c20 (v128.load (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 2)) (local.get $co)) (local.get $j)) (i32.const 2))))) (local.set $c21 (v128.load offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 2)) (local.get $co)) (local.get $j)) (i32.const 2)))))
+                    (local.set $c30 (v128.load (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 3)) (local.get $co)) (local.get $j)) (i32.const 2))))) (local.set $c31 (v128.load offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 3)) (local.get $co)) (local.get $j)) (i32.const 2))))))
+                  (else (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+                    (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+                    (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
+                    (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))))
+                ;; x's channels c0…c0+3 at the tap's pixel for row 0, dy's columns j…j+7 at row 0.
+                (local.set $xp (i32.add (local.get $tapx) (i32.shl (local.get $c0) (i32.const 2))))
+                (local.set $dp (i32.add (local.get $dy) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $i (i32.const 0))
+    (block $i_done
+      (loop $i_next
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $xv (v128.load (local.get $xp)))
+                    (local.set $d0 (v128.load (local.get $dp)))
+                    (local.set $d1 (v128.load offset=16 (local.get $dp)))
+                    (local.set $av (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $xv) (local.get $xv)))
+                    (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $d0))))
+                    (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $d1))))
+                    (local.set $av (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $xv) (local.get $xv)))
+                    (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $d0))))
+                    (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $d1))))
+                    (local.set $av (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $xv) (local.get $xv)))
+                    (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $d0))))
+                    (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $d1))))
+                    (local.set $av (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $xv) (local.get $xv)))
+                    (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $d0))))
+                    (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $d1))))
+                    (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                    (local.set $dp (i32.add (local.get $dp) (local.get $dstep)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $i_next)))
+                (v128.store (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 0)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c00))
+                (v128.store offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 0)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c01))
+                (v128.store (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 1)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c10))
+                (v128.store offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 1)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c11))
+                (v128.store (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 2)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c20))
+                (v128.store offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 2)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c21))
+                (v128.store (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 3)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c30))
+                (v128.store offset=16 (i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const 3)) (local.get $co)) (local.get $j)) (i32.const 2))) (local.get $c31))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $j_next)))
+        (local.set $c0 (i32.add (local.get $c0) (i32.const 4)))
+        (br $c0_next)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $t_next))))
 )
