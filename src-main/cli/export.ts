@@ -2,7 +2,7 @@
 // does) and writes it as a sheet, a PNG glyph set, SVG outlines or an OTF font.
 import { InvalidArgumentError } from 'commander';
 import { EXPORT_FORMATS } from '../api/contract.ts';
-import { initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
+import { drawingEngines, initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
 import type { SamplerName } from '../engine/samplers.ts';
 import type { ExportFormat } from '../export/index.ts';
 import { fontloomHome } from '../home.ts';
@@ -35,7 +35,7 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
   const run = loadRun(home, opts.run);
   // Refuse a bad --out before minutes of sampling, not after.
   await checkExportTarget(opts.format, opts.out, opts.zip ?? false);
-  planEngines(1); // drawing only: one engine with every core
+  planEngines(drawingEngines(run.config.preset));
   const backend = await initBackend(opts.backend);
   const started = performance.now();
   const drawn = await drawFromCheckpoint(checkpointPath(home, run.id), run.id, {

@@ -1,5 +1,5 @@
 // `fontloom sample`: an A–Z sheet from a run's latest checkpoint.
-import { initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
+import { drawingEngines, initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
 import type { SamplerName } from '../engine/samplers.ts';
 import { UserError } from '../errors.ts';
 import { writeSheet } from '../export/sheet.ts';
@@ -23,7 +23,7 @@ export async function runSample(opts: {
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   const run = loadRun(home, opts.run);
   if (!opts.out.toLowerCase().endsWith('.png')) throw new UserError(`--out ${opts.out}: the sheet is a PNG, name it *.png`);
-  planEngines(1); // drawing only: one engine with every core
+  planEngines(drawingEngines(run.config.preset));
   const backend = await initBackend(opts.backend);
   const started = performance.now();
   const drawn = await drawFromCheckpoint(checkpointPath(home, run.id), run.id, {

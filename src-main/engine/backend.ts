@@ -80,13 +80,23 @@ export function plannedEngines(): 1 | 2 {
 
 /**
  * Engines a run of this preset trains on by default, from measurements here (2 cores, batch 32,
- * scripts/bench-vs-pytorch.sh): two engines win for tiny (353 against 430 ms a step), tie for small
- * (1,211 / 1,205 ms) and lose for seed-lite (2,318 against 1,913 ms at batch 8), whose 15.7 M
- * gradients cross between engines every step. So the CPU presets under 2 M parameters train on two
- * engines where there are two cores, the rest on one engine with every core.
+ * scripts/bench-vs-pytorch.sh and bench --threads 1|2, since Fontloom's convolution kernels serve
+ * single-threaded engines): two engines win for tiny (347 against 411 ms a step) and small (1,113 and
+ * 1,121 against 1,270 and 1,309 ms), and lose for seed-lite (2,244 against 1,947 ms at batch 8),
+ * whose 15.7 M gradients cross between engines every step. So the CPU presets train on two engines
+ * where there are two cores, the seed presets on one engine with every core.
  */
 export function defaultEngines(preset: string): 1 | 2 {
-  return availableParallelism() >= 2 && (preset === 'tiny' || preset === 'micro') ? 2 : 1;
+  return availableParallelism() >= 2 && (preset === 'tiny' || preset === 'micro' || preset === 'small') ? 2 : 1;
+}
+
+/**
+ * Engines a process plans to draw glyphs from a model of this preset: as it trains. A–Z sheet,
+ * DDIM 50 (bench --sheets, 2 cores): tiny 7.5 s on two engines against 8.1 s on one, small 24.9
+ * and 25.0 s against 26.8 and 27.1 s.
+ */
+export function drawingEngines(preset: string): 1 | 2 {
+  return defaultEngines(preset);
 }
 
 /**

@@ -3,7 +3,7 @@
 // by the CLI, or in the CLI's own process; a parent that listens gets progress messages too.
 // It also draws glyphs for the Generate page, so sampling never blocks the studio either.
 import { writeFile } from 'node:fs/promises';
-import { initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
+import { drawingEngines, initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
 import { measureTrainStep } from '../engine/measure.ts';
 import type { PresetName } from '../engine/presets.ts';
 import { drawFromCheckpoint } from './generate.ts';
@@ -47,16 +47,15 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
     return;
   }
   const run = loadRun(task.home, task.run);
-  // Drawing and measuring run on one engine with every core.
   if (task.task === 'eval') {
-    planEngines(1);
+    planEngines(1); // measuring (a classifier trains too): one engine with every core
     const backend = await initBackend('auto');
     const { evaluation } = await evaluateRun(task.home, run.id, { backend, perClass: task.perClass, weights: task.ema ? 'ema' : 'model', baselines: task.baselines });
     send({ type: 'evaluated', run: run.id, step: evaluation.step });
     return;
   }
   if (task.task === 'draw') {
-    planEngines(1);
+    planEngines(drawingEngines(run.config.preset));
     await initBackend('auto');
     const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
     await writeFile(task.out, drawn.images);
