@@ -139,27 +139,45 @@ function transposeKernel(): string {
         ${nextMatrix('dst', 'rows', 'cols')}`)})`;
 }
 
+/** The accumulator registers of a block of 4 rows × 8 columns: row r, columns 4h…4h + 3. */
+const BLOCK_ROWS = [0, 1, 2, 3];
+const blockAcc = (r: number, h: number) => `$c${r}${h}`;
+
+/**
+ * A block's inner loop: for kk < k, c[r] += a[r·stride + kk]·b[kk, 0…7] for r < 4, a's row 0 at
+ * the byte address $arow and b's row at $bcol, which moves on by `cols` floats a step.
+ */
+function blockProducts(k: string, stride: string, cols: string): string {
+  return forLoop('kk', k, 1, `(local.set $b0 (v128.load (local.get $bcol)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bcol)))
+                    ${BLOCK_ROWS.map(
+                      (r) => `(local.set $av (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul ${stride} (i32.const ${r})) (local.get $kk)) (i32.const 2)))))
+                    (local.set ${blockAcc(r, 0)} (f32x4.add (local.get ${blockAcc(r, 0)}) (f32x4.mul (local.get $av) (local.get $b0))))
+                    (local.set ${blockAcc(r, 1)} (f32x4.add (local.get ${blockAcc(r, 1)}) (f32x4.mul (local.get $av) (local.get $b1))))`,
+                    ).join('\n                    ')}
+                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl ${cols} (i32.const 2))))`);
+}
+
+/** A block's start: c from `at(r)` (row r's byte address) where $accumulate is set, else zeros. */
+function blockStart(at: (r: number) => string): string {
+  return `(if (local.get $accumulate)
+                  (then ${BLOCK_ROWS.map((r) => `(local.set ${blockAcc(r, 0)} (v128.load ${at(r)})) (local.set ${blockAcc(r, 1)} (v128.load offset=16 ${at(r)}))`).join('\n                    ')})
+                  (else ${BLOCK_ROWS.map((r) => `(local.set ${blockAcc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${blockAcc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                    ')}))`;
+}
+
+/** A block's end: c to `at(r)`. */
+const blockStore = (at: (r: number) => string) =>
+  BLOCK_ROWS.map((r) => `(v128.store ${at(r)} (local.get ${blockAcc(r, 0)}))\n                (v128.store offset=16 ${at(r)} (local.get ${blockAcc(r, 1)}))`).join('\n                ');
+
 /** One matrix product for the filter gradient's GEMM (conv.ts). */
 function gemmKernel(): string {
-  const rows = [0, 1, 2, 3];
-  const acc = (r: number, h: number) => `$c${r}${h}`;
+  const [rows, acc] = [BLOCK_ROWS, blockAcc];
   const cAt = (r: number) => `(i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $n)) (local.get $j)) (i32.const 2)))`;
-  const tile = `(if (local.get $accumulate)
-                  (then ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.load ${cAt(r)})) (local.set ${acc(r, 1)} (v128.load offset=16 ${cAt(r)}))`).join('\n                    ')})
-                  (else ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${acc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                    ')}))
+  const tile = `${blockStart(cAt)}
                 (local.set $arow (i32.add (local.get $a) (i32.shl (i32.mul (local.get $i) (local.get $lda)) (i32.const 2))))
                 (local.set $bcol (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
-                ${forLoop('kk', '(local.get $k)', 1, `(local.set $b0 (v128.load (local.get $bcol)))
-                    (local.set $b1 (v128.load offset=16 (local.get $bcol)))
-                    ${rows
-                      .map(
-                        (r) => `(local.set $av (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $lda) (i32.const ${r})) (local.get $kk)) (i32.const 2)))))
-                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $b0))))
-                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $b1))))`,
-                      )
-                      .join('\n                    ')}
-                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $n) (i32.const 2))))`)}
-                ${rows.map((r) => `(v128.store ${cAt(r)} (local.get ${acc(r, 0)}))\n                (v128.store offset=16 ${cAt(r)} (local.get ${acc(r, 1)}))`).join('\n                ')}`;
+                ${blockProducts('(local.get $k)', '(local.get $lda)', '(local.get $n)')}
+                ${blockStore(cAt)}`;
   return `
   ;; gemm(a, b, c, m, k, n, lda, accumulate): c (+)= a·b for a [m, k] with rows lda floats apart,
   ;; b [k, n], m a multiple of 4 and n of 8: blocks of 4 rows × 8 columns in eight registers over
@@ -173,26 +191,16 @@ function gemmKernel(): string {
 
 /** A 3×3 stride-1 convolution over a zero-padded image, every tap in registers (conv.ts). */
 function conv3Kernel(): string {
-  const rows = [0, 1, 2, 3];
-  const acc = (r: number, h: number) => `$c${r}${h}`;
+  const [rows, acc] = [BLOCK_ROWS, blockAcc];
   const oAt = (r: number) => `(i32.add (local.get $o) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const ${r})) (local.get $co)) (local.get $j)) (i32.const 2)))`;
   // Tap t = (kh, kw) reads the padded pixels kh rows down and kw pixels on: kh·wp + kw pixels on.
   const tap = (t: number) => `(local.set $arow (i32.add (local.get $p) (i32.shl (i32.mul (i32.add (local.get $i) (i32.const ${t % 3})) (local.get $ci)) (i32.const 2))))
                 (local.set $arow (i32.add (local.get $arow) (i32.mul (local.get $rowbytes) (i32.const ${Math.floor(t / 3)}))))
-                ${forLoop('kk', '(local.get $ci)', 1, `(local.set $b0 (v128.load (local.get $bcol)))
-                    (local.set $b1 (v128.load offset=16 (local.get $bcol)))
-                    ${rows
-                      .map(
-                        (r) => `(local.set $av (v128.load32_splat (i32.add (local.get $arow) (i32.shl (i32.add (i32.mul (local.get $ci) (i32.const ${r})) (local.get $kk)) (i32.const 2)))))
-                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $b0))))
-                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $b1))))`,
-                      )
-                      .join('\n                    ')}
-                    (local.set $bcol (i32.add (local.get $bcol) (i32.shl (local.get $co) (i32.const 2))))`)}`;
+                ${blockProducts('(local.get $ci)', '(local.get $ci)', '(local.get $co)')}`;
   const tile = `${rows.map((r) => `(local.set ${acc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${acc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                ')}
                 (local.set $bcol (i32.add (local.get $w) (i32.shl (local.get $j) (i32.const 2))))
                 ${[0, 1, 2, 3, 4, 5, 6, 7, 8].map(tap).join('\n                ')}
-                ${rows.map((r) => `(v128.store ${oAt(r)} (local.get ${acc(r, 0)}))\n                (v128.store offset=16 ${oAt(r)} (local.get ${acc(r, 1)}))`).join('\n                ')}`;
+                ${blockStore(oAt)}`;
   return `
   ;; conv3(p, w, o, m, ci, co, wp): one image's 3×3 stride-1 convolution. p holds the image zero-padded
   ;; to rows of wp = W + 2 pixels (one padding row above, two below) of ci floats; w is [9, ci, co]; o
@@ -209,12 +217,9 @@ function conv3Kernel(): string {
 
 /** The filter gradient of conv3, from the same padded image and the output gradient in its rows (conv.ts). */
 function conv3FilterGradKernel(): string {
-  const rows = [0, 1, 2, 3];
-  const acc = (r: number, h: number) => `$c${r}${h}`;
+  const [rows, acc] = [BLOCK_ROWS, blockAcc];
   const dwAt = (r: number) => `(i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const ${r})) (local.get $co)) (local.get $j)) (i32.const 2)))`;
-  const tile = `(if (local.get $accumulate)
-                  (then ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.load ${dwAt(r)})) (local.set ${acc(r, 1)} (v128.load offset=16 ${dwAt(r)}))`).join('\n                    ')})
-                  (else ${rows.map((r) => `(local.set ${acc(r, 0)} (v128.const i32x4 0 0 0 0)) (local.set ${acc(r, 1)} (v128.const i32x4 0 0 0 0))`).join('\n                    ')}))
+  const tile = `${blockStart(dwAt)}
                 ;; x's channels c0…c0+3 at the tap's pixel for row 0, dy's columns j…j+7 at row 0.
                 (local.set $xp (i32.add (local.get $tapx) (i32.shl (local.get $c0) (i32.const 2))))
                 (local.set $dp (i32.add (local.get $dy) (i32.shl (local.get $j) (i32.const 2))))
@@ -230,7 +235,7 @@ function conv3FilterGradKernel(): string {
                       .join('\n                    ')}
                     (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
                     (local.set $dp (i32.add (local.get $dp) (local.get $dstep)))`)}
-                ${rows.map((r) => `(v128.store ${dwAt(r)} (local.get ${acc(r, 0)}))\n                (v128.store offset=16 ${dwAt(r)} (local.get ${acc(r, 1)}))`).join('\n                ')}`;
+                ${blockStore(dwAt)}`;
   return `
   ;; conv3_filter_grad(p, dy, dw, m, ci, co, wp, accumulate): dw (+)= the filter gradient [9, ci, co] of
   ;; conv3 for one image: dw[t] = Σ_i p[i + (t / 3)·wp + t mod 3]ᵀ·dy[i] over its m rows, p laid out as
