@@ -1,7 +1,9 @@
 // A k×k (odd), stride-1, 'same' convolution whose two gradients are themselves forward
 // convolutions. tfjs's Conv2DBackpropFilter is missing on wasm and very slow on cpu (35 s of a
 // 38 s micro training step), and wasm's Conv2DBackpropInput is its slowest kernel; as
-// convolutions, every backend runs them with its fast Conv2D kernel.
+// convolutions, every backend runs them with its fast Conv2D kernel. On single-threaded wasm
+// engines, the 3×3 convolutions of larger maps and their filter gradients run on Fontloom's SIMD
+// kernels instead (convSame, conv3x3Applies).
 import * as tf from '@tensorflow/tfjs-core';
 import { hostKernelsApply, once, registerHostKernel, simdOnActiveBackend, type HostAccess, type Info } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
