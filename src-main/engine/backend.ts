@@ -64,11 +64,10 @@ async function loadWebgpu(): Promise<Loaded> {
 let enginesPlanned: 1 | 2 = 2;
 
 /**
- * How many wasm engines this process will run, said before initBackend: 2 where it trains with an
- * engine worker (each engine then takes half the cores), 1 where it only draws or trains alone (its
- * one engine takes them all). XNNPACK's pool is fixed when the backend starts. For training see
- * defaultEngines; an A–Z sheet (tiny, DDIM 50) took 8.0–8.2 s on one engine with both cores and
- * 7.9–9.9 s on two, the second engine's start-up included, so drawing keeps the one engine.
+ * How many wasm engines this process will run, said before initBackend: 2 where it trains or draws
+ * with an engine worker (each engine then takes half the cores), 1 where it works alone (its one
+ * engine takes them all). XNNPACK's pool is fixed when the backend starts. For training see
+ * defaultEngines, for drawing drawingEngines; evaluating plans one engine.
  */
 export function planEngines(engines: 1 | 2): void {
   enginesPlanned = engines;
