@@ -6,9 +6,8 @@
 //   XNNPACK's fully-connected path packs B on every call (B is new each step): measured 6.4 vs
 //   7.2 ms for [288,16384]·[16384,32], 5.7 vs 10.6 ms for [1152,1024]·[1024,128].
 import * as tf from '@tensorflow/tfjs-core';
-import { once, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
+import { once, registerHostKernel, simdOnActiveBackend, simdOnSingleThreadEngine } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
-import { wasmPoolThreads } from './backend.ts';
 
 const BMM = 'FontloomBatchMatMul';
 const GEMM = 'FontloomMatMul';
@@ -71,9 +70,7 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   const [m, k] = a.shape;
   const [kb, n] = b.shape;
-  // Ours runs on one thread: an engine with XNNPACK's pool keeps XNNPACK's (threaded) product.
-  const ours = simdOnActiveBackend() && wasmPoolThreads() === 1;
-  if (m % 4 !== 0 || n % 8 !== 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || !ours) {
+  if (m % 4 !== 0 || n % 8 !== 0 || a.dtype !== 'float32' || b.dtype !== 'float32' || !simdOnSingleThreadEngine()) {
     return tf.matMul(a, b);
   }
   if (k !== kb) throw new Error(`matMul2d: shapes [${a.shape}] and [${b.shape}] do not multiply`);

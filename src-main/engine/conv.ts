@@ -5,10 +5,9 @@
 // engines, the 3×3 convolutions of larger maps and their filter gradients run on Fontloom's SIMD
 // kernels instead (convSame, conv3x3Applies).
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, once, registerHostKernel, simdOnActiveBackend, type HostAccess, type Info } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel, simdOnActiveBackend, simdOnSingleThreadEngine, type HostAccess, type Info } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';
 import { matMul2d } from './bmm.ts';
-import { wasmPoolThreads } from './backend.ts';
 
 const COLUMNS = 'FontloomFilterGradColumns';
 
@@ -155,7 +154,7 @@ const CONV3_MIN_PIXELS = 256;
  */
 function conv3x3Applies(x: tf.Tensor4D, filters: number): boolean {
   const [, h, wd] = x.shape;
-  return filters % 8 === 0 && wd >= 4 && h * wd >= CONV3_MIN_PIXELS && x.dtype === 'float32' && simdOnActiveBackend() && wasmPoolThreads() === 1;
+  return filters % 8 === 0 && wd >= 4 && h * wd >= CONV3_MIN_PIXELS && x.dtype === 'float32' && simdOnSingleThreadEngine();
 }
 
 /** tf.conv2d(x, w, 1, 'same') for an odd square kernel, with Fontloom's kernel where it is faster. */

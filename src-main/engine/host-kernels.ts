@@ -4,6 +4,7 @@
 // take many (see gelu.ts, groupnorm.ts). Other backends compose the tfjs ops instead.
 import * as tf from '@tensorflow/tfjs-core';
 import { simdKernelsFor, type SimdKernels } from './simd.ts';
+import { wasmPoolThreads } from './backend.ts';
 
 export type Info = tf.TensorInfo;
 
@@ -78,6 +79,15 @@ export function once(register: () => void): () => void {
 export function simdOnActiveBackend(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
   return ACCESS.wasm(tf.backend()).simd !== null;
+}
+
+/**
+ * Whether Fontloom's single-threaded SIMD kernels (GEMM, convolutions) should run: wasm with the
+ * kernels, on an engine without XNNPACK's thread pool; an engine with a pool keeps XNNPACK's
+ * threaded kernels.
+ */
+export function simdOnSingleThreadEngine(): boolean {
+  return wasmPoolThreads() === 1 && simdOnActiveBackend();
 }
 
 /** Whether the active backend runs host kernels (and every input is float32). */
