@@ -122,8 +122,8 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
   const data = await loadTrainingData(source.path, 0.1);
   const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
   const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
-  // The CLI's own defaults: sheets every 1000 steps, both cores.
-  const config = runConfig(preset.name, { ...opts, steps, batch, sampleEvery: opts.sampleEvery ?? 1000, threads: opts.threads ?? defaultEngines(preset.name) });
+  // The CLI's own default: sheets every 1000 steps (runConfig gives the preset's engines).
+  const config = runConfig(preset.name, { ...opts, steps, batch, sampleEvery: opts.sampleEvery ?? 1000 });
   const run = await createRun(home, {
     name: opts.name,
     data: source.path,
