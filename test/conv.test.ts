@@ -151,8 +151,7 @@ describe('the 3×3 convolution on wasm with Fontloom’s kernel (all nine taps i
   // Maps of 256 pixels or more with a multiple of 8 filters take this path (engines without a pool,
   // as here): tiny's and small's shapes, odd heights and widths (rows that are not a multiple of 4),
   // one input channel, and 5 filters (the value stays with XNNPACK; its input gradient, 8 filters
-  // over the flipped filter, takes the kernel). The reference is tfjs on
-  // cpu: the value, and the input gradient (the same kernel over the flipped filter).
+  // over the flipped filter, takes the kernel). The reference is tfjs on cpu, value and input gradient.
   const shapes: Array<[number, number, number, number, number]> = [
     [2, 32, 32, 16, 16],
     [3, 16, 16, 32, 32],
@@ -179,13 +178,13 @@ describe('the 3×3 convolution on wasm with Fontloom’s kernel (all nine taps i
       const [yRef, dxRef] = [await ref[0].data(), await ref[1].data()];
       tf.dispose(ref);
       expect(await tf.setBackend('wasm')).toBe(true);
-      const kernelsBefore = tf.memory().numTensors;
+      const tensorsBefore = tf.memory().numTensors;
       const ours = run();
       expect(ours[0].shape).toEqual([n, h, w, co]);
       expect(relativeError(await ours[0].data(), yRef), 'value').toBeLessThan(1e-5);
       expect(relativeError(await ours[1].data(), dxRef), 'input gradient').toBeLessThan(1e-5);
       tf.dispose(ours);
-      expect(tf.memory().numTensors).toBe(kernelsBefore);
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
       await tf.setBackend('cpu');
     });
   }
