@@ -5,12 +5,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { groupNorm1, groupNorm1Composed } from '../src-main/engine/groupnorm.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { tensorRelativeError } from './helpers/compare.ts';
+import { webgpuUnavailable } from './helpers/backends.ts';
 
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
 type Norm = (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D, eps: number) => tf.Tensor4D;
+
+/** The definition in tfjs ops, its gradients left to tfjs's autodiff: the reference. */
+const autodiffNorm: Norm = (x, g, b, eps) => {
+  const { mean, variance } = tf.moments(x, [1, 2, 3], true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+};
 
 function valueAndGrads(norm: Norm, x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D, r: tf.Tensor4D) {
   const y = tf.tidy(() => norm(x, g, b, 1e-5));
@@ -28,23 +35,66 @@ const cases = [
   { n: 2, h: 16, w: 16, c: 8, offset: 300 },
 ];
 
+function caseTensors(k: (typeof cases)[number]) {
+  const rng = new Rng(k.n * 7919 + k.c * 31 + k.h);
+  const size = k.n * k.h * k.w * k.c;
+  const x = tf.tensor4d(Float32Array.from(rng.normal(size), (v, i) => v * (1 + (i % 3)) + k.offset), [k.n, k.h, k.w, k.c]);
+  const g = tf.tensor1d(Float32Array.from(rng.normal(k.c), (v) => 1 + 0.5 * v));
+  const b = tf.tensor1d(rng.normal(k.c));
+  const r = tf.tensor4d(rng.normal(size), x.shape);
+  return { x, g, b, r };
+}
+
+async function expectSameAsAutodiff(norm: Norm, k: (typeof cases)[number]) {
+  const { x, g, b, r } = caseTensors(k);
+  const ours = valueAndGrads(norm, x, g, b, r);
+  const ref = valueAndGrads(autodiffNorm, x, g, b, r);
+  const names = ['value', 'dx', 'dγ', 'dβ'];
+  // The offset case loses float32 digits in the reference itself (x − μ at 300).
+  const tolerance = k.offset ? 1e-3 : 1e-5;
+  for (let i = 0; i < 4; i++) expect(await tensorRelativeError(ours[i], ref[i]), names[i]).toBeLessThan(tolerance);
+  tf.dispose([x, g, b, r, ...ours, ...ref]);
+}
+
+describe.each(['cpu', 'webgpu'] as const)('the composed GroupNorm(1, C) with its written-out gradient, on %s', (backend) => {
+  for (const k of cases) {
+    it(`equals autodiff of the definition in value and in the gradients of x, γ and β for [${k.n},${k.h},${k.w},${k.c}]${k.offset ? ` offset by ${k.offset}` : ''}`, async (ctx) => {
+      if (backend === 'webgpu') {
+        const reason = await webgpuUnavailable();
+        if (reason) {
+          console.log(`skipped: ${reason}`);
+          ctx.skip();
+        }
+      } else expect(await tf.setBackend(backend)).toBe(true);
+      await expectSameAsAutodiff(groupNorm1Composed, k);
+    });
+  }
+
+  it('leaves no tensor behind across repeated forward and backward passes', async (ctx) => {
+    if (backend === 'webgpu') {
+      const reason = await webgpuUnavailable();
+      if (reason) {
+        console.log(`skipped: ${reason}`);
+        ctx.skip();
+      }
+    } else expect(await tf.setBackend(backend)).toBe(true);
+    const x = tf.randomNormal([2, 4, 4, 3]) as tf.Tensor4D;
+    const g = tf.ones([3]) as tf.Tensor1D;
+    const b = tf.zeros([3]) as tf.Tensor1D;
+    const step = () => tf.tidy(() => tf.addN(tf.grads((xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.square(groupNorm1Composed(xi as tf.Tensor4D, gi as tf.Tensor1D, bi as tf.Tensor1D, 1e-5))))([x, g, b]).map((t) => t.sum())));
+    step().dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) step().dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, g, b]);
+  });
+});
+
 describe.each(['cpu', 'wasm'] as const)('the fused GroupNorm(1, C) on %s', (backend) => {
   for (const k of cases) {
-    it(`equals the composed tfjs ops in value and in the gradients of x, γ and β for [${k.n},${k.h},${k.w},${k.c}]${k.offset ? ` offset by ${k.offset}` : ''}`, async () => {
+    it(`equals autodiff of the definition in value and in the gradients of x, γ and β for [${k.n},${k.h},${k.w},${k.c}]${k.offset ? ` offset by ${k.offset}` : ''}`, async () => {
       expect(await tf.setBackend(backend)).toBe(true);
-      const rng = new Rng(k.n * 7919 + k.c * 31 + k.h);
-      const size = k.n * k.h * k.w * k.c;
-      const x = tf.tensor4d(Float32Array.from(rng.normal(size), (v, i) => v * (1 + (i % 3)) + k.offset), [k.n, k.h, k.w, k.c]);
-      const g = tf.tensor1d(Float32Array.from(rng.normal(k.c), (v) => 1 + 0.5 * v));
-      const b = tf.tensor1d(rng.normal(k.c));
-      const r = tf.tensor4d(rng.normal(size), x.shape);
-      const ours = valueAndGrads(groupNorm1, x, g, b, r);
-      const ref = valueAndGrads(groupNorm1Composed, x, g, b, r);
-      const names = ['value', 'dx', 'dγ', 'dβ'];
-      // The offset case loses float32 digits in the composed reference itself (x − μ at 300).
-      const tolerance = k.offset ? 1e-3 : 1e-5;
-      for (let i = 0; i < 4; i++) expect(await tensorRelativeError(ours[i], ref[i]), names[i]).toBeLessThan(tolerance);
-      tf.dispose([x, g, b, r, ...ours, ...ref]);
+      await expectSameAsAutodiff(groupNorm1, k);
     });
   }
 

@@ -8,6 +8,7 @@
 // Backward, with x̂ = (x − μ)·r and g = dy·γ_c: dβ_c = Σ dy, dγ_c = Σ dy·x̂ (over n, h, w), and
 // dx = r·(g − mean(g) − x̂·mean(g·x̂)), the means over the sample.
 import * as tf from '@tensorflow/tfjs-core';
+import { constant } from './constants.ts';
 import { hostKernelsApply, once, registerHostKernel, type HostAccess, type Info } from './host-kernels.ts';
 
 const GROUP_NORM = 'FontloomGroupNorm';
@@ -188,11 +189,33 @@ const registerKernels = once(() => {
   });
 });
 
-/** The same normalisation composed from tfjs ops, for backends without host kernels. */
+/**
+ * The same normalisation composed from tfjs ops, for backends without host kernels (webgpu,
+ * tensorflow), with the backward formulas above written out. Left to autodiff, tf.moments' Mean
+ * gradient builds a tensor of ones the size of x in host memory on every backward pass, which a
+ * GPU backend then uploads: on an H200 most of a webgpu training step went to that.
+ */
 export function groupNorm1Composed(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [1, 2, 3], true);
-  const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add<tf.Tensor4D>(tf.mul(xhat, gamma), beta);
+  const norm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, gi, bi, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(xi, [1, 2, 3], true);
+    const r = tf.rsqrt(tf.add(variance, constant(eps)));
+    const xhat = tf.mul(tf.sub(xi, mean), r);
+    save([xhat, r, gi]);
+    return {
+      value: tf.add(tf.mul(xhat, gi), bi),
+      gradFunc: (dy, saved) => {
+        const [xh, rs, g] = saved;
+        const d = dy as tf.Tensor4D;
+        const dg = tf.mul(d, g);
+        const m1 = tf.mean(dg, [1, 2, 3], true);
+        const m2 = tf.mean(tf.mul(dg, xh), [1, 2, 3], true);
+        const dx = tf.mul(rs, tf.sub(tf.sub(dg, m1), tf.mul(xh, m2)));
+        return [dx, tf.sum(tf.mul(d, xh), [0, 1, 2]), tf.sum(d, [0, 1, 2])];
+      },
+    };
+  });
+  return norm(x, gamma, beta) as tf.Tensor4D;
 }
 
 /** GroupNorm(1, C) of x [N, H, W, C] with per-channel γ and β. */
