@@ -1,10 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { initBackend } from '../src-main/engine/backend.ts';
+import { webgpuUnavailable } from './helpers/backends.ts';
 import { Ema } from '../src-main/engine/ema.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu');
+});
+
+afterAll(async () => {
+  await initBackend('cpu');
 });
 
 let made: tf.Variable[] = [];
@@ -36,7 +42,18 @@ function setWeights(m: Map<string, tf.Variable>, values: Record<string, number[]
 
 const read = async (v: tf.Variable) => Array.from(await v.data());
 
-describe('the EMA of the weights, as the reference’s EMA class', () => {
+// cpu runs Fontloom's one-pass host kernel; webgpu the update composed from tfjs ops.
+describe.each(['cpu', 'webgpu'] as const)('the EMA of the weights, as the reference’s EMA class, on %s', (backend) => {
+  beforeEach(async (ctx) => {
+    if (backend === 'webgpu') {
+      const reason = await webgpuUnavailable();
+      if (reason) {
+        console.log(`skipped: ${reason}`);
+        ctx.skip();
+      }
+    } else await initBackend('cpu');
+  });
+
   // The weights the trained model passes through, one row per training step.
   const trajectory = [
     { conv: [1, 2, 3], bias: [0.5] },

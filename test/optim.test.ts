@@ -1,10 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { initBackend } from '../src-main/engine/backend.ts';
+import { webgpuUnavailable } from './helpers/backends.ts';
 import { AdamW, oneCycle, oneCycleAt, type AdamWHyper } from '../src-main/engine/optim.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('cpu');
+});
+
+afterAll(async () => {
+  await initBackend('cpu');
 });
 
 function expectRelClose(actual: number, expected: number, rel: number, what: string): void {
@@ -129,7 +135,18 @@ describe('the OneCycle learning-rate schedule, as PyTorch’s OneCycleLR', () =>
   });
 });
 
-describe('AdamW, as torch.optim.AdamW', () => {
+// cpu runs Fontloom's one-pass host kernel; webgpu the update composed from tfjs ops.
+describe.each(['cpu', 'webgpu'] as const)('AdamW, as torch.optim.AdamW, on %s', (backend) => {
+  beforeEach(async (ctx) => {
+    if (backend === 'webgpu') {
+      const reason = await webgpuUnavailable();
+      if (reason) {
+        console.log(`skipped: ${reason}`);
+        ctx.skip();
+      }
+    } else await initBackend('cpu');
+  });
+
   let made: Array<{ dispose(): void }> = [];
   let serial = 0;
   afterEach(() => {

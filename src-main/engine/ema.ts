@@ -35,11 +35,16 @@ export class Ema {
   update(): void {
     const copy = this.step < this.start;
     tf.tidy(() => {
+      // Made once an update, not once a variable: on a GPU backend each JS-number operand is an upload.
+      let k: [tf.Scalar, tf.Scalar] | null = null;
       for (const [name, p] of this.source) {
         const e = this.target.get(name)!;
         if (copy) e.assign(p);
         else if (hostKernelsApply(e, p)) e.assign(emaKernel(e, p, this.beta));
-        else e.assign(tf.add(tf.mul(e, this.beta), tf.mul(p, 1 - this.beta)));
+        else {
+          const [keep, take] = (k ??= [tf.scalar(this.beta), tf.scalar(1 - this.beta)]);
+          e.assign(tf.add(tf.mul(e, keep), tf.mul(p, take)));
+        }
       }
     });
     this.step += 1;

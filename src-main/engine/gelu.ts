@@ -10,6 +10,7 @@
 // (no exp): ½(1 + E(x)) + ½x·E′(x), consistent with the forward to rounding.
 // Other backends (webgpu, tensorflow) compose it from tfjs ops as before.
 import * as tf from '@tensorflow/tfjs-core';
+import { constant } from './constants.ts';
 import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
 
 const GELU = 'FontloomGelu';
@@ -99,7 +100,7 @@ const registerKernels = once(() => {
 
 /** x·Φ(x) through tfjs ops, for backends without the fused kernel. */
 export function geluComposed<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
+  return tf.mul(tf.mul(x, constant(0.5)), tf.add(tf.erf(tf.mul(x, constant(Math.SQRT1_2))), constant(1))) as T;
 }
 
 /** GELU as PyTorch's default (exact, not the tanh approximation). */

@@ -109,6 +109,14 @@ export class AdamW {
     const bc1 = 1 - Math.pow(h.beta1, this.step);
     const bc2 = 1 - Math.pow(h.beta2, this.step);
     tf.tidy(() => {
+      // The composed update's numbers, each made once a step rather than once a variable (on a GPU
+      // backend every JS-number operand is an upload).
+      let k: Record<'b1' | 'c1' | 'b2' | 'c2' | 'bc2' | 'eps' | 'decay' | 'rate' | 'own' | 'other', tf.Scalar> | null = null;
+      const numbers = () => (k ??= {
+        b1: tf.scalar(h.beta1), c1: tf.scalar(1 - h.beta1), b2: tf.scalar(h.beta2), c2: tf.scalar(1 - h.beta2),
+        bc2: tf.scalar(Math.sqrt(bc2)), eps: tf.scalar(h.eps), decay: tf.scalar(1 - h.lr * h.weightDecay),
+        rate: tf.scalar(h.lr / bc1), own: tf.scalar(blend?.own ?? 1), other: tf.scalar(blend?.other ?? 0),
+      });
       for (const [name, p] of this.params) {
         const own = grads[p.name];
         if (!own) continue;
@@ -123,12 +131,13 @@ export class AdamW {
           p.assign(p2);
           continue;
         }
-        const g = other ? tf.add(tf.mul(own, blend!.own), tf.mul(other, blend!.other)) : own;
-        m.assign(tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1)));
-        v.assign(tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2)));
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), h.eps);
-        const decayed = tf.mul(p, 1 - h.lr * h.weightDecay);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), h.lr / bc1)));
+        const c = numbers();
+        const g = other ? tf.add(tf.mul(own, c.own), tf.mul(other, c.other)) : own;
+        m.assign(tf.add(tf.mul(m, c.b1), tf.mul(g, c.c1)));
+        v.assign(tf.add(tf.mul(v, c.b2), tf.mul(tf.square(g), c.c2)));
+        const denom = tf.add(tf.div(tf.sqrt(v), c.bc2), c.eps);
+        const decayed = tf.mul(p, c.decay);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), c.rate)));
       }
     });
   }
