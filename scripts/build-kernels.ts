@@ -89,6 +89,7 @@ ${transposeKernel()}
 ${gemmKernel()}
 ${conv3Kernel()}
 ${conv3FilterGradKernel()}
+${winogradKernels()}
 )
 `;
 }
@@ -252,6 +253,79 @@ function conv3FilterGradKernel(): string {
           (i32.add (i32.mul (i32.div_u (local.get $t) (i32.const 3)) (local.get $wp)) (i32.rem_u (local.get $t) (i32.const 3))))))
         (local.set $tapw (i32.add (local.get $dw) (i32.shl (i32.mul (local.get $t) (i32.mul (local.get $ci) (local.get $co))) (i32.const 2))))
         ${forLoop('c0', '(local.get $ci)', 4, forLoop('j', '(local.get $co)', 8, tile))}`)})`;
+}
+
+/**
+ * Winograd F(2×2, 3×3) (conv.ts): each 2×2 block of a 3×3 convolution's output from a 4×4 tile of
+ * the padded image as Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A: 16 products per channel pair where direct
+ * convolution takes 36. These two kernels are the transforms either side of 16 GEMMs (`gemm`).
+ */
+function winogradKernels(): string {
+  const ids = [0, 1, 2, 3];
+  const d = (r: number, c: number) => `$d${r}${c}`;
+  const t = (r: number, c: number) => `$t${r}${c}`;
+  const locals = (name: (r: number, c: number) => string) =>
+    ids.flatMap((r) => ids.map((c) => `(local ${name(r, c)} v128)`)).join(' ');
+  const get = (name: string) => `(local.get ${name})`;
+  const sub = (a: string, b: string) => `(f32x4.sub ${get(a)} ${get(b)})`;
+  const add = (a: string, b: string) => `(f32x4.add ${get(a)} ${get(b)})`;
+  // Bᵀ·z for z0…z3: z0 − z2, z1 + z2, z2 − z1, z1 − z3.
+  const bt = (z: (k: number) => string) => [sub(z(0), z(2)), add(z(1), z(2)), sub(z(2), z(1)), sub(z(1), z(3))];
+  const inputTile = `${ids.flatMap((r) => ids.map((c) => `(local.set ${d(r, c)} (v128.load (i32.add (local.get $px) (local.get $o${r}${c}))))`)).join('\n            ')}
+            ${ids.flatMap((c) => bt((k) => d(k, c)).map((e, r) => `(local.set ${t(r, c)} ${e})`)).join('\n            ')}
+            ${ids.flatMap((r) => bt((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $vx) (local.get $q${4 * r + c})) ${e})`)).join('\n            ')}`;
+  // Aᵀ·z for z0…z3: z0 + z1 + z2, z1 − z2 − z3.
+  // Byte offsets within a tile, set once a call: $oRC for pixel (r, c), $qξ for matrix ξ.
+  const offsetLocals = `${ids.flatMap((r) => ids.map((c) => `(local $o${r}${c} i32)`)).join(' ')} ${[...Array(16).keys()].map((k) => `(local $q${k} i32)`).join(' ')}`;
+  const setOffsets = `${ids.flatMap((r) => ids.map((c) => `(local.set $o${r}${c} (i32.add (i32.mul (local.get $rowbytes) (i32.const ${r})) (i32.mul (local.get $step) (i32.const ${c}))))`)).join('\n    ')}
+    ${[...Array(16).keys()].map((k) => `(local.set $q${k} (i32.mul (local.get $plane) (i32.const ${k})))`).join('\n    ')}`;
+  const at = (z: (k: number) => string) => [`(f32x4.add ${add(z(0), z(1))} ${get(z(2))})`, `(f32x4.sub ${sub(z(1), z(2))} ${get(z(3))})`];
+  const outputTile = `${ids.flatMap((r) => ids.map((c) => `(local.set ${d(r, c)} (v128.load (i32.add (local.get $mx) (local.get $q${4 * r + c}))))`)).join('\n            ')}
+            ${ids.flatMap((c) => at((k) => d(k, c)).map((e, i) => `(local.set ${t(i, c)} ${e})`)).join('\n            ')}
+            ${[0, 1].flatMap((i) => at((k) => t(i, k)).map((e, j) => `(v128.store (i32.add (local.get $ox) (local.get $o${i}${j})) ${e})`)).join('\n            ')}`;
+  // G·g·Gᵀ over three values z0…z2: z0, ½(z0 + z1 + z2), ½(z0 − z1 + z2), z2.
+  const half = splat(0.5);
+  const gz = (z: (k: number) => string) => [get(z(0)), `(f32x4.mul ${half} (f32x4.add ${add(z(0), z(1))} ${get(z(2))}))`, `(f32x4.mul ${half} (f32x4.add ${sub(z(0), z(1))} ${get(z(2))}))`, get(z(2))];
+  const g = (a: number, b: number) => `$g${a}${b}`;
+  const filterStep = `${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `(local.set ${g(a, b)} (v128.load (i32.add (local.get $w) (i32.mul (local.get $tap) (i32.const ${3 * a + b})))))`)).join('\n        ')}
+        ${[0, 1, 2].flatMap((b) => gz((k) => g(k, b)).map((e, i) => `(local.set ${t(i, b)} ${e})`)).join('\n        ')}
+        ${ids.flatMap((i) => gz((k) => t(i, k)).map((e, j) => `(v128.store (i32.add (local.get $u) (i32.mul (local.get $tap) (i32.const ${4 * i + j}))) ${e})`)).join('\n        ')}`;
+  return `
+  ;; winograd_filter(w, u, pairs): U[ξ = 4i + j] = (G·g·Gᵀ)[i, j] for each of the pairs (ci·co, a multiple
+  ;; of 4) of w [3, 3, ci, co], into u [16, ci, co].
+  (func (export "winograd_filter") (param $w i32) (param $u i32) (param $pairs i32)
+    (local $q i32) (local $tap i32) ${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `(local ${g(a, b)} v128)`)).join(' ')} ${locals(t)}
+    (local.set $tap (i32.shl (local.get $pairs) (i32.const 2)))
+    ${forLoop('q', '(local.get $pairs)', 4, `${filterStep}
+        (local.set $w (i32.add (local.get $w) (i32.const 16)))
+        (local.set $u (i32.add (local.get $u) (i32.const 16)))`)})
+  ;; winograd_in(p, v, th, tw, ci, wp): V[ξ] = Bᵀ·d·B for each 4×4 tile d of one image zero-padded as
+  ;; conv3 reads it (rows of wp pixels of ci floats, ci a multiple of 4): tile (ty, tx) starts at padded
+  ;; pixel (2ty, 2tx). v gets 16 matrices [th·tw, ci], ξ = 4r + c, tile ty·tw + tx in row order; each
+  ;; matrix starts 16 floats after the previous one ends, so that the 16 do not share cache sets.
+  (func (export "winograd_in") (param $p i32) (param $v i32) (param $th i32) (param $tw i32) (param $ci i32) (param $wp i32)
+    (local $ty i32) (local $tx i32) (local $c4 i32) (local $px i32) (local $vx i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
+    ${locals(d)} ${locals(t)} ${offsetLocals}
+    (local.set $step (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $rowbytes (i32.mul (local.get $wp) (local.get $step)))
+    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
+    ${setOffsets}
+    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $ci)', 4, `(local.set $px (i32.add (local.get $p) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
+            (local.set $vx (i32.add (local.get $v) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
+            ${inputTile}`)))})
+  ;; winograd_out(m, o, th, tw, co, w): the 2×2 output block Aᵀ·M·A of each tile, from m's 16 matrices
+  ;; [th·tw, co] (co a multiple of 4), 16 floats apart as winograd_in leaves them, into o [2th, w, co]
+  ;; at pixel (2ty, 2tx).
+  (func (export "winograd_out") (param $m i32) (param $o i32) (param $th i32) (param $tw i32) (param $co i32) (param $w i32)
+    (local $ty i32) (local $tx i32) (local $c4 i32) (local $mx i32) (local $ox i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
+    ${locals(d)} ${locals(t)} ${offsetLocals}
+    (local.set $step (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $rowbytes (i32.mul (local.get $w) (local.get $step)))
+    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
+    ${setOffsets}
+    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $co)', 4, `(local.set $mx (i32.add (local.get $m) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
+            (local.set $ox (i32.add (local.get $o) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
+            ${outputTile}`)))})`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */

@@ -147,17 +147,23 @@ describe('the filter gradient on wasm, as shifted planes times the output gradie
   }
 });
 
-describe('the 3×3 convolution on wasm with Fontloom’s kernel (all nine taps in registers)', () => {
-  // Maps of 256 pixels or more with a multiple of 8 filters take this path (engines without a pool,
-  // as here): tiny's and small's shapes, odd heights and widths (rows that are not a multiple of 4),
-  // one input channel, and 5 filters (the value stays with XNNPACK; its input gradient, 8 filters
-  // over the flipped filter, takes the kernel). The reference is tfjs on cpu, value and input gradient.
+describe('the 3×3 convolution on wasm with Fontloom’s kernels (Winograd F(2×2, 3×3), or all nine taps in registers)', () => {
+  // On engines without a pool (as here), with a multiple of 8 filters: Winograd for even sides
+  // whose 2×2 tiles come in fours and channels in fours (tiny's and small's shapes, 8×8 and 4×4
+  // maps, a map that is not square, 12 channels); the nine-tap kernel for other maps of 256 pixels
+  // or more: odd heights and widths, 81 tiles, one input channel, and 5 filters (the value stays
+  // with XNNPACK; its input gradient, 8 filters over the flipped filter, takes a kernel). The
+  // reference is tfjs on cpu, value and input gradient.
   const shapes: Array<[number, number, number, number, number]> = [
     [2, 32, 32, 16, 16],
     [3, 16, 16, 32, 32],
     [2, 16, 16, 64, 8],
+    [2, 8, 8, 64, 64],
+    [2, 4, 4, 128, 16],
+    [1, 20, 24, 12, 16],
     [2, 17, 19, 5, 8],
     [1, 32, 9, 3, 16],
+    [2, 18, 18, 8, 8],
     [2, 32, 32, 1, 16],
     [2, 16, 16, 8, 5],
   ];
@@ -189,13 +195,19 @@ describe('the 3×3 convolution on wasm with Fontloom’s kernel (all nine taps i
     });
   }
 
-  it('is the kernel that runs for tiny’s large maps on a wasm engine without a pool, with its filter gradient', async () => {
+  it('are the kernels that run on a wasm engine without a pool: Winograd for tiny’s maps, nine taps for odd ones', async () => {
     await import('@tensorflow/tfjs-backend-wasm');
     expect(await tf.setBackend('wasm')).toBe(true);
+    const kernelsOf = async (shape: [number, number, number, number]) => {
+      const [xi, fi] = [tf.ones(shape) as tf.Tensor4D, tf.ones([3, 3, shape[3], 8]) as tf.Tensor4D];
+      const { kernelNames } = await tf.profile(() => conv2dSame(xi, fi));
+      tf.dispose([xi, fi]);
+      return kernelNames.filter((k) => k !== ''); // '' is customGrad's own scope
+    };
+    for (const size of [32, 16, 8, 4]) expect(await kernelsOf([1, size, size, 8])).toEqual(['FontloomConv3x3Winograd']);
+    expect(await kernelsOf([1, 17, 19, 8])).toEqual(['FontloomConv3x3']);
+    expect(await kernelsOf([1, 2, 2, 8])).toEqual(['Conv2D']);
     const [x, f] = [tf.ones([1, 16, 16, 8]) as tf.Tensor4D, tf.ones([3, 3, 8, 8]) as tf.Tensor4D];
-    const { kernelNames } = await tf.profile(() => conv2dSame(x, f));
-    expect(kernelNames).toContain('FontloomConv3x3');
-    expect(kernelNames).not.toContain('Conv2D');
     const dy = tf.ones([1, 16, 16, 8]) as tf.Tensor4D;
     const grads = await tf.profile(() => conv2dFilterGrad(x, dy, 3));
     expect(grads.kernelNames).toEqual(['FontloomConv3x3FilterGrad']);

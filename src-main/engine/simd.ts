@@ -39,6 +39,15 @@ export interface SimdKernels {
    * output rows with zeros in the spare ones; ci a multiple of 4, co of 8.
    */
   conv3_filter_grad(p: number, dy: number, dw: number, m: number, ci: number, co: number, wp: number, accumulate: number): void;
+  /** Winograd F(2×2, 3×3)'s filter transform: u [16, ci, co] = G·g·Gᵀ of w [3, 3, ci, co], pairs = ci·co (a multiple of 4). */
+  winograd_filter(w: number, u: number, pairs: number): void;
+  /**
+   * Winograd F(2×2, 3×3)'s input transform for one image padded as conv3 reads it: v gets 16
+   * matrices [th·tw, ci] (ci a multiple of 4), the tile at padded pixel (2ty, 2tx) in row ty·tw + tx.
+   */
+  winograd_in(p: number, v: number, th: number, tw: number, ci: number, wp: number): void;
+  /** Its output transform: 16 matrices [th·tw, co] (co a multiple of 4) to o [2th, w, co]. */
+  winograd_out(m: number, o: number, th: number, tw: number, co: number, w: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
