@@ -90,6 +90,7 @@ ${gemmKernel()}
 ${conv3Kernel()}
 ${conv3FilterGradKernel()}
 ${winogradKernels()}
+${gemmTnKernel()}
 )
 `;
 }
@@ -290,7 +291,42 @@ function winogradKernels(): string {
   const filterStep = `${[0, 1, 2].flatMap((a) => [0, 1, 2].map((b) => `(local.set ${g(a, b)} (v128.load (i32.add (local.get $w) (i32.mul (local.get $tap) (i32.const ${3 * a + b})))))`)).join('\n        ')}
         ${[0, 1, 2].flatMap((b) => gz((k) => g(k, b)).map((e, i) => `(local.set ${t(i, b)} ${e})`)).join('\n        ')}
         ${ids.flatMap((i) => gz((k) => t(i, k)).map((e, j) => `(v128.store (i32.add (local.get $u) (i32.mul (local.get $tap) (i32.const ${4 * i + j}))) ${e})`)).join('\n        ')}`;
+  // Aᵀ's transpose over two values z0, z1 (a 2×2 output gradient block to 4×4): z0, z0 + z1, z0 − z1, −z1.
+  const a = (z: (k: number) => string) => [get(z(0)), add(z(0), z(1)), sub(z(0), z(1)), `(f32x4.neg ${get(z(1))})`];
+  const outputGradTile = `${[0, 1].flatMap((i) => [0, 1].map((j) => `(local.set ${d(i, j)} (v128.load (i32.add (local.get $ox) (local.get $o${i}${j}))))`)).join('\n            ')}
+            ${[0, 1].flatMap((j) => a((k) => d(k, j)).map((e, r) => `(local.set ${t(r, j)} ${e})`)).join('\n            ')}
+            ${ids.flatMap((r) => a((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $mx) (local.get $q${4 * r + c})) ${e})`)).join('\n            ')}`;
+  // Gᵀ over four values z0…z3 (back to three): z0 + ½(z1 + z2), ½(z1 − z2), ½(z1 + z2) + z3.
+  const gt = (z: (k: number) => string) => [
+    `(f32x4.add ${get(z(0))} (f32x4.mul ${half} ${add(z(1), z(2))}))`,
+    `(f32x4.mul ${half} ${sub(z(1), z(2))})`,
+    `(f32x4.add (f32x4.mul ${half} ${add(z(1), z(2))}) ${get(z(3))})`,
+  ];
+  const filterGradStep = `${ids.flatMap((i) => ids.map((j) => `(local.set ${d(i, j)} (v128.load (i32.add (local.get $u) (i32.mul (local.get $tap) (i32.const ${4 * i + j})))))`)).join('\n        ')}
+        ${ids.flatMap((j) => gt((k) => d(k, j)).map((e, r) => `(local.set ${t(r, j)} ${e})`)).join('\n        ')}
+        ${[0, 1, 2].flatMap((r) => gt((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $w) (i32.mul (local.get $tap) (i32.const ${3 * r + c}))) ${e})`)).join('\n        ')}`;
   return `
+  ;; winograd_filter_grad(u, w, pairs): the filter gradient w [3, 3, ci, co] = Gᵀ·dU·G from dU [16, ci, co],
+  ;; pairs = ci·co a multiple of 4 (winograd_filter's transpose).
+  (func (export "winograd_filter_grad") (param $u i32) (param $w i32) (param $pairs i32)
+    (local $q i32) (local $tap i32) ${locals(d)} ${locals(t)}
+    (local.set $tap (i32.shl (local.get $pairs) (i32.const 2)))
+    ${forLoop('q', '(local.get $pairs)', 4, `${filterGradStep}
+        (local.set $w (i32.add (local.get $w) (i32.const 16)))
+        (local.set $u (i32.add (local.get $u) (i32.const 16)))`)})
+  ;; winograd_out_grad(dy, m, th, tw, co, w): winograd_out's transpose: each 2×2 block of the output
+  ;; gradient dy [2th, w, co] at pixel (2ty, 2tx) to dM = A·dY·Aᵀ, 16 matrices [th·tw, co] laid out as
+  ;; winograd_out reads them (co a multiple of 4).
+  (func (export "winograd_out_grad") (param $dy i32) (param $m i32) (param $th i32) (param $tw i32) (param $co i32) (param $w i32)
+    (local $ty i32) (local $tx i32) (local $c4 i32) (local $mx i32) (local $ox i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
+    ${locals(d)} ${locals(t)} ${offsetLocals}
+    (local.set $step (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $rowbytes (i32.mul (local.get $w) (local.get $step)))
+    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
+    ${setOffsets}
+    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $co)', 4, `(local.set $mx (i32.add (local.get $m) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
+            (local.set $ox (i32.add (local.get $dy) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
+            ${outputGradTile}`)))})
   ;; winograd_filter(w, u, pairs): U[ξ = 4i + j] = (G·g·Gᵀ)[i, j] for each of the pairs (ci·co, a multiple
   ;; of 4) of w [3, 3, ci, co], into u [16, ci, co].
   (func (export "winograd_filter") (param $w i32) (param $u i32) (param $pairs i32)
@@ -326,6 +362,38 @@ function winogradKernels(): string {
     ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $co)', 4, `(local.set $mx (i32.add (local.get $m) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
             (local.set $ox (i32.add (local.get $o) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
             ${outputTile}`)))})`;
+}
+
+/** c (+)= aᵀ·b over rows: Winograd's filter gradient per matrix (conv.ts). */
+function gemmTnKernel(): string {
+  const [rows, acc] = [BLOCK_ROWS, blockAcc];
+  const cAt = (r: number) => `(i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const ${r})) (local.get $n)) (local.get $j)) (i32.const 2)))`;
+  const tile = `${blockStart(cAt)}
+                (local.set $xp (i32.add (local.get $a) (i32.shl (local.get $c0) (i32.const 2))))
+                (local.set $dp (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+                ${forLoop('i', '(local.get $m)', 1, `(local.set $xv (v128.load (local.get $xp)))
+                    (local.set $d0 (v128.load (local.get $dp)))
+                    (local.set $d1 (v128.load offset=16 (local.get $dp)))
+                    ${rows
+                      .map(
+                        (r) => `(local.set $av (${lanes(r, r, r, r)} (local.get $xv) (local.get $xv)))
+                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $d0))))
+                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $d1))))`,
+                      )
+                      .join('\n                    ')}
+                    (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                    (local.set $dp (i32.add (local.get $dp) (local.get $dstep)))`)}
+                ${blockStore(cAt)}`;
+  return `
+  ;; gemm_tn(a, b, c, m, k, n, accumulate): c (+)= aᵀ·b for a [m, k] and b [m, n], c [k, n]; k a multiple
+  ;; of 4, n of 8. Blocks of 4 rows × 8 columns of c stay in registers over all m rows.
+  (func (export "gemm_tn") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $accumulate i32)
+    (local $c0 i32) (local $j i32) (local $i i32) (local $xp i32) (local $dp i32)
+    (local $xstep i32) (local $dstep i32) (local $xv v128) (local $d0 v128) (local $d1 v128) (local $av v128)
+    ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
+    (local.set $xstep (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $dstep (i32.shl (local.get $n) (i32.const 2)))
+    ${forLoop('c0', '(local.get $k)', 4, forLoop('j', '(local.get $n)', 8, tile))})`;
 }
 
 /** Batched matrix products for attention (bmm.ts). */

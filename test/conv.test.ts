@@ -110,20 +110,27 @@ describe('the filter flip behind the input gradient', () => {
   }
 });
 
-describe('the filter gradient on wasm, as shifted planes times the output gradient (SIMD kernels)', () => {
-  // Maps of 1,024 pixels or more take this path; widths that are not a multiple of 4 and kernels
+describe('the filter gradient on wasm, with Fontloom’s SIMD kernels', () => {
+  // Shifted planes times the output gradient for maps of 1,024 pixels or more that no 3×3 kernel below takes; widths that are not a multiple of 4 and kernels
   // of 1 and 5 included. The reference is tfjs's own filter gradient on the cpu backend.
   const shapes: Array<[number, number, number, number, number, number]> = [
-    [2, 32, 32, 16, 8, 3],
-    [4, 16, 16, 32, 16, 3],
     [2, 24, 30, 5, 7, 3],
     [1, 36, 33, 3, 4, 5],
     [2, 32, 32, 1, 8, 3],
     [4, 16, 17, 6, 5, 1],
-    // Fontloom's filter-gradient kernel (3×3, channels a multiple of 4, filters of 8, 256 pixels a map).
+    // Fontloom's nine-tap filter-gradient kernel (3×3, channels a multiple of 4, filters of 8, 256
+    // pixels a map, sides that Winograd's tiles do not fit).
     [2, 17, 19, 8, 8, 3],
     [1, 32, 9, 12, 16, 3],
+    [2, 18, 18, 8, 8, 3],
+    // Winograd's (even sides, tiles in fours, channels in fours, filters in eights): the sums run
+    // over every tile of every image.
+    [2, 32, 32, 16, 8, 3],
+    [4, 16, 16, 32, 16, 3],
     [3, 16, 16, 64, 32, 3],
+    [2, 8, 8, 64, 64, 3],
+    [3, 4, 4, 128, 16, 3],
+    [2, 20, 24, 12, 16, 3],
   ];
   for (const [n, h, w, ci, co, k] of shapes) {
     it(`equals tf.conv2d's on cpu for x [${n},${h},${w},${ci}], ${co} filters of ${k}×${k}`, async () => {
@@ -195,7 +202,7 @@ describe('the 3×3 convolution on wasm with Fontloom’s kernels (Winograd F(2×
     });
   }
 
-  it('are the kernels that run on a wasm engine without a pool: Winograd for tiny’s maps, nine taps for odd ones', async () => {
+  it('are the kernels that run on a wasm engine without a pool: Winograd for tiny’s maps, nine taps for odd ones, each with its filter gradient', async () => {
     await import('@tensorflow/tfjs-backend-wasm');
     expect(await tf.setBackend('wasm')).toBe(true);
     const kernelsOf = async (shape: [number, number, number, number]) => {
@@ -210,8 +217,11 @@ describe('the 3×3 convolution on wasm with Fontloom’s kernels (Winograd F(2×
     const [x, f] = [tf.ones([1, 16, 16, 8]) as tf.Tensor4D, tf.ones([3, 3, 8, 8]) as tf.Tensor4D];
     const dy = tf.ones([1, 16, 16, 8]) as tf.Tensor4D;
     const grads = await tf.profile(() => conv2dFilterGrad(x, dy, 3));
-    expect(grads.kernelNames).toEqual(['FontloomConv3x3FilterGrad']);
-    tf.dispose(dy);
+    expect(grads.kernelNames).toEqual(['FontloomConv3x3WinogradFilterGrad']);
+    const [xOdd, dyOdd] = [tf.ones([1, 17, 19, 8]) as tf.Tensor4D, tf.ones([1, 17, 19, 8]) as tf.Tensor4D];
+    const oddGrads = await tf.profile(() => conv2dFilterGrad(xOdd, dyOdd, 3));
+    expect(oddGrads.kernelNames).toEqual(['FontloomConv3x3FilterGrad']);
+    tf.dispose([dy, xOdd, dyOdd]);
     tf.dispose([x, f]);
     await tf.setBackend('cpu');
   });

@@ -46,6 +46,10 @@ function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf
 
 /** dW[kh,kw,ci,co] = Σ_{n,h,w} x_pad[n,h+kh,w+kw,ci] · dy[n,h,w,co], for a k×k kernel. */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  if (k === 3 && winogradApplies(x, dy.shape[3])) {
+    registerWinogradFilterGrad();
+    return tf.engine().runKernel(CONV3_WINOGRAD_FILTER_GRAD, { x, dy }) as tf.Tensor4D;
+  }
   if (k === 3 && x.shape[3] % 4 === 0 && conv3x3Applies(x, dy.shape[3])) {
     registerConv3();
     return tf.engine().runKernel(CONV3_FILTER_GRAD, { x, dy }) as tf.Tensor4D;
@@ -169,6 +173,39 @@ const registerWinograd = once(() => {
       k.winograd_out(mAt, oAt + 4 * b * h * wd * co, th, tw, co, wd);
     }
     for (const t of [padded, u.info, v.info, m.info]) host.release(t);
+    return out.info;
+  });
+});
+
+const CONV3_WINOGRAD_FILTER_GRAD = 'FontloomConv3x3WinogradFilterGrad';
+
+/**
+ * The filter gradient in Winograd's domain: dM = A·dY·Aᵀ for each 2×2 block of the output
+ * gradient, dU[ξ] = Σ V[ξ]ᵀ·dM[ξ] over the tiles of every image (V as the forward pass makes it),
+ * then dW = Gᵀ·dU·G.
+ */
+const registerWinogradFilterGrad = once(() => {
+  registerHostKernel(CONV3_WINOGRAD_FILTER_GRAD, (host, { x, dy }) => {
+    const [n, h, wd, ci] = x.shape;
+    const co = dy.shape[3];
+    const [th, tw] = [h / 2, wd / 2];
+    const tiles = th * tw;
+    const out = host.output([3, 3, ci, co]);
+    const du = host.output([16 * ci * co]);
+    const [vPlane, mPlane] = [tiles * ci + 16, tiles * co + 16];
+    const v = host.output([16 * vPlane]);
+    const m = host.output([16 * mPlane]);
+    const { info: padded, wp, hp } = padImages(host, x);
+    const simd = host.simd!;
+    const [pAt, dyAt, duAt, vAt, mAt] = [padded, dy, du.info, v.info, m.info].map((t) => simd.offset(t));
+    const k = simd.kernels;
+    for (let b = 0; b < n; b++) {
+      k.winograd_in(pAt + 4 * b * hp * wp * ci, vAt, th, tw, ci, wp);
+      k.winograd_out_grad(dyAt + 4 * b * h * wd * co, mAt, th, tw, co, wd);
+      for (let xi = 0; xi < 16; xi++) k.gemm_tn(vAt + 4 * xi * vPlane, mAt + 4 * xi * mPlane, duAt + 4 * xi * ci * co, tiles, ci, co, b > 0 ? 1 : 0);
+    }
+    k.winograd_filter_grad(duAt, simd.offset(out.info), ci * co);
+    for (const t of [padded, du.info, v.info, m.info]) host.release(t);
     return out.info;
   });
 });

@@ -48,6 +48,12 @@ export interface SimdKernels {
   winograd_in(p: number, v: number, th: number, tw: number, ci: number, wp: number): void;
   /** Its output transform: 16 matrices [th·tw, co] (co a multiple of 4) to o [2th, w, co]. */
   winograd_out(m: number, o: number, th: number, tw: number, co: number, w: number): void;
+  /** The output transform's transpose: dy [2th, w, co] to 16 matrices [th·tw, co] as winograd_out reads them. */
+  winograd_out_grad(dy: number, m: number, th: number, tw: number, co: number, w: number): void;
+  /** The filter transform's transpose: w [3, 3, ci, co] = Gᵀ·dU·G from u [16, ci, co], pairs = ci·co. */
+  winograd_filter_grad(u: number, w: number, pairs: number): void;
+  /** c (+)= aᵀ·b for a [m, k] and b [m, n] into c [k, n]; k a multiple of 4, n of 8. */
+  gemm_tn(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
