@@ -78,21 +78,21 @@ export function plannedEngines(): 1 | 2 {
 }
 
 /**
- * Engines a run of this preset trains on by default, from measurements here (2 cores, batch 32,
- * scripts/bench-vs-pytorch.sh and bench --threads 1|2, since Fontloom's convolution kernels serve
- * single-threaded engines): two engines win for tiny (347 against 411 ms a step) and small (1,113 and
- * 1,121 against 1,270 and 1,309 ms), and lose for seed-lite (2,244 against 1,947 ms at batch 8),
- * whose 15.7 M gradients cross between engines every step. So the CPU presets train on two engines
- * where there are two cores, the seed presets on one engine with every core.
+ * Engines a run of this preset trains on by default, from measurements here (2 cores, the preset's
+ * batch, bench --threads 2|1, since Fontloom's convolution kernels serve single-threaded engines):
+ * with the Winograd kernels two engines win for tiny (249–288 against 436–444 ms a step at batch
+ * 32), small (670 against 1,341 ms at batch 32) and seed-lite (1,546 and 1,647 against 2,057 and
+ * 2,096 ms at batch 8), and lose for seed (1,617 and 1,760 against 1,452 and 1,471 ms at batch 4:
+ * two images an engine, and 23.3 M gradients crossing between engines every step). So every preset but seed trains on two engines where there are two cores,
+ * seed on one engine with every core.
  */
 export function defaultEngines(preset: string): 1 | 2 {
-  return availableParallelism() >= 2 && (preset === 'tiny' || preset === 'micro' || preset === 'small') ? 2 : 1;
+  return availableParallelism() >= 2 && preset !== 'seed' ? 2 : 1;
 }
 
 /**
  * Engines a process plans to draw glyphs from a model of this preset: as it trains. A–Z sheet,
- * DDIM 50 (bench --sheets, 2 cores): tiny 7.5 s on two engines against 8.1 s on one, small 24.9
- * and 25.0 s against 26.8 and 27.1 s.
+ * DDIM 50 (bench --sheets, 2 cores, tiny): 5.0 and 5.2 s on two engines against 8.1 s on one.
  */
 export function drawingEngines(preset: string): 1 | 2 {
   return defaultEngines(preset);
