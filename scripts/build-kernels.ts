@@ -88,7 +88,6 @@ ${batchMatMulKernel()}
 ${transposeKernel()}
 ${gemmKernel()}
 ${conv3Kernel()}
-${conv3FilterGradKernel()}
 ${winogradKernels()}
 ${gemmTnKernel()}
 )
@@ -217,45 +216,6 @@ function conv3Kernel(): string {
     ${forLoop('i', '(local.get $m)', 4, forLoop('j', '(local.get $co)', 8, tile))})`;
 }
 
-/** The filter gradient of conv3, from the same padded image and the output gradient in its rows (conv.ts). */
-function conv3FilterGradKernel(): string {
-  const [rows, acc] = [BLOCK_ROWS, blockAcc];
-  const dwAt = (r: number) => `(i32.add (local.get $tapw) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const ${r})) (local.get $co)) (local.get $j)) (i32.const 2)))`;
-  const tile = `${blockStart(dwAt)}
-                ;; x's channels c0…c0+3 at the tap's pixel for row 0, dy's columns j…j+7 at row 0.
-                (local.set $xp (i32.add (local.get $tapx) (i32.shl (local.get $c0) (i32.const 2))))
-                (local.set $dp (i32.add (local.get $dy) (i32.shl (local.get $j) (i32.const 2))))
-                ${forLoop('i', '(local.get $m)', 1, `(local.set $xv (v128.load (local.get $xp)))
-                    (local.set $d0 (v128.load (local.get $dp)))
-                    (local.set $d1 (v128.load offset=16 (local.get $dp)))
-                    ${rows
-                      .map(
-                        (r) => `(local.set $av (${lanes(r, r, r, r)} (local.get $xv) (local.get $xv)))
-                    (local.set ${acc(r, 0)} (f32x4.add (local.get ${acc(r, 0)}) (f32x4.mul (local.get $av) (local.get $d0))))
-                    (local.set ${acc(r, 1)} (f32x4.add (local.get ${acc(r, 1)}) (f32x4.mul (local.get $av) (local.get $d1))))`,
-                      )
-                      .join('\n                    ')}
-                    (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
-                    (local.set $dp (i32.add (local.get $dp) (local.get $dstep)))`)}
-                ${blockStore(dwAt)}`;
-  return `
-  ;; conv3_filter_grad(p, dy, dw, m, ci, co, wp, accumulate): dw (+)= the filter gradient [9, ci, co] of
-  ;; conv3 for one image: dw[t] = Σ_i p[i + (t / 3)·wp + t mod 3]ᵀ·dy[i] over its m rows, p laid out as
-  ;; conv3 reads it and dy in conv3's output rows with zeros in the spare ones; ci a multiple of 4,
-  ;; co of 8. Blocks of 4 channels × 8 filters stay in registers over all m rows of one tap.
-  (func (export "conv3_filter_grad") (param $p i32) (param $dy i32) (param $dw i32) (param $m i32) (param $ci i32) (param $co i32) (param $wp i32) (param $accumulate i32)
-    (local $t i32) (local $c0 i32) (local $j i32) (local $i i32) (local $tapx i32) (local $tapw i32) (local $xp i32) (local $dp i32)
-    (local $xstep i32) (local $dstep i32) (local $xv v128) (local $d0 v128) (local $d1 v128) (local $av v128)
-    ${rows.map((r) => `(local ${acc(r, 0)} v128) (local ${acc(r, 1)} v128)`).join(' ')}
-    (local.set $xstep (i32.shl (local.get $ci) (i32.const 2)))
-    (local.set $dstep (i32.shl (local.get $co) (i32.const 2)))
-    ${forLoop('t', '(i32.const 9)', 1, `;; the tap's first pixel: (t / 3)·wp + t mod 3 pixels into p; its [ci, co] block of dw.
-        (local.set $tapx (i32.add (local.get $p) (i32.mul (local.get $xstep)
-          (i32.add (i32.mul (i32.div_u (local.get $t) (i32.const 3)) (local.get $wp)) (i32.rem_u (local.get $t) (i32.const 3))))))
-        (local.set $tapw (i32.add (local.get $dw) (i32.shl (i32.mul (local.get $t) (i32.mul (local.get $ci) (local.get $co))) (i32.const 2))))
-        ${forLoop('c0', '(local.get $ci)', 4, forLoop('j', '(local.get $co)', 8, tile))}`)})`;
-}
-
 /**
  * Winograd F(2×2, 3×3) (conv.ts): each 2×2 block of a 3×3 convolution's output from a 4×4 tile of
  * the padded image as Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A: 16 products per channel pair where direct
@@ -272,18 +232,18 @@ function winogradKernels(): string {
   const add = (a: string, b: string) => `(f32x4.add ${get(a)} ${get(b)})`;
   // Bᵀ·z for z0…z3: z0 − z2, z1 + z2, z2 − z1, z1 − z3.
   const bt = (z: (k: number) => string) => [sub(z(0), z(2)), add(z(1), z(2)), sub(z(2), z(1)), sub(z(1), z(3))];
-  const inputTile = `${ids.flatMap((r) => ids.map((c) => `(local.set ${d(r, c)} (v128.load (i32.add (local.get $px) (local.get $o${r}${c}))))`)).join('\n            ')}
+  const inputTile = `${ids.flatMap((r) => ids.map((c) => `(local.set ${d(r, c)} (v128.load (i32.add (local.get $img) (local.get $o${r}${c}))))`)).join('\n            ')}
             ${ids.flatMap((c) => bt((k) => d(k, c)).map((e, r) => `(local.set ${t(r, c)} ${e})`)).join('\n            ')}
-            ${ids.flatMap((r) => bt((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $vx) (local.get $q${4 * r + c})) ${e})`)).join('\n            ')}`;
+            ${ids.flatMap((r) => bt((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $mat) (local.get $q${4 * r + c})) ${e})`)).join('\n            ')}`;
   // Aᵀ·z for z0…z3: z0 + z1 + z2, z1 − z2 − z3.
   // Byte offsets within a tile, set once a call: $oRC for pixel (r, c), $qξ for matrix ξ.
   const offsetLocals = `${ids.flatMap((r) => ids.map((c) => `(local $o${r}${c} i32)`)).join(' ')} ${[...Array(16).keys()].map((k) => `(local $q${k} i32)`).join(' ')}`;
   const setOffsets = `${ids.flatMap((r) => ids.map((c) => `(local.set $o${r}${c} (i32.add (i32.mul (local.get $rowbytes) (i32.const ${r})) (i32.mul (local.get $step) (i32.const ${c}))))`)).join('\n    ')}
     ${[...Array(16).keys()].map((k) => `(local.set $q${k} (i32.mul (local.get $plane) (i32.const ${k})))`).join('\n    ')}`;
   const at = (z: (k: number) => string) => [`(f32x4.add ${add(z(0), z(1))} ${get(z(2))})`, `(f32x4.sub ${sub(z(1), z(2))} ${get(z(3))})`];
-  const outputTile = `${ids.flatMap((r) => ids.map((c) => `(local.set ${d(r, c)} (v128.load (i32.add (local.get $mx) (local.get $q${4 * r + c}))))`)).join('\n            ')}
+  const outputTile = `${ids.flatMap((r) => ids.map((c) => `(local.set ${d(r, c)} (v128.load (i32.add (local.get $mat) (local.get $q${4 * r + c}))))`)).join('\n            ')}
             ${ids.flatMap((c) => at((k) => d(k, c)).map((e, i) => `(local.set ${t(i, c)} ${e})`)).join('\n            ')}
-            ${[0, 1].flatMap((i) => at((k) => t(i, k)).map((e, j) => `(v128.store (i32.add (local.get $ox) (local.get $o${i}${j})) ${e})`)).join('\n            ')}`;
+            ${[0, 1].flatMap((i) => at((k) => t(i, k)).map((e, j) => `(v128.store (i32.add (local.get $img) (local.get $o${i}${j})) ${e})`)).join('\n            ')}`;
   // G·g·Gᵀ over three values z0…z2: z0, ½(z0 + z1 + z2), ½(z0 − z1 + z2), z2.
   const half = splat(0.5);
   const gz = (z: (k: number) => string) => [get(z(0)), `(f32x4.mul ${half} (f32x4.add ${add(z(0), z(1))} ${get(z(2))}))`, `(f32x4.mul ${half} (f32x4.add ${sub(z(0), z(1))} ${get(z(2))}))`, get(z(2))];
@@ -293,9 +253,9 @@ function winogradKernels(): string {
         ${ids.flatMap((i) => gz((k) => t(i, k)).map((e, j) => `(v128.store (i32.add (local.get $u) (i32.mul (local.get $tap) (i32.const ${4 * i + j}))) ${e})`)).join('\n        ')}`;
   // Aᵀ's transpose over two values z0, z1 (a 2×2 output gradient block to 4×4): z0, z0 + z1, z0 − z1, −z1.
   const a = (z: (k: number) => string) => [get(z(0)), add(z(0), z(1)), sub(z(0), z(1)), `(f32x4.neg ${get(z(1))})`];
-  const outputGradTile = `${[0, 1].flatMap((i) => [0, 1].map((j) => `(local.set ${d(i, j)} (v128.load (i32.add (local.get $ox) (local.get $o${i}${j}))))`)).join('\n            ')}
+  const outputGradTile = `${[0, 1].flatMap((i) => [0, 1].map((j) => `(local.set ${d(i, j)} (v128.load (i32.add (local.get $img) (local.get $o${i}${j}))))`)).join('\n            ')}
             ${[0, 1].flatMap((j) => a((k) => d(k, j)).map((e, r) => `(local.set ${t(r, j)} ${e})`)).join('\n            ')}
-            ${ids.flatMap((r) => a((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $mx) (local.get $q${4 * r + c})) ${e})`)).join('\n            ')}`;
+            ${ids.flatMap((r) => a((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $mat) (local.get $q${4 * r + c})) ${e})`)).join('\n            ')}`;
   // Gᵀ over four values z0…z3 (back to three): z0 + ½(z1 + z2), ½(z1 − z2), ½(z1 + z2) + z3.
   const gt = (z: (k: number) => string) => [
     `(f32x4.add ${get(z(0))} (f32x4.mul ${half} ${add(z(1), z(2))}))`,
@@ -305,6 +265,19 @@ function winogradKernels(): string {
   const filterGradStep = `${ids.flatMap((i) => ids.map((j) => `(local.set ${d(i, j)} (v128.load (i32.add (local.get $u) (i32.mul (local.get $tap) (i32.const ${4 * i + j})))))`)).join('\n        ')}
         ${ids.flatMap((j) => gt((k) => d(k, j)).map((e, r) => `(local.set ${t(r, j)} ${e})`)).join('\n        ')}
         ${[0, 1, 2].flatMap((r) => gt((k) => t(r, k)).map((e, c) => `(v128.store (i32.add (local.get $w) (i32.mul (local.get $tap) (i32.const ${3 * r + c}))) ${e})`)).join('\n        ')}`;
+  // The body of a function over every 2×2 tile (ty, tx) of one image and four channels c4 at a time:
+  // $img points at the tile's first pixel (image rows of `width` pixels of `channels` floats, tile at
+  // pixel (2ty, 2tx)), $mat at the tile's row of the 16 matrices [th·tw, channels], 16 floats apart.
+  const tileLoop = (image: string, matrices: string, width: string, channels: string, tile: string) => `
+    (local $ty i32) (local $tx i32) (local $c4 i32) (local $img i32) (local $mat i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
+    ${locals(d)} ${locals(t)} ${offsetLocals}
+    (local.set $step (i32.shl (local.get $${channels}) (i32.const 2)))
+    (local.set $rowbytes (i32.mul (local.get $${width}) (local.get $step)))
+    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
+    ${setOffsets}
+    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', `(local.get $${channels})`, 4, `(local.set $mat (i32.add (local.get $${matrices}) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
+            (local.set $img (i32.add (local.get $${image}) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
+            ${tile}`)))}`;
   return `
   ;; winograd_filter_grad(u, w, pairs): the filter gradient w [3, 3, ci, co] = Gᵀ·dU·G from dU [16, ci, co],
   ;; pairs = ci·co a multiple of 4 (winograd_filter's transpose).
@@ -318,15 +291,7 @@ function winogradKernels(): string {
   ;; gradient dy [2th, w, co] at pixel (2ty, 2tx) to dM = A·dY·Aᵀ, 16 matrices [th·tw, co] laid out as
   ;; winograd_out reads them (co a multiple of 4).
   (func (export "winograd_out_grad") (param $dy i32) (param $m i32) (param $th i32) (param $tw i32) (param $co i32) (param $w i32)
-    (local $ty i32) (local $tx i32) (local $c4 i32) (local $mx i32) (local $ox i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
-    ${locals(d)} ${locals(t)} ${offsetLocals}
-    (local.set $step (i32.shl (local.get $co) (i32.const 2)))
-    (local.set $rowbytes (i32.mul (local.get $w) (local.get $step)))
-    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
-    ${setOffsets}
-    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $co)', 4, `(local.set $mx (i32.add (local.get $m) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
-            (local.set $ox (i32.add (local.get $dy) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
-            ${outputGradTile}`)))})
+    ${tileLoop('dy', 'm', 'w', 'co', outputGradTile)})
   ;; winograd_filter(w, u, pairs): U[ξ = 4i + j] = (G·g·Gᵀ)[i, j] for each of the pairs (ci·co, a multiple
   ;; of 4) of w [3, 3, ci, co], into u [16, ci, co].
   (func (export "winograd_filter") (param $w i32) (param $u i32) (param $pairs i32)
@@ -340,31 +305,15 @@ function winogradKernels(): string {
   ;; pixel (2ty, 2tx). v gets 16 matrices [th·tw, ci], ξ = 4r + c, tile ty·tw + tx in row order; each
   ;; matrix starts 16 floats after the previous one ends, so that the 16 do not share cache sets.
   (func (export "winograd_in") (param $p i32) (param $v i32) (param $th i32) (param $tw i32) (param $ci i32) (param $wp i32)
-    (local $ty i32) (local $tx i32) (local $c4 i32) (local $px i32) (local $vx i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
-    ${locals(d)} ${locals(t)} ${offsetLocals}
-    (local.set $step (i32.shl (local.get $ci) (i32.const 2)))
-    (local.set $rowbytes (i32.mul (local.get $wp) (local.get $step)))
-    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
-    ${setOffsets}
-    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $ci)', 4, `(local.set $px (i32.add (local.get $p) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
-            (local.set $vx (i32.add (local.get $v) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
-            ${inputTile}`)))})
+    ${tileLoop('p', 'v', 'wp', 'ci', inputTile)})
   ;; winograd_out(m, o, th, tw, co, w): the 2×2 output block Aᵀ·M·A of each tile, from m's 16 matrices
   ;; [th·tw, co] (co a multiple of 4), 16 floats apart as winograd_in leaves them, into o [2th, w, co]
   ;; at pixel (2ty, 2tx).
   (func (export "winograd_out") (param $m i32) (param $o i32) (param $th i32) (param $tw i32) (param $co i32) (param $w i32)
-    (local $ty i32) (local $tx i32) (local $c4 i32) (local $mx i32) (local $ox i32) (local $step i32) (local $rowbytes i32) (local $plane i32)
-    ${locals(d)} ${locals(t)} ${offsetLocals}
-    (local.set $step (i32.shl (local.get $co) (i32.const 2)))
-    (local.set $rowbytes (i32.mul (local.get $w) (local.get $step)))
-    (local.set $plane (i32.add (i32.mul (i32.mul (local.get $th) (local.get $tw)) (local.get $step)) (i32.const 64)))
-    ${setOffsets}
-    ${forLoop('ty', '(local.get $th)', 1, forLoop('tx', '(local.get $tw)', 1, forLoop('c4', '(local.get $co)', 4, `(local.set $mx (i32.add (local.get $m) (i32.add (i32.mul (local.get $step) (i32.add (i32.mul (local.get $ty) (local.get $tw)) (local.get $tx))) (i32.shl (local.get $c4) (i32.const 2)))))
-            (local.set $ox (i32.add (local.get $o) (i32.add (i32.add (i32.mul (local.get $rowbytes) (i32.shl (local.get $ty) (i32.const 1))) (i32.mul (local.get $step) (i32.shl (local.get $tx) (i32.const 1)))) (i32.shl (local.get $c4) (i32.const 2)))))
-            ${outputTile}`)))})`;
+    ${tileLoop('o', 'm', 'w', 'co', outputTile)})`;
 }
 
-/** c (+)= aᵀ·b over rows: Winograd's filter gradient per matrix (conv.ts). */
+/** c (+)= aᵀ·b over rows: the 3×3 filter gradients, per tap and per Winograd matrix (conv.ts). */
 function gemmTnKernel(): string {
   const [rows, acc] = [BLOCK_ROWS, blockAcc];
   const cAt = (r: number) => `(i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $c0) (i32.const ${r})) (local.get $n)) (local.get $j)) (i32.const 2)))`;

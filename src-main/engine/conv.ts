@@ -47,7 +47,7 @@ function conv2dFilterGradColumns(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf
 /** dW[kh,kw,ci,co] = Σ_{n,h,w} x_pad[n,h+kh,w+kw,ci] · dy[n,h,w,co], for a k×k kernel. */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
   if (k === 3 && winogradApplies(x, dy.shape[3])) {
-    registerWinogradFilterGrad();
+    registerWinograd();
     return tf.engine().runKernel(CONV3_WINOGRAD_FILTER_GRAD, { x, dy }) as tf.Tensor4D;
   }
   if (k === 3 && x.shape[3] % 4 === 0 && conv3x3Applies(x, dy.shape[3])) {
@@ -140,7 +140,13 @@ const registerConv3 = once(() => {
     }
     const simd = host.simd!;
     const [pAt, dAt, oAt] = [simd.offset(padded), simd.offset(wide.info), simd.offset(out.info)];
-    for (let b = 0; b < n; b++) simd.kernels.conv3_filter_grad(pAt + 4 * b * hp * wp * ci, dAt + 4 * b * m * co, oAt, m, ci, co, wp, b > 0 ? 1 : 0);
+    // Tap t = (kh, kw) reads the padded image kh rows down and kw pixels on: dW[t] (+)= Σ x_tᵀ·dy.
+    for (let b = 0; b < n; b++) {
+      for (let t = 0; t < 9; t++) {
+        const tap = Math.floor(t / 3) * wp + (t % 3);
+        simd.kernels.gemm_tn(pAt + 4 * (b * hp * wp + tap) * ci, dAt + 4 * b * m * co, oAt + 4 * t * ci * co, m, ci, co, b > 0 ? 1 : 0);
+      }
+    }
     host.release(padded);
     host.release(wide.info);
     return out.info;
@@ -148,64 +154,73 @@ const registerConv3 = once(() => {
 });
 
 const CONV3_WINOGRAD = 'FontloomConv3x3Winograd';
+const CONV3_WINOGRAD_FILTER_GRAD = 'FontloomConv3x3WinogradFilterGrad';
+
+/**
+ * What both Winograd kernels work in, allocated after their outputs: the padded image, the
+ * transformed filter (or its gradient) u [16, ci, co], and one image's 16 matrices each way (v
+ * [tiles, ci], m [tiles, co]) 16 floats apart, the kernels' layout, so that no two share cache sets.
+ */
+function winogradScratch(host: HostAccess, x: Info, co: number) {
+  const [, h, wd, ci] = x.shape;
+  const [th, tw] = [h / 2, wd / 2];
+  const tiles = th * tw;
+  const [vPlane, mPlane] = [tiles * ci + 16, tiles * co + 16];
+  const [u, v, m] = [host.output([16 * ci * co]).info, host.output([16 * vPlane]).info, host.output([16 * mPlane]).info];
+  const { info: padded, wp, hp } = padImages(host, x);
+  const simd = host.simd!;
+  const [pAt, uAt, vAt, mAt] = [padded, u, v, m].map((t) => simd.offset(t));
+  return {
+    k: simd.kernels, simd, th, tw, tiles, ci, uAt, mAt,
+    /** V[ξ] of image b, into v. */
+    transformImage: (b: number) => simd.kernels.winograd_in(pAt + 4 * b * hp * wp * ci, vAt, th, tw, ci, wp),
+    /** Byte addresses of matrix ξ in v, u and m. */
+    at: (xi: number) => [vAt + 4 * xi * vPlane, uAt + 4 * xi * ci * co, mAt + 4 * xi * mPlane],
+    release: () => [padded, u, v, m].forEach((t) => host.release(t)),
+  };
+}
 
 const registerWinograd = once(() => {
   registerHostKernel(CONV3_WINOGRAD, (host, { x, w }) => {
     const [n, h, wd, ci] = x.shape;
     const co = w.shape[3];
-    const [th, tw] = [h / 2, wd / 2];
-    const tiles = th * tw;
     const out = host.output([n, h, wd, co]);
-    const u = host.output([16 * ci * co]);
-    // 16 matrices each, 16 floats apart (the kernels' layout: no two share cache sets).
-    const [vPlane, mPlane] = [tiles * ci + 16, tiles * co + 16];
-    const v = host.output([16 * vPlane]);
-    const m = host.output([16 * mPlane]);
-    const { info: padded, wp, hp } = padImages(host, x);
-    const simd = host.simd!;
-    const [pAt, uAt, vAt, mAt, oAt] = [padded, u.info, v.info, m.info, out.info].map((t) => simd.offset(t));
-    const k = simd.kernels;
-    k.winograd_filter(simd.offset(w), uAt, ci * co);
+    const s = winogradScratch(host, x, co);
+    const oAt = s.simd.offset(out.info);
+    s.k.winograd_filter(s.simd.offset(w), s.uAt, ci * co);
     // Image by image, so that its 16 matrices each way stay in cache between the three steps.
     for (let b = 0; b < n; b++) {
-      k.winograd_in(pAt + 4 * b * hp * wp * ci, vAt, th, tw, ci, wp);
-      for (let xi = 0; xi < 16; xi++) k.gemm(vAt + 4 * xi * vPlane, uAt + 4 * xi * ci * co, mAt + 4 * xi * mPlane, tiles, ci, co, ci, 0);
-      k.winograd_out(mAt, oAt + 4 * b * h * wd * co, th, tw, co, wd);
+      s.transformImage(b);
+      for (let xi = 0; xi < 16; xi++) {
+        const [vx, ux, mx] = s.at(xi);
+        s.k.gemm(vx, ux, mx, s.tiles, ci, co, ci, 0);
+      }
+      s.k.winograd_out(s.mAt, oAt + 4 * b * h * wd * co, s.th, s.tw, co, wd);
     }
-    for (const t of [padded, u.info, v.info, m.info]) host.release(t);
+    s.release();
     return out.info;
   });
-});
-
-const CONV3_WINOGRAD_FILTER_GRAD = 'FontloomConv3x3WinogradFilterGrad';
-
-/**
- * The filter gradient in Winograd's domain: dM = A·dY·Aᵀ for each 2×2 block of the output
- * gradient, dU[ξ] = Σ V[ξ]ᵀ·dM[ξ] over the tiles of every image (V as the forward pass makes it),
- * then dW = Gᵀ·dU·G.
- */
-const registerWinogradFilterGrad = once(() => {
+  /**
+   * The filter gradient in Winograd's domain: dM = A·dY·Aᵀ for each 2×2 block of the output
+   * gradient, dU[ξ] = Σ V[ξ]ᵀ·dM[ξ] over the tiles of every image (V as the forward pass makes
+   * it), then dW = Gᵀ·dU·G.
+   */
   registerHostKernel(CONV3_WINOGRAD_FILTER_GRAD, (host, { x, dy }) => {
     const [n, h, wd, ci] = x.shape;
     const co = dy.shape[3];
-    const [th, tw] = [h / 2, wd / 2];
-    const tiles = th * tw;
     const out = host.output([3, 3, ci, co]);
-    const du = host.output([16 * ci * co]);
-    const [vPlane, mPlane] = [tiles * ci + 16, tiles * co + 16];
-    const v = host.output([16 * vPlane]);
-    const m = host.output([16 * mPlane]);
-    const { info: padded, wp, hp } = padImages(host, x);
-    const simd = host.simd!;
-    const [pAt, dyAt, duAt, vAt, mAt] = [padded, dy, du.info, v.info, m.info].map((t) => simd.offset(t));
-    const k = simd.kernels;
+    const s = winogradScratch(host, x, co);
+    const dyAt = s.simd.offset(dy);
     for (let b = 0; b < n; b++) {
-      k.winograd_in(pAt + 4 * b * hp * wp * ci, vAt, th, tw, ci, wp);
-      k.winograd_out_grad(dyAt + 4 * b * h * wd * co, mAt, th, tw, co, wd);
-      for (let xi = 0; xi < 16; xi++) k.gemm_tn(vAt + 4 * xi * vPlane, mAt + 4 * xi * mPlane, duAt + 4 * xi * ci * co, tiles, ci, co, b > 0 ? 1 : 0);
+      s.transformImage(b);
+      s.k.winograd_out_grad(dyAt + 4 * b * h * wd * co, s.mAt, s.th, s.tw, co, wd);
+      for (let xi = 0; xi < 16; xi++) {
+        const [vx, ux, mx] = s.at(xi);
+        s.k.gemm_tn(vx, mx, ux, s.tiles, ci, co, b > 0 ? 1 : 0);
+      }
     }
-    k.winograd_filter_grad(duAt, simd.offset(out.info), ci * co);
-    for (const t of [padded, du.info, v.info, m.info]) host.release(t);
+    s.k.winograd_filter_grad(s.uAt, s.simd.offset(out.info), ci * co);
+    s.release();
     return out.info;
   });
 });

@@ -34,11 +34,6 @@ export interface SimdKernels {
    * of 8) to o, row i for the output pixel (i / wp, i mod wp), the last two of each wp spare.
    */
   conv3(p: number, w: number, o: number, m: number, ci: number, co: number, wp: number): void;
-  /**
-   * dw (+)= conv3's filter gradient [9, ci, co] for one image: p as conv3 reads it, dy in conv3's
-   * output rows with zeros in the spare ones; ci a multiple of 4, co of 8.
-   */
-  conv3_filter_grad(p: number, dy: number, dw: number, m: number, ci: number, co: number, wp: number, accumulate: number): void;
   /** Winograd F(2×2, 3×3)'s filter transform: u [16, ci, co] = G·g·Gᵀ of w [3, 3, ci, co], pairs = ci·co (a multiple of 4). */
   winograd_filter(w: number, u: number, pairs: number): void;
   /**
