@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../src-main/engine/backend.ts';
-import { webgpuUnavailable } from './helpers/backends.ts';
+import { onBackendOrSkip } from './helpers/backends.ts';
 import { Ema } from '../src-main/engine/ema.ts';
 
 beforeAll(async () => {
@@ -45,13 +45,7 @@ const read = async (v: tf.Variable) => Array.from(await v.data());
 // cpu runs Fontloom's one-pass host kernel; webgpu the update composed from tfjs ops.
 describe.each(['cpu', 'webgpu'] as const)('the EMA of the weights, as the reference’s EMA class, on %s', (backend) => {
   beforeEach(async (ctx) => {
-    if (backend === 'webgpu') {
-      const reason = await webgpuUnavailable();
-      if (reason) {
-        console.log(`skipped: ${reason}`);
-        ctx.skip();
-      }
-    } else await initBackend('cpu');
+    await onBackendOrSkip(backend, ctx);
   });
 
   // The weights the trained model passes through, one row per training step.

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { groupNorm1, groupNorm1Composed } from '../src-main/engine/groupnorm.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { tensorRelativeError } from './helpers/compare.ts';
-import { webgpuUnavailable } from './helpers/backends.ts';
+import { onBackendOrSkip } from './helpers/backends.ts';
 
 afterAll(async () => {
   await tf.setBackend('cpu');
@@ -59,25 +59,13 @@ async function expectSameAsAutodiff(norm: Norm, k: (typeof cases)[number]) {
 describe.each(['cpu', 'webgpu'] as const)('the composed GroupNorm(1, C) with its written-out gradient, on %s', (backend) => {
   for (const k of cases) {
     it(`equals autodiff of the definition in value and in the gradients of x, γ and β for [${k.n},${k.h},${k.w},${k.c}]${k.offset ? ` offset by ${k.offset}` : ''}`, async (ctx) => {
-      if (backend === 'webgpu') {
-        const reason = await webgpuUnavailable();
-        if (reason) {
-          console.log(`skipped: ${reason}`);
-          ctx.skip();
-        }
-      } else expect(await tf.setBackend(backend)).toBe(true);
+      await onBackendOrSkip(backend, ctx);
       await expectSameAsAutodiff(groupNorm1Composed, k);
     });
   }
 
   it('leaves no tensor behind across repeated forward and backward passes', async (ctx) => {
-    if (backend === 'webgpu') {
-      const reason = await webgpuUnavailable();
-      if (reason) {
-        console.log(`skipped: ${reason}`);
-        ctx.skip();
-      }
-    } else expect(await tf.setBackend(backend)).toBe(true);
+    await onBackendOrSkip(backend, ctx);
     const x = tf.randomNormal([2, 4, 4, 3]) as tf.Tensor4D;
     const g = tf.ones([3]) as tf.Tensor1D;
     const b = tf.zeros([3]) as tf.Tensor1D;

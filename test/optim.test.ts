@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../src-main/engine/backend.ts';
-import { webgpuUnavailable } from './helpers/backends.ts';
+import { onBackendOrSkip } from './helpers/backends.ts';
 import { AdamW, oneCycle, oneCycleAt, type AdamWHyper } from '../src-main/engine/optim.ts';
 
 beforeAll(async () => {
@@ -138,13 +138,7 @@ describe('the OneCycle learning-rate schedule, as PyTorch’s OneCycleLR', () =>
 // cpu runs Fontloom's one-pass host kernel; webgpu the update composed from tfjs ops.
 describe.each(['cpu', 'webgpu'] as const)('AdamW, as torch.optim.AdamW, on %s', (backend) => {
   beforeEach(async (ctx) => {
-    if (backend === 'webgpu') {
-      const reason = await webgpuUnavailable();
-      if (reason) {
-        console.log(`skipped: ${reason}`);
-        ctx.skip();
-      }
-    } else await initBackend('cpu');
+    await onBackendOrSkip(backend, ctx);
   });
 
   let made: Array<{ dispose(): void }> = [];

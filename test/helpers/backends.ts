@@ -16,3 +16,19 @@ export async function webgpuUnavailable(): Promise<string | null> {
 export async function useBackend(name: BackendName): Promise<void> {
   await initBackend(name);
 }
+
+/**
+ * Starts `name` for the test in hand; where webgpu is missing here, skips the test and prints why
+ * (under CI, webgpuUnavailable fails instead).
+ */
+export async function onBackendOrSkip(name: BackendName, ctx: { skip: () => void }): Promise<void> {
+  if (name !== 'webgpu') {
+    await initBackend(name);
+    return;
+  }
+  const reason = await webgpuUnavailable();
+  if (reason) {
+    console.log(`skipped: ${reason}`);
+    ctx.skip();
+  }
+}
