@@ -111,8 +111,9 @@ describe('the filter flip behind the input gradient', () => {
 });
 
 describe('the filter gradient on wasm, with Fontloom’s SIMD kernels', () => {
-  // Shifted planes times the output gradient for maps of 1,024 pixels or more that no 3×3 kernel below takes; widths that are not a multiple of 4 and kernels
-  // of 1 and 5 included. The reference is tfjs's own filter gradient on the cpu backend.
+  // Shifted planes times the output gradient, for maps of 1,024 pixels or more that neither 3×3
+  // kernel below takes (widths that are not a multiple of 4, kernels of 1 and 5). The reference is
+  // tfjs's own filter gradient on the cpu backend.
   const shapes: Array<[number, number, number, number, number, number]> = [
     [2, 24, 30, 5, 7, 3],
     [1, 36, 33, 3, 4, 5],

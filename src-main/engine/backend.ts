@@ -83,8 +83,9 @@ export function plannedEngines(): 1 | 2 {
  * with the Winograd kernels two engines win for tiny (249–288 against 436–444 ms a step at batch
  * 32), small (670 against 1,341 ms at batch 32) and seed-lite (1,546 and 1,647 against 2,057 and
  * 2,096 ms at batch 8), and lose for seed (1,617 and 1,760 against 1,452 and 1,471 ms at batch 4:
- * two images an engine, and 23.3 M gradients crossing between engines every step). So every preset but seed trains on two engines where there are two cores,
- * seed on one engine with every core.
+ * two images an engine, and 23.3 M gradients crossing between engines every step). So every
+ * preset but seed trains on two engines where there are two cores, seed on one engine with every
+ * core.
  */
 export function defaultEngines(preset: string): 1 | 2 {
   return availableParallelism() >= 2 && preset !== 'seed' ? 2 : 1;

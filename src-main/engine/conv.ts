@@ -229,11 +229,12 @@ const registerWinograd = once(() => {
 const CONV3_MIN_PIXELS = 256;
 
 /**
- * A 3×3 'same' convolution with Fontloom's SIMD kernel, on wasm engines without a thread pool: all
- * nine taps accumulate in registers, so a tile of output is written once. On tiny's maps of 16×16
- * and 32×32 pixels it takes 0.87–0.93 of XNNPACK's time through tfjs, padding and compaction
- * included (~56 GFLOP/s a core: about all that 128-bit mul + add gives); from 8×8 down XNNPACK is
- * as fast or faster, and an engine with a pool keeps XNNPACK's threaded kernel.
+ * A 3×3 'same' convolution with Fontloom's nine-tap SIMD kernel, on wasm engines without a thread
+ * pool, for the maps Winograd's tiles do not fit (odd sides, tiles not in fours): all nine taps
+ * accumulate in registers, so a tile of output is written once. On 16×16 and 32×32 maps it took
+ * 0.87–0.93 of XNNPACK's time through tfjs, padding and compaction included (~56 GFLOP/s a core:
+ * about all that 128-bit mul + add gives); from 8×8 down XNNPACK is as fast or faster, and an
+ * engine with a pool keeps XNNPACK's threaded kernel.
  */
 function conv3x3Applies(x: tf.Tensor4D, filters: number): boolean {
   const [, h, wd] = x.shape;
@@ -243,10 +244,10 @@ function conv3x3Applies(x: tf.Tensor4D, filters: number): boolean {
 /**
  * Winograd F(2×2, 3×3) with Fontloom's kernels, on wasm engines without a thread pool: even sides
  * (2×2 output blocks), tiles in whole blocks of 4 for the GEMM (so 4×4 maps and up), channels in
- * fours and filters in eights. Through tfjs, one thread, batch 16 (scratch/wino.ts): about half
- * the time of conv3 and of XNNPACK at every size of tiny and small, e.g. 0.86 against 1.40 ms at
- * [16,32,32,16]→16, 0.74 against 1.44 at [16,16,16,32]→32, 0.22 against 0.47 at [16,4,4,64]→64;
- * relative error 3e-7 to 9e-7 against direct convolution.
+ * fours and filters in eights. Through tfjs, one thread, batch 16: about half XNNPACK's time at
+ * every map size of tiny and small, e.g. 0.87–0.93 against 1.65–1.68 ms at [16,32,32,16]→16, 0.74
+ * against 1.59 at [16,16,16,32]→32, 0.72 against 1.57 at [16,8,8,64]→64, 0.21 against 0.40 at
+ * [16,4,4,64]→64; relative error 3e-7 to 9e-7 against direct convolution.
  */
 function winogradApplies(x: tf.Tensor4D, filters: number): boolean {
   const [, h, wd, ci] = x.shape;
