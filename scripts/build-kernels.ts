@@ -5,9 +5,9 @@
 // committed files are what this script builds.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ERF_FIT } from '../src-main/engine/gelu.ts';
+import { ERF_FIT } from '../src-main/engine/ops/gelu.ts';
 
-const OUT = fileURLToPath(new URL('../src-main/engine/kernels/', import.meta.url));
+const OUT = fileURLToPath(new URL('../src-main/engine/ops/kernels/', import.meta.url));
 
 const splat = (v: number) => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
 

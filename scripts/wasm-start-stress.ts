@@ -4,14 +4,13 @@
 //   npx tsx scripts/wasm-start-stress.ts [rounds=50] [processes at once=4] [threads=2]
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { initBackend, planEngines } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 
 const self = fileURLToPath(import.meta.url);
 const TSX_API = import.meta.resolve('tsx/esm/api');
 
 if (process.argv.includes('--child')) {
-  planEngines(1);
-  const backend = await initBackend('wasm');
+  const backend = await initBackend('wasm', { engines: 1 });
   process.stdout.write(backend.adapter);
 } else {
   const rounds = Number(process.argv[2] ?? 50);

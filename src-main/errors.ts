@@ -5,5 +5,5 @@ export class UserError extends Error {
 
 /** The code of a Node system error (ENOENT, EACCES…), if it is one. */
 export function errorCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
+  return (err as { code?: string } | undefined)?.code;
 }

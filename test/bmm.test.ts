@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchMatMul, matMul2d } from '../src-main/engine/bmm.ts';
+import { batchMatMul, matMul2d } from '../src-main/engine/ops/bmm.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { relativeError } from './helpers/compare.ts';
 

@@ -1,7 +1,7 @@
 // The letter classifier that `fontloom eval` reads generated glyphs with.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { splitByFont } from '../src-main/data/glyphset.ts';
 import { FEATURES, trainClassifier } from '../src-main/eval/classifier.ts';
 import { legibility } from '../src-main/eval/metrics.ts';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv2dFilterGrad, conv2dSame, flipFilter } from '../src-main/engine/conv.ts';
+import { conv2dFilterGrad, conv2dSame, flipFilter } from '../src-main/engine/ops/conv.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { relativeError, tensorRelativeError } from './helpers/compare.ts';
 

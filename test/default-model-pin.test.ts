@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { drawFromCheckpoint } from '../src-main/jobs/generate.ts';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dense } from '../src-main/engine/dense.ts';
+import { dense } from '../src-main/engine/ops/dense.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { tensorRelativeError } from './helpers/compare.ts';
 

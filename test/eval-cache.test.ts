@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { contentHash, splitByFont, type GlyphSet } from '../src-main/data/glyphset.ts';
 import { classifierPath, loadOrTrainClassifier } from '../src-main/eval/cache.ts';
 import type { ClassifierData } from '../src-main/eval/classifier.ts';

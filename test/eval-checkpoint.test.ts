@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, type BackendInfo } from '../src-main/engine/backend.ts';
+import { initBackend, type BackendInfo } from '../src-main/engine/runtime/backend.ts';
 import { saveCheckpoint } from '../src-main/engine/checkpoint.ts';
-import { Trainer, defaultTrainConfig } from '../src-main/engine/train.ts';
+import { Trainer } from '../src-main/engine/train.ts';
+import { defaultTrainConfig } from '../src-main/contract/presets.ts';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
-import { loadTrainingData } from '../src-main/jobs/run.ts';
+import { loadTrainingData } from '../src-main/data/training.ts';
 import { evaluateCheckpoint, type EvalOptions } from '../src-main/eval/evaluate.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 

@@ -2,7 +2,7 @@
 // (a perfect model), uniform noise (no model) and one glyph repeated per letter (a collapsed model).
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { splitByFont, type GlyphSet } from '../src-main/data/glyphset.ts';
 import { trainClassifier, type TrainedClassifier } from '../src-main/eval/classifier.ts';

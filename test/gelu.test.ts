@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { erfOverSqrt2, gelu, geluComposed } from '../src-main/engine/gelu.ts';
+import { erfOverSqrt2, gelu, geluComposed } from '../src-main/engine/ops/gelu.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { tensorRelativeError } from './helpers/compare.ts';
 
@@ -82,7 +82,7 @@ describe.each(backends)('the fused GELU on %s', (backend) => {
 describe('the SIMD kernels behind the fused GELU on wasm', () => {
   it('compile here and run over the wasm backend’s memory', async () => {
     expect(await tf.setBackend('wasm')).toBe(true);
-    const { simdKernelsFor } = await import('../src-main/engine/simd.ts');
+    const { simdKernelsFor } = await import('../src-main/engine/ops/simd.ts');
     const backend = tf.backend() as unknown as { wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } };
     const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
     expect(memory).toBeInstanceOf(WebAssembly.Memory);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupNorm1, groupNorm1Composed } from '../src-main/engine/groupnorm.ts';
+import { groupNorm1, groupNorm1Composed } from '../src-main/engine/ops/groupnorm.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 import { tensorRelativeError } from './helpers/compare.ts';
 import { onBackendOrSkip } from './helpers/backends.ts';

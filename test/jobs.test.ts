@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FontloomEvent, Run, RunStatus } from '../src-main/api/contract.ts';
+import type { FontloomEvent, Run, RunStatus } from '../src-main/contract/api.ts';
 import { createService, type Service } from '../src-main/api/service.ts';
 import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { checkpointPath } from '../src-main/jobs/run.ts';

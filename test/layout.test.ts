@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { concatChannels, maxPool2 } from '../src-main/engine/layout.ts';
+import { concatChannels, maxPool2 } from '../src-main/engine/ops/layout.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { initBackend } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { onBackendOrSkip } from './helpers/backends.ts';
 import { AdamW, oneCycle, oneCycleAt, type AdamWHyper } from '../src-main/engine/optim.ts';
 

@@ -2,14 +2,14 @@
 // batch) gives the same losses and weights up to float summation order, sampling the same images.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src-main/engine/backend.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { splitByFont } from '../src-main/data/glyphset.ts';
-import { Trainer, defaultTrainConfig } from '../src-main/engine/train.ts';
+import { Trainer } from '../src-main/engine/train.ts';
+import { defaultTrainConfig } from '../src-main/contract/presets.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
-import { EngineWorker, sampleOnTwoEngines } from '../src-main/engine/parallel.ts';
-import { getPreset } from '../src-main/engine/presets.ts';
-import { sampleImages } from '../src-main/engine/sample.ts';
-import { makeSchedule } from '../src-main/engine/schedule.ts';
+import { EngineWorker, sampleOnTwoEngines } from '../src-main/engine/runtime/parallel.ts';
+import { getPreset } from '../src-main/contract/presets.ts';
+import { makeDiffusion, sampleImages } from '../src-main/engine/diffusion.ts';
 import { createUNet } from '../src-main/engine/unet.ts';
 
 describe('a gradient worker on a second thread (wasm)', () => {
@@ -54,16 +54,16 @@ describe('sampling on two engines (wasm)', () => {
   });
 
   it('draws the sheet one engine draws: each row with the noise the whole batch gives it', async () => {
-    const preset = { ...getPreset('micro') };
+    const preset = getPreset('micro');
     const model = createUNet(preset, { channels: 1, classes: 26, size: 32 }, 3);
-    const schedule = makeSchedule(preset.recipe.schedule);
+    const d = makeDiffusion(model, preset.recipe);
     const labels = [0, 4, 8, 14, 17, 25, 3];
     // η > 0 draws fresh noise every step, so the rows' shares of it are checked too.
     const opts = { sampler: 'ddim' as const, steps: 6, cfg: 3, seed: 21, eta: 0.5 };
-    const one = await sampleImages(model, schedule, labels, opts);
-    const worker = await EngineWorker.start('wasm', model);
+    const one = await sampleImages(d, labels, opts);
+    const worker = await EngineWorker.start('wasm', d);
     const before = tf.memory().numTensors;
-    const two = await sampleOnTwoEngines(worker, model, schedule, labels, opts);
+    const two = await sampleOnTwoEngines(worker, d, labels, opts);
     expect(tf.memory().numTensors).toBe(before);
     await worker.stop();
     model.dispose();

@@ -3,9 +3,9 @@ import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cosineSchedule, linearSchedule } from '../src-main/engine/schedule.ts';
 import { ddimStep, ddpmStep, guide, SAMPLERS, timesteps, toUint8 } from '../src-main/engine/samplers.ts';
-import { epsFromOutput } from '../src-main/engine/objective.ts';
-import { sampleImages } from '../src-main/engine/sample.ts';
-import { CPU_RECIPE, getPreset } from '../src-main/engine/presets.ts';
+import { epsFromOutput } from '../src-main/engine/diffusion.ts';
+import { sampleImages } from '../src-main/engine/diffusion.ts';
+import { CPU_RECIPE, getPreset } from '../src-main/contract/presets.ts';
 import type { UNet } from '../src-main/engine/unet.ts';
 
 beforeAll(async () => {
@@ -124,7 +124,7 @@ describe('a step from a v-prediction model (cosine schedule)', () => {
 
   async function vStep(sampler: typeof ddpmStep, t: number, tPrev: number, eta = 0): Promise<number[]> {
     const [x, v, noise] = [tensor(X), tensor(V), tensor(Z)];
-    const eps = epsFromOutput(cosine, 'v', x, v, t);
+    const eps = epsFromOutput({ schedule: cosine, recipe: CPU_RECIPE }, x, v, t);
     const out = sampler(cosine, { x, eps, t, tPrev, noise, eta });
     tf.dispose([x, v, eps, noise]);
     return read(out);
@@ -157,7 +157,7 @@ describe('sampling from a v-prediction model', () => {
   const target = Float32Array.from({ length: size * size }, (_, i) => ((i % size) / (size - 1)) * 1.6 - 0.8);
   const cosine = cosineSchedule();
   const stub: UNet = {
-    preset: { ...getPreset('micro'), recipe: CPU_RECIPE },
+    preset: getPreset('micro'),
     shape: { channels: 1, classes: 2, size },
     variables: new Map(),
     apply: (x, t) => {
@@ -172,7 +172,7 @@ describe('sampling from a v-prediction model', () => {
   for (const [sampler, steps] of [['ddim', 10], ['ddpm', 999]] as const) {
     it(`${sampler.toUpperCase()} with ${steps} steps and guidance draws the image the model's v points at`, async () => {
       const before = tf.memory().numTensors;
-      const pixels = await sampleImages(stub, cosine, [0, 1], { sampler, steps, cfg: 3, seed: 2, eta: 0 });
+      const pixels = await sampleImages({ model: stub, schedule: cosine, recipe: CPU_RECIPE }, [0, 1], { sampler, steps, cfg: 3, seed: 2, eta: 0 });
       expect(tf.memory().numTensors).toBe(before);
       expect(pixels.length).toBe(2 * size * size);
       // The last step adds √(1−ᾱ_0)·ε ≈ 0.0064·ε, under 4 of 255 levels for |ε| < 4.

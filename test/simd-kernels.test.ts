@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assemble, kernelText } from '../scripts/build-kernels.ts';
 
-const dir = new URL('../src-main/engine/kernels/', import.meta.url);
+const dir = new URL('../src-main/engine/ops/kernels/', import.meta.url);
 
 describe('the committed SIMD kernels', () => {
   it('are what scripts/build-kernels.ts builds from today’s constants (run `npm run build:kernels` after a change)', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunConfig } from '../src-main/api/contract.ts';
+import type { RunConfig } from '../src-main/contract/api.ts';
 import { SCHEMA_VERSION, migrations } from '../src-main/store/db.ts';
 import { Store, type StoredDataset } from '../src-main/store/store.ts';
 

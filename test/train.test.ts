@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Trainer, defaultTrainConfig, type TrainingData } from '../src-main/engine/train.ts';
-import { CPU_RECIPE, REFERENCE_RECIPE } from '../src-main/engine/presets.ts';
-import { sampleImages } from '../src-main/engine/sample.ts';
+import { Trainer, type TrainingData } from '../src-main/engine/train.ts';
+import { defaultTrainConfig } from '../src-main/contract/presets.ts';
+import { CPU_RECIPE, REFERENCE_RECIPE } from '../src-main/contract/presets.ts';
+import { sampleImages } from '../src-main/engine/diffusion.ts';
 import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { splitByFont, writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { checkpointPath, createRun, loadRun, trainRun } from '../src-main/jobs/run.ts';
 import { storeFor } from '../src-main/store/store.ts';
-import { initBackend, type BackendInfo } from '../src-main/engine/backend.ts';
+import { initBackend, type BackendInfo } from '../src-main/engine/runtime/backend.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 import { webgpuUnavailable } from './helpers/backends.ts';
 
@@ -78,7 +79,7 @@ describe('training micro on synthetic letters (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
 
     const sampleCounts: number[] = [];
-    await sampleImages(trainer.ema, trainer.schedule, [0, 1, 2], { sampler: 'ddpm', steps: 25, cfg: 3, seed: 1, eta: 0 }, () => {
+    await sampleImages(trainer.emaDiffusion, [0, 1, 2], { sampler: 'ddpm', steps: 25, cfg: 3, seed: 1, eta: 0 }, () => {
       sampleCounts.push(tf.memory().numTensors);
     });
     expect(sampleCounts.length).toBe(25);
@@ -91,9 +92,9 @@ describe('training micro on synthetic letters (wasm)', () => {
     const trainer = new Trainer(defaultTrainConfig('micro', { steps: 10, batch: 8 }), syntheticData(4, 1));
     const labels = Array.from({ length: 26 }, (_, i) => i);
     const opts = { sampler: 'ddim' as const, steps: 8, cfg: 3, seed: 7, eta: 0 };
-    const a = await sampleImages(trainer.ema, trainer.schedule, labels, opts);
-    const b = await sampleImages(trainer.ema, trainer.schedule, labels, opts);
-    const c = await sampleImages(trainer.ema, trainer.schedule, labels, { ...opts, seed: 8 });
+    const a = await sampleImages(trainer.emaDiffusion, labels, opts);
+    const b = await sampleImages(trainer.emaDiffusion, labels, opts);
+    const c = await sampleImages(trainer.emaDiffusion, labels, { ...opts, seed: 8 });
     expect(a.length).toBe(26 * 32 * 32);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
     expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);

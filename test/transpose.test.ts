@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { swapLastAxes } from '../src-main/engine/transpose.ts';
+import { swapLastAxes } from '../src-main/engine/ops/transpose.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 
 afterAll(async () => {

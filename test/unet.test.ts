@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PRESETS } from '../src-main/engine/presets.ts';
+import { PRESETS } from '../src-main/contract/presets.ts';
 import { createUNet, oneHot, parameterCount, timeEncoding, type UNet } from '../src-main/engine/unet.ts';
 import { Rng } from '../src-main/engine/rng.ts';
 

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FontloomEvent } from '../src-main/api/contract.ts';
+import type { FontloomEvent } from '../src-main/contract/api.ts';
 import { createService, type Service } from '../src-main/api/service.ts';
 import { startServer, type WebHost } from '../src-main/web/server.ts';
 import { createHttpClient } from '../src-renderer/lib/api/http.ts';

@@ -2,7 +2,7 @@
 // by scripts/device/pack.sh with esbuild (the `webgpu` package stays outside, beside the bundle),
 // run by scripts/device/run.sh. Usage: node bench-webgpu.mjs PRESET BATCH STEPS [--sheets] [--profile F]
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src-main/engine/backend.ts';
+import { initBackend } from '../../src-main/engine/runtime/backend.ts';
 import { runBench } from '../../src-main/cli/bench.ts';
 
 // FONTLOOM_DEVICE_SUBMIT_BATCH=N: tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (kernels recorded per

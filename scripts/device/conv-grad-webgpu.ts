@@ -4,8 +4,8 @@
 // call (the median of 5 runs of 10 calls, each run ended by a read) and each variant's relative
 // error against the first. For scripts/device/run.sh; bundled by scripts/device/pack.sh.
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src-main/engine/backend.ts';
-import { conv2dFilterGradByConvolution } from '../../src-main/engine/conv.ts';
+import { initBackend } from '../../src-main/engine/runtime/backend.ts';
+import { conv2dFilterGradByConvolution } from '../../src-main/engine/ops/conv.ts';
 
 const info = await initBackend('webgpu');
 

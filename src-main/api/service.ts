@@ -5,21 +5,20 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { z } from 'zod';
-import { defaultEngines, initBackend } from '../engine/backend.ts';
-import { PRESET_NAMES as ENGINE_PRESETS, describeRecipe, getPreset } from '../engine/presets.ts';
+import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
+import { PRESETS, PRESET_NAMES, VAL_FRACTION, describeRecipe } from '../contract/presets.ts';
 import { createUNet, parameterCount } from '../engine/unet.ts';
 import { openRegistry, type DatasetRecord, type Registry } from '../data/registry.ts';
-import { renderPreview } from '../data/preview.ts';
-import { UserError } from '../errors.ts';
+import { renderPreview } from '../export/preview.ts';
 import { renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, traceOutlines } from '../export/index.ts';
-import { createRun, deleteRun, loadRun, loadTrainingData, runConfig, runDir } from '../jobs/run.ts';
+import { createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
+import { loadTrainingData } from '../data/training.ts';
 import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
 import { ensureDefaultModel } from '../jobs/default-model.ts';
 import { storeFor } from '../store/store.ts';
+import { InvalidInput, NotFound, parseInput } from './boundary.ts';
 import {
-  inputs,
   type Dataset,
   type FontloomApi,
   type FontloomEvent,
@@ -30,7 +29,7 @@ import {
   type Png,
   type PresetInfo,
   type StudioInfo,
-} from './contract.ts';
+} from '../contract/api.ts';
 
 export interface Service extends FontloomApi {
   readonly home: string;
@@ -42,16 +41,6 @@ export interface ServiceOptions {
   mode: StudioInfo['mode'];
   /** How training processes start (Electron passes one using utilityProcess). */
   launch?: WorkerLauncher;
-}
-
-/** A user's mistake reported by the API: input that fails the contract's schema. */
-export class InvalidInput extends UserError {
-  override name = 'InvalidInput';
-}
-
-/** A run, dataset or generation that does not exist. */
-export class NotFound extends UserError {
-  override name = 'NotFound';
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -82,10 +71,6 @@ async function glyphPng(images: Uint8Array, index: number, size: number, channel
   return pngOf(await sharp(raw, { raw: { width: size, height: size, channels: channels as 1 | 3 } }).png().toBuffer());
 }
 
-function describeIssues(error: z.ZodError, method: string): string {
-  return `${method}: ${error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`;
-}
-
 export async function createService(opts: ServiceOptions): Promise<Service> {
   const { home } = opts;
   const store = storeFor(home);
@@ -102,12 +87,12 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   let info: Promise<StudioInfo> | null = null;
   const studioInfo = async (): Promise<StudioInfo> => {
     const backend = await initBackend('auto');
-    const presets: PresetInfo[] = ENGINE_PRESETS.map((name) => {
-      const p = getPreset(name);
+    const presets: PresetInfo[] = PRESET_NAMES.map((name) => {
+      const p = PRESETS[name];
       const model = createUNet(p, { channels: 1, classes: 26, size: 32 }, 0);
       const params = parameterCount(model);
       model.dispose();
-      return { name, description: p.description, params, batch: p.batch, lr: p.lr, recipe: { ...p.recipe }, recipeText: describeRecipe(p.recipe) };
+      return { ...p, params, recipeText: describeRecipe(p.recipe) };
     });
     return { version: VERSION, home, backend: `${backend.name}: ${backend.adapter}`, mode: opts.mode, presets };
   };
@@ -167,21 +152,14 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     listRuns: async () => store.listRuns().map(publicRun),
     getRun: async (input) => publicRun(findRun(input.id)),
     estimateStep: async (input) => {
-      const batch = input.batch ?? getPreset(input.preset).batch;
+      const batch = input.batch ?? PRESETS[input.preset].batch;
       const measured = await jobs.estimate({ preset: input.preset, batch, backend: input.backend, threads: input.threads ?? defaultEngines(input.preset) });
       return { preset: input.preset, batch, ...measured };
     },
-    createRun: async (input) => {
-      const record = await findDataset(input.dataset);
-      const preset = getPreset(input.preset);
-      const batch = input.batch ?? preset.batch;
-      let steps = input.steps ?? 1000;
-      if (input.epochs !== undefined && input.steps === undefined) {
-        const data = await loadTrainingData(registry.glyphsPath(record), 0.1);
-        steps = Math.max(1, Math.round(input.epochs * Math.floor(data.train.length / Math.min(batch, data.train.length))));
-      }
-      const config = runConfig(preset.name, { ...input, steps, batch });
-      const run = await createRun(home, { name: input.name, data: registry.glyphsPath(record), dataset: record.id, datasetName: record.name, config });
+    createRun: async ({ dataset, name, ...request }) => {
+      const record = await findDataset(dataset);
+      const config = await runConfig(request, async () => (await loadTrainingData(registry.glyphsPath(record), VAL_FRACTION)).train.length);
+      const run = await createRun(home, { name, data: registry.glyphsPath(record), dataset: record.id, datasetName: record.name, config });
       return jobs.enqueue(run.id);
     },
     pauseRun: async (input) => jobs.pause(findRun(input.id).id),
@@ -281,12 +259,9 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   return {
     home,
     async call(method, input) {
-      const schema = inputs[method];
-      if (!schema) throw new InvalidInput(`no API method "${String(method)}"`);
-      const parsed = schema.safeParse(input ?? {});
-      if (!parsed.success) throw new InvalidInput(describeIssues(parsed.error, method));
+      const parsed = parseInput(method, input);
       const handler = handlers[method] as (i: unknown) => Promise<Outputs[typeof method]>;
-      return handler(parsed.data);
+      return handler(parsed);
     },
     on(listener) {
       listeners.add(listener);

@@ -1,13 +1,14 @@
 // `fontloom bench`: training images/s and forward time for a preset, per backend, measured on
 // random data with the same step the trainer runs. Figures, never assertions.
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, defaultEngines, initBackend, planEngines, type BackendChoice, type BackendName } from '../engine/backend.ts';
-import { getPreset } from '../engine/presets.ts';
-import { Trainer, defaultTrainConfig } from '../engine/train.ts';
-import { randomTrainingData } from '../engine/measure.ts';
+import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
+import { BACKEND_NAMES, DEFAULT_SAMPLE, type BackendChoice, type BackendName } from '../contract/api.ts';
+import { defaultTrainConfig, getPreset } from '../contract/presets.ts';
+import { Trainer } from '../engine/train.ts';
+import { randomTrainingData } from '../engine/runtime/measure.ts';
 import { oneHot, parameterCount } from '../engine/unet.ts';
-import { sampleImages } from '../engine/sample.ts';
-import { EngineWorker, sampleOnTwoEngines } from '../engine/parallel.ts';
+import { sampleImages } from '../engine/diffusion.ts';
+import { EngineWorker, sampleOnTwoEngines } from '../engine/runtime/parallel.ts';
 import { writeFileAtomic } from '../atomic.ts';
 
 export interface BenchRow {
@@ -76,7 +77,7 @@ async function benchOne(
   let trainer: Trainer | null = null;
   let profile: { train: KernelTime[]; forward: KernelTime[] } | undefined;
   try {
-    const info = await initBackend(backend);
+    const info = await initBackend(backend, { engines: opts.threads > 1 ? 2 : 1 });
     row.adapter = info.adapter;
     trainer = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch }), randomTrainingData(batch, 26, 32, 1));
     row.params = parameterCount(trainer.model);
@@ -112,13 +113,13 @@ async function benchOne(
     if (opts.sheets) {
       const letters = Array.from({ length: 26 }, (_, i) => i);
       t0 = performance.now();
-      await sampleImages(model, trainer.schedule, letters, { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 });
+      await sampleImages(trainer.diffusion, letters, DEFAULT_SAMPLE);
       row.sheet_ddim50_s = round1((performance.now() - t0) / 1000);
       if (row.threads > 1 && (backend === 'wasm' || backend === 'cpu')) {
         // As the Generate page draws a sheet: half the rows on a second engine, its start-up included.
         t0 = performance.now();
-        const worker = await EngineWorker.start(backend, model);
-        await sampleOnTwoEngines(worker, model, trainer.schedule, letters, { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 });
+        const worker = await EngineWorker.start(backend, trainer.diffusion);
+        await sampleOnTwoEngines(worker, trainer.diffusion, letters, DEFAULT_SAMPLE);
         await worker.stop();
         row.sheet_ddim50_two_engines_s = round1((performance.now() - t0) / 1000);
       }
@@ -126,7 +127,7 @@ async function benchOne(
       // last read waits for an asynchronous backend's queue) and scale.
       const timed = 10;
       t0 = performance.now();
-      await sampleImages(model, trainer.schedule, letters, { sampler: 'ddpm', steps: timed, cfg: 3, seed: 0, eta: 0 });
+      await sampleImages(trainer.diffusion, letters, { ...DEFAULT_SAMPLE, sampler: 'ddpm', steps: timed });
       row.sheet_ddpm1000_s = round1((((performance.now() - t0) / timed) * 999) / 1000);
       row.sheet_ddpm_steps_timed = timed;
     }
@@ -153,9 +154,8 @@ export async function runBench(opts: {
 }): Promise<void> {
   // --threads 2: the training layout (two engines, half the cores each); 1: one engine with them all.
   const threads = opts.threads ?? defaultEngines(opts.preset);
-  planEngines(threads > 1 ? 2 : 1);
   const backends: BackendName[] =
-    opts.backend && opts.backend !== 'auto' ? [opts.backend] : opts.backend === 'auto' ? [(await initBackend('auto')).name] : [...BACKEND_NAMES];
+    opts.backend && opts.backend !== 'auto' ? [opts.backend] : opts.backend === 'auto' ? [(await initBackend('auto', { engines: threads > 1 ? 2 : 1 })).name] : [...BACKEND_NAMES];
   const results: BenchRow[] = [];
   const profiles: Array<{ backend: BackendName; preset: string; batch: number; train: KernelTime[]; forward: KernelTime[] }> = [];
   for (const b of backends) {

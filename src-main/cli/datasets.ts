@@ -4,7 +4,7 @@ import { isDatasetFormat } from '../data/importers/index.ts';
 import type { DatasetFormat } from '../data/importers/types.ts';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic.ts';
-import { renderPreview } from '../data/preview.ts';
+import { renderPreview } from '../export/preview.ts';
 import { fontloomHome } from '../home.ts';
 
 function summary(r: DatasetRecord) {
@@ -21,12 +21,6 @@ function summary(r: DatasetRecord) {
   };
 }
 
-export function formatChoice(value: string): DatasetFormat | 'auto' {
-  if (value !== 'auto' && !isDatasetFormat(value)) {
-    throw new UserError(`unknown format "${value}": choose auto, kaggle, npz, csv, fonts or cifar10`);
-  }
-  return value;
-}
 
 export async function importCommand(path: string | undefined, opts: { format: DatasetFormat | 'auto'; name?: string; default?: boolean; json?: boolean }): Promise<void> {
   const registry = await openRegistry(fontloomHome());

@@ -4,8 +4,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRegistry } from '../data/registry.ts';
-import { initBackend, type BackendChoice } from '../engine/backend.ts';
-import { describeRecipe } from '../engine/presets.ts';
+import { initBackend } from '../engine/runtime/backend.ts';
+import { DEFAULT_SAMPLE, type BackendChoice } from '../contract/api.ts';
+import { describeRecipe } from '../contract/presets.ts';
 import { UserError } from '../errors.ts';
 import type { RunMetrics } from '../eval/metrics.ts';
 import { writeSheet } from '../export/sheet.ts';
@@ -36,7 +37,7 @@ export async function runDemo(opts: { steps: number; preset: 'micro' | 'tiny'; b
   await mkdir(out, { recursive: true });
 
   const sheetOf = async (run: string, file: string, title: string) => {
-    const drawn = await drawFromCheckpoint(checkpointPath(home, run), run, { sampler: 'ddim', steps: 50, cfg: 3, eta: 0, seed: 0, ema: true });
+    const drawn = await drawFromCheckpoint(checkpointPath(home, run), run, { ...DEFAULT_SAMPLE, ema: true });
     await writeSheet(file, drawn.images, drawn.classNames.length, drawn.size, drawn.size, drawn.channels as 1 | 3, drawn.classNames, { title, scale: 2 });
     return drawn;
   };
@@ -45,7 +46,7 @@ export async function runDemo(opts: { steps: number; preset: 'micro' | 'tiny'; b
   await sheetOf(DEFAULT_RUN, pretrainedSheet, `Default model · ${pretrained.config.preset} · step ${pretrained.step} · DDIM 50, cfg 3`);
   say(`2. A sheet from the pretrained default model (${pretrained.config.preset}, ${pretrained.step} steps) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${pretrainedSheet}`);
 
-  const config = runConfig(opts.preset, { steps: opts.steps, valEvery: Math.max(1, Math.floor(opts.steps / 10)), sampleEvery: 0, checkpointEvery: opts.steps, backend: opts.backend });
+  const config = await runConfig({ preset: opts.preset, steps: opts.steps, valEvery: Math.max(1, Math.floor(opts.steps / 10)), sampleEvery: 0, checkpointEvery: opts.steps, backend: opts.backend }, async () => 0);
   const run = await createRun(home, { name: `demo: ${opts.preset}, ${opts.steps} steps`, data: registry.glyphsPath(dataset), dataset: dataset.id, datasetName: dataset.name, config, status: 'running', pid: process.pid });
   say(`3. Training a fresh ${opts.preset} run (${describeRecipe(config.recipe)}) for ${opts.steps} steps on ${backend.name}: ${backend.adapter} — run ${run.id}`);
   started = performance.now();

@@ -1,6 +1,7 @@
 // `fontloom eval`: does a run draw the letters it is asked for, like real fonts, and varied?
 // N glyphs per class from the run's checkpoint, scored by evaluateCheckpoint (eval/evaluate.ts).
-import { initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
+import { initBackend } from '../engine/runtime/backend.ts';
+import { type BackendChoice } from '../contract/api.ts';
 import type { EvalReport } from '../eval/evaluate.ts';
 import type { RunMetrics } from '../eval/metrics.ts';
 import { fontloomHome } from '../home.ts';
@@ -24,9 +25,9 @@ export async function runEval(opts: EvalCommand): Promise<EvalReport> {
   const home = fontloomHome();
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   loadRun(home, opts.run); // an unknown run is said before any engine starts (and prints)
-  planEngines(1); // drawing and measuring: one engine with every core
   const { report } = await evaluateRun(home, opts.run, {
-    backend: await initBackend(opts.backend),
+    // Drawing and measuring (a classifier may train too) on one engine with every core.
+    backend: await initBackend(opts.backend, { engines: 1 }),
     perClass: opts.perClass,
     weights: opts.ema ? 'ema' : 'model',
     steps: opts.steps,

@@ -1,9 +1,8 @@
 // `fontloom export`: draws one glyph per class from a run's checkpoint (as `fontloom sample`
 // does) and writes it as a sheet, a PNG glyph set, SVG outlines or an OTF font.
-import { InvalidArgumentError } from 'commander';
-import { EXPORT_FORMATS } from '../api/contract.ts';
-import { drawingEngines, initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
-import type { SamplerName } from '../engine/samplers.ts';
+import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
+import { type BackendChoice } from '../contract/api.ts';
+import type { SamplerName } from '../contract/api.ts';
 import type { ExportFormat } from '../export/index.ts';
 import { fontloomHome } from '../home.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
@@ -35,8 +34,7 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
   const run = loadRun(home, opts.run);
   // Refuse a bad --out before minutes of sampling, not after.
   await checkExportTarget(opts.format, opts.out, opts.zip ?? false);
-  planEngines(drawingEngines(run.config.preset));
-  const backend = await initBackend(opts.backend);
+  const backend = await initBackend(opts.backend, { engines: defaultEngines(run.config.preset) });
   const started = performance.now();
   const drawn = await drawFromCheckpoint(checkpointPath(home, run.id), run.id, {
     ...opts,
@@ -69,30 +67,3 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
   process.stderr.write(`fontloom: ${result.path}${zip} (${opts.format}, ${drawn.classNames.length} glyphs in ${seconds.toFixed(1)} s on ${backend.name})\n`);
 }
 
-export function exportFormat(value: string): ExportFormat {
-  if (!(EXPORT_FORMATS as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`unknown format "${value}": choose ${EXPORT_FORMATS.join(', ')}`);
-  }
-  return value as ExportFormat;
-}
-
-/** "32,128" → [32, 128]. */
-export function pixelSizes(value: string): number[] {
-  const sizes = value.split(',').map((s) => Number(s.trim()));
-  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 8 || n > 1024)) {
-    throw new InvalidArgumentError(`--sizes must be whole pixel sizes from 8 to 1024 separated by commas, e.g. 32,128; got "${value}"`);
-  }
-  return sizes;
-}
-
-export function guidanceScale(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--cfg must be a number ≥ 0, got "${value}"`);
-  return n;
-}
-
-export function greyLevel(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 1 || n > 254) throw new InvalidArgumentError(`--threshold must be a grey level from 1 to 254, got "${value}"`);
-  return n;
-}

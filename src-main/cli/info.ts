@@ -1,10 +1,10 @@
 // `fontloom info`: a preset's fields and its exact parameter count for a given data shape,
 // enough for a peer implementation to be built to match.
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../engine/backend.ts';
-import { PRESET_NAMES, describeRecipe, getPreset, type PresetName } from '../engine/presets.ts';
-import type { Prediction, Weighting } from '../engine/objective.ts';
-import type { ScheduleKind } from '../engine/schedule.ts';
+import { initBackend } from '../engine/runtime/backend.ts';
+import { PRESET_NAMES, describeRecipe, getPreset, type PresetName } from '../contract/presets.ts';
+import type { Prediction, Weighting } from '../contract/presets.ts';
+import type { ScheduleKind } from '../contract/presets.ts';
 import { createUNet, parameterCount, type ModelShape } from '../engine/unet.ts';
 
 export interface PresetInfo {

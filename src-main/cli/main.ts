@@ -1,65 +1,32 @@
 // `fontloom`: train, resume, sample, inspect and benchmark from a terminal. A mistake the user
 // can fix prints one line and exits 1; nothing is written before the input has been checked.
-import { Command, InvalidArgumentError } from 'commander';
+// Each command's module loads when the command runs, so `fontloom datasets` starts no engine.
+import { Command } from 'commander';
+import { BACKEND_NAMES, DEFAULT_SAMPLE, SAMPLER_NAMES } from '../contract/api.ts';
+import { PREDICTIONS, PRESET_NAMES, SCHEDULE_KINDS, WEIGHTINGS } from '../contract/presets.ts';
 import { UserError } from '../errors.ts';
-import { fontloomHome } from '../home.ts';
-import { BACKEND_NAMES, initBackend, isBackendChoice, type BackendChoice } from '../engine/backend.ts';
-import { PRESET_NAMES, describeRecipe, getPreset } from '../engine/presets.ts';
-import { PREDICTIONS, WEIGHTINGS, type Prediction, type Weighting } from '../engine/objective.ts';
-import { SCHEDULE_KINDS, type ScheduleKind } from '../engine/schedule.ts';
-import { defaultTrainConfig, type TrainConfig } from '../engine/train.ts';
-import { runInfo } from './info.ts';
-import { runBench } from './bench.ts';
-import { runSample } from './sample.ts';
-import { exportFormat, greyLevel, guidanceScale, pixelSizes, runExport } from './export.ts';
-import { controlCommand, resumeCommand, runShowCommand, runsCommand, serveCommand, startCommand, trainCommand } from './runs.ts';
-import { datasetDeleteCommand, datasetShowCommand, datasetsCommand, formatChoice, importCommand } from './datasets.ts';
+import {
+  backendChoice,
+  etaValue,
+  exportFormat,
+  formatChoice,
+  greyLevel,
+  guidanceScale,
+  nonNegativeInt,
+  oneOf,
+  pixelSizes,
+  positiveInt,
+  positiveNumber,
+  presetName,
+  threadCount,
+} from './options.ts';
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got "${value}"`);
-    return n;
-  };
+/** A command's action, loaded from its module when the command runs. */
+function lazy<M, A extends unknown[]>(load: () => Promise<M>, pick: (m: M) => (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => pick(await load())(...args);
 }
-
-function nonNegativeInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}"`);
-    return n;
-  };
-}
-
-function positiveNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0, got "${value}"`);
-    return n;
-  };
-}
-
-function threadCount(value: string): number {
-  if (value !== '1' && value !== '2') throw new InvalidArgumentError(`--threads must be 1 or 2, got "${value}"`);
-  return Number(value);
-}
-
-function backendChoice(value: string): BackendChoice {
-  if (!isBackendChoice(value)) throw new InvalidArgumentError(`unknown backend "${value}": choose auto, ${BACKEND_NAMES.join(', ')}`);
-  return value;
-}
-
-function oneOf<T extends string>(what: string, choices: readonly T[]) {
-  return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown ${what} "${value}": choose ${choices.join(' or ')}`);
-    return value as T;
-  };
-}
-
-function presetName(value: string): string {
-  if (!(PRESET_NAMES as string[]).includes(value)) throw new InvalidArgumentError(`unknown preset "${value}": choose one of ${PRESET_NAMES.join(', ')}`);
-  return value;
-}
+const runs = () => import('./runs.ts');
+const datasets = () => import('./datasets.ts');
 
 export function buildProgram(): Command {
   const program = new Command('fontloom')
@@ -75,7 +42,7 @@ export function buildProgram(): Command {
     .option('--classes <n>', 'number of classes', positiveInt('--classes'), 26)
     .option('--size <n>', 'image size in pixels', positiveInt('--size'), 32)
     .option('--json', 'JSON output')
-    .action(runInfo);
+    .action(lazy(() => import('./info.ts'), (c) => c.runInfo));
 
   program
     .command('train')
@@ -101,7 +68,7 @@ export function buildProgram(): Command {
     .option('--name <name>', 'a name for the run')
     .option('--detach', 'train in a process of its own and print the run id at once')
     .option('--json', 'final result as one JSON line on stdout')
-    .action(trainCommand);
+    .action(lazy(runs, (c) => c.trainCommand));
 
   program
     .command('resume')
@@ -112,7 +79,7 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'wasm/cpu engines: 2 shares each batch with an engine worker (each wasm engine takes half the cores), 1 trains on one engine with them all (default: 2 for every preset but seed where there are 2 cores, else 1)', threadCount)
     .option('--detach', 'train in a process of its own and return at once')
     .option('--json', 'final result as one JSON line on stdout')
-    .action(resumeCommand);
+    .action(lazy(runs, (c) => c.resumeCommand));
 
   program
     .command('sample')
@@ -120,24 +87,13 @@ export function buildProgram(): Command {
     .requiredOption('--run <id>', 'run id')
     .requiredOption('--out <file.png>', 'where to write the sheet')
     .option('--ema', 'use the EMA weights')
-    .option('--sampler <name>', 'ddim or ddpm', (v) => {
-      if (v !== 'ddim' && v !== 'ddpm') throw new InvalidArgumentError(`unknown sampler "${v}": choose ddim or ddpm`);
-      return v;
-    }, 'ddim')
-    .option('--steps <n>', 'denoising steps (default: 50 for ddim, 999 for ddpm)', positiveInt('--steps'))
-    .option('--cfg <s>', 'classifier-free guidance scale', (v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--cfg must be a number ≥ 0, got "${v}"`);
-      return n;
-    }, 3)
-    .option('--eta <x>', "DDIM's η (0: deterministic)", (v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--eta must be between 0 and 1, got "${v}"`);
-      return n;
-    }, 0)
-    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', SAMPLER_NAMES), DEFAULT_SAMPLE.sampler)
+    .option('--steps <n>', `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt('--steps'))
+    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, DEFAULT_SAMPLE.cfg)
+    .option('--eta <x>', "DDIM's η (0: deterministic)", etaValue, DEFAULT_SAMPLE.eta)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
-    .action(runSample);
+    .action(lazy(() => import('./sample.ts'), (c) => c.runSample));
 
   program
     .command('export')
@@ -146,17 +102,17 @@ export function buildProgram(): Command {
     .requiredOption('--format <f>', 'sheet, png, svg or otf', exportFormat)
     .requiredOption('--out <path>', 'a .png (sheet) or .otf file, or a new folder (png, svg)')
     .option('--ema', 'use the EMA weights')
-    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', ['ddim', 'ddpm'] as const), 'ddim')
-    .option('--steps <n>', 'denoising steps (default: 50 for ddim, 999 for ddpm)', positiveInt('--steps'))
-    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, 3)
-    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', SAMPLER_NAMES), DEFAULT_SAMPLE.sampler)
+    .option('--steps <n>', `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt('--steps'))
+    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, DEFAULT_SAMPLE.cfg)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed)
     .option('--name <family>', "font family name (otf; default: the run's name)")
     .option('--style <style>', 'font style name (otf)', 'Regular')
     .option('--sizes <px,...>', 'glyph PNG sizes in pixels (png), e.g. 32,128', pixelSizes, [32])
     .option('--zip', 'also write a .zip of the folder (png, svg)')
     .option('--threshold <t>', 'grey level (1–254) where ink begins when tracing (svg, otf)', greyLevel, 128)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
-    .action(runExport);
+    .action(lazy(() => import('./export.ts'), (c) => c.runExport));
 
   program
     .command('eval')
@@ -164,9 +120,9 @@ export function buildProgram(): Command {
     .requiredOption('--run <id>', 'run id')
     .option('--per-class <n>', 'glyphs generated per class', positiveInt('--per-class'), 2)
     .option('--ema', 'use the EMA weights')
-    .option('--steps <n>', 'DDIM steps', positiveInt('--steps'), 50)
-    .option('--cfg <s>', 'classifier-free guidance scale', positiveNumber('--cfg'), 3)
-    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), 0)
+    .option('--steps <n>', 'DDIM steps', positiveInt('--steps'), DEFAULT_SAMPLE.steps)
+    .option('--cfg <s>', 'classifier-free guidance scale', positiveNumber('--cfg'), DEFAULT_SAMPLE.cfg)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed)
     .option('--baselines', 'also score real held-out glyphs and an untrained model the same way')
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--json', 'the report as one JSON line')
@@ -182,22 +138,22 @@ export function buildProgram(): Command {
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(async (opts) => (await import('./demo.ts')).runDemo(opts));
 
-  program.command('runs').description('list runs, oldest first').option('--json', 'a JSON array').action(runsCommand);
-  program.command('run').description('one run').command('show').argument('<run>', 'run id').option('--json', 'JSON output').action(runShowCommand);
+  program.command('runs').description('list runs, oldest first').option('--json', 'a JSON array').action(lazy(runs, (c) => c.runsCommand));
+  program.command('run').description('one run').command('show').argument('<run>', 'run id').option('--json', 'JSON output').action(lazy(runs, (c) => c.runShowCommand));
   for (const what of ['pause', 'stop'] as const) {
     program
       .command(what)
       .description(what === 'pause' ? 'pause a run at a checkpoint (fontloom resume continues it)' : 'stop a run at a checkpoint (resumable later)')
       .argument('<run>', 'run id')
       .option('--wait <seconds>', 'how long to wait for the checkpoint', nonNegativeInt('--wait'), 120)
-      .action((id: string, opts: { wait: number }) => controlCommand(what, id, opts));
+      .action(async (id: string, opts: { wait: number }) => (await runs()).controlCommand(what, id, opts));
   }
   program
     .command('serve')
     .description('the studio in a browser: the API and pages over HTTP')
     .option('--port <n>', 'port (0: any free one)', nonNegativeInt('--port'), 4790)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .action(serveCommand);
+    .action(lazy(runs, (c) => c.serveCommand));
 
   program
     .command('import')
@@ -207,9 +163,9 @@ export function buildProgram(): Command {
     .option('--name <name>', 'a name for the dataset')
     .option('--default', 'register the embedded default dataset')
     .option('--json', 'the result as one JSON line')
-    .action(importCommand);
+    .action(lazy(datasets, (c) => c.importCommand));
 
-  program.command('datasets').description('list imported datasets').option('--json', 'JSON output').action(datasetsCommand);
+  program.command('datasets').description('list imported datasets').option('--json', 'JSON output').action(lazy(datasets, (c) => c.datasetsCommand));
 
   const dataset = program.command('dataset').description('one dataset');
   dataset
@@ -218,8 +174,8 @@ export function buildProgram(): Command {
     .option('--sheet <file.png>', 'write a preview grid: fonts × classes')
     .option('--fonts <n>', 'fonts in the preview', positiveInt('--fonts'), 8)
     .option('--json', 'JSON output')
-    .action(datasetShowCommand);
-  dataset.command('delete').argument('<id>', 'dataset id or name').action(datasetDeleteCommand);
+    .action(lazy(datasets, (c) => c.datasetShowCommand));
+  dataset.command('delete').argument('<id>', 'dataset id or name').action(lazy(datasets, (c) => c.datasetDeleteCommand));
 
   program
     .command('bench')
@@ -232,9 +188,9 @@ export function buildProgram(): Command {
     .option('--sheets', 'also time an A–Z sheet with DDIM 50 (whole) and DDPM 999 (10 steps, scaled)')
     .option('--profile <file.json>', 'write per-kernel times of one training step and one forward pass')
     .option('--json', 'JSON output')
-    .action(runBench);
+    .action(lazy(() => import('./bench.ts'), (c) => c.runBench));
 
-  program.command('start').description('open the studio: its window where Electron runs, else browser mode').option('--port <n>', 'browser mode port', nonNegativeInt('--port'), 4790).action(startCommand);
+  program.command('start').description('open the studio: its window where Electron runs, else browser mode').option('--port <n>', 'browser mode port', nonNegativeInt('--port'), 4790).action(lazy(runs, (c) => c.startCommand));
   return program;
 }
 

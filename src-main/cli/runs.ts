@@ -9,13 +9,14 @@ import { createService } from '../api/service.ts';
 import { startServer } from '../web/server.ts';
 import { UserError } from '../errors.ts';
 import { fontloomHome } from '../home.ts';
-import { defaultEngines, initBackend, planEngines, type BackendChoice, type BackendInfo } from '../engine/backend.ts';
+import { defaultEngines, initBackend, type BackendInfo } from '../engine/runtime/backend.ts';
+import type { BackendChoice } from '../contract/api.ts';
+import { describeRecipe, getPreset, VAL_FRACTION, type Prediction, type ScheduleKind, type Weighting } from '../contract/presets.ts';
+import { parseInput } from '../api/boundary.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
-import { describeRecipe, getPreset } from '../engine/presets.ts';
-import type { Prediction, Weighting } from '../engine/objective.ts';
-import type { ScheduleKind } from '../engine/schedule.ts';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
-import { createRun, listRuns, loadRun, loadTrainingData, processAlive, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { createRun, listRuns, loadRun, processAlive, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { loadTrainingData } from '../data/training.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { progressReporter } from './progress.ts';
 import type { WorkerTask } from '../jobs/worker.ts';
@@ -108,24 +109,25 @@ export interface TrainCommand {
   json?: boolean;
 }
 
+/** A flag as the user typed it, for a field of the API's input: snrGamma → --snr-gamma. */
+function flag(field: string): string {
+  return `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 export async function trainCommand(opts: TrainCommand): Promise<void> {
-  if (opts.steps !== undefined && opts.epochs !== undefined) throw new UserError('give --steps or --epochs, not both');
   if (opts.detach && opts.stopAt !== undefined) throw new UserError('--stop-at works in the foreground only; a detached run stops with fontloom stop RUN');
   const home = fontloomHome();
-  const preset = getPreset(opts.preset);
-  const weighting = opts.weighting ?? preset.recipe.weighting;
-  if (opts.snrGamma !== undefined && weighting !== 'min-snr') {
-    throw new UserError(`--snr-gamma is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add --weighting min-snr`);
-  }
-  const batch = opts.batch ?? preset.batch;
-  const source = await resolveData(opts.data);
-  const data = await loadTrainingData(source.path, 0.1);
-  const perEpoch = Math.floor(data.train.length / Math.min(batch, data.train.length));
-  const steps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * perEpoch : 1000);
-  // The CLI's own default: sheets every 1000 steps (runConfig gives the preset's engines).
-  const config = runConfig(preset.name, { ...opts, steps, batch, sampleEvery: opts.sampleEvery ?? 1000 });
+  const { data: dataset, name: _name, stopAt: _stopAt, detach: _detach, json: _json, ...settings } = opts;
+  // The checks the studio's createRun gets, in the CLI's words; its own default: sheets every 1000 steps.
+  const { name, ...request } = parseInput('createRun', { ...settings, dataset, name: opts.name, sampleEvery: opts.sampleEvery ?? 1000 }, { what: 'train', field: flag });
+  const source = await resolveData(dataset);
+  const data = await loadTrainingData(source.path, VAL_FRACTION);
+  const config = await runConfig(request, async () => data.train.length);
+  const preset = getPreset(config.preset);
+  const batch = config.batch;
+  const steps = config.steps;
   const run = await createRun(home, {
-    name: opts.name,
+    name,
     data: source.path,
     dataset: source.dataset,
     datasetName: source.name,
@@ -140,8 +142,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
     process.stderr.write(`fontloom: run ${run.id} training in process ${pid}; follow it with fontloom run show ${run.id}, log in ${join(runDir(home, run.id), 'train.log')}\n`);
     return;
   }
-  planEngines(config.threads > 1 ? 2 : 1);
-  const backend = await initBackend(opts.backend);
+  const backend = await initBackend(opts.backend, { engines: config.threads > 1 ? 2 : 1 });
   process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
   process.stderr.write(`fontloom: run ${run.id}\n`);
   const progress = progressReporter();
@@ -163,8 +164,7 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
     return;
   }
   const threads = opts.threads ?? run.config.threads ?? defaultEngines(run.config.preset);
-  planEngines(threads > 1 ? 2 : 1);
-  const backend = await initBackend(opts.backend ?? run.config.backend);
+  const backend = await initBackend(opts.backend ?? run.config.backend, { engines: threads > 1 ? 2 : 1 });
   const progress = progressReporter();
   const outcome = await trainRun(home, run, {
     backend,

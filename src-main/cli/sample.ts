@@ -1,6 +1,7 @@
 // `fontloom sample`: an A–Z sheet from a run's latest checkpoint.
-import { drawingEngines, initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
-import type { SamplerName } from '../engine/samplers.ts';
+import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
+import { type BackendChoice } from '../contract/api.ts';
+import type { SamplerName } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { fontloomHome } from '../home.ts';
@@ -23,8 +24,7 @@ export async function runSample(opts: {
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   const run = loadRun(home, opts.run);
   if (!opts.out.toLowerCase().endsWith('.png')) throw new UserError(`--out ${opts.out}: the sheet is a PNG, name it *.png`);
-  planEngines(drawingEngines(run.config.preset));
-  const backend = await initBackend(opts.backend);
+  const backend = await initBackend(opts.backend, { engines: defaultEngines(run.config.preset) });
   const started = performance.now();
   const drawn = await drawFromCheckpoint(checkpointPath(home, run.id), run.id, {
     ...opts,

@@ -2,10 +2,9 @@
 // service sees it, errors returned as ApiErrorBody (Electron would otherwise wrap them in its
 // own words), events forwarded to the window, native dialogs for files and folders.
 import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { inputs, type ApiErrorBody, type Method } from '../api/contract.ts';
-import { InvalidInput, NotFound, type Service } from '../api/service.ts';
-import { UserError } from '../errors.ts';
-import type { BridgeResult } from '../../src-renderer/lib/api/bridge.ts';
+import { errorAnswer } from '../api/boundary.ts';
+import type { Service } from '../api/service.ts';
+import type { BridgeResult } from '../contract/bridge.ts';
 import { CHANNELS } from './channels.ts';
 import { fromStudio, type WindowFiles } from './window.ts';
 
@@ -14,29 +13,12 @@ const DATASET_FILTERS = [
   { name: 'All files', extensions: ['*'] },
 ];
 
-export function errorBody(err: unknown): ApiErrorBody {
-  if (err instanceof InvalidInput) return { error: err.message, code: 'invalid-input' };
-  if (err instanceof NotFound) return { error: err.message, code: 'not-found' };
-  if (err instanceof UserError) return { error: err.message, code: 'user' };
-  process.stderr.write(`fontloom: ${(err as Error)?.stack ?? String(err)}\n`);
-  return { error: `Fontloom failed: ${(err as Error)?.message ?? String(err)}`, code: 'internal' };
-}
-
-function isMethod(name: unknown): name is Method {
-  return typeof name === 'string' && Object.hasOwn(inputs, name);
-}
-
+/** One call from the window: the service checks the method and its input, errors come back as the body. */
 export async function handleCall(service: Service, method: unknown, input: unknown): Promise<BridgeResult> {
-  if (!isMethod(method)) return { ok: false, error: { error: `no API method "${String(method)}"`, code: 'not-found' } };
-  const parsed = inputs[method].safeParse(input ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
-    return { ok: false, error: { error: `${method}: ${issues}`, code: 'invalid-input' } };
-  }
   try {
-    return { ok: true, value: await service.call(method, input as never) };
+    return { ok: true, value: await service.call(method as never, input as never) };
   } catch (err) {
-    return { ok: false, error: errorBody(err) };
+    return { ok: false, error: errorAnswer(err).body };
   }
 }
 

@@ -2,8 +2,8 @@
 // context-isolated, so this file is bundled to CommonJS (npm run build:electron) and may use
 // nothing but electron's renderer modules.
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import type { FontloomEvent } from '../api/contract.ts';
-import type { BridgeResult, FontloomBridge } from '../../src-renderer/lib/api/bridge.ts';
+import type { FontloomEvent } from '../contract/api.ts';
+import type { BridgeResult, FontloomBridge } from '../contract/bridge.ts';
 import { CHANNELS } from './channels.ts';
 
 const bridge: FontloomBridge = {

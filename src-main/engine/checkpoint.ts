@@ -6,9 +6,12 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
-import { describeRecipe } from './presets.ts';
+import { describeRecipe } from '../contract/presets.ts';
 import { createUNet, type ModelShape, type UNet } from './unet.ts';
-import { runPreset, trainConfigFromJson, type TrainConfig, type Trainer } from './train.ts';
+import { getPreset } from '../contract/presets.ts';
+import { makeDiffusion, type Diffusion } from './diffusion.ts';
+import { trainConfigFromJson, type Trainer } from './train.ts';
+import { type TrainConfig } from '../contract/presets.ts';
 
 const MAGIC = 'FLCKPT01';
 const VERSION = 1;
@@ -145,16 +148,21 @@ export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
   trainer.emaUpdater.step = h.emaStep;
 }
 
-/** The model or its EMA from a checkpoint, ready to sample. */
-export function modelFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'): UNet {
-  const model = createUNet(runPreset(ckpt.header.config), ckpt.header.shape, ckpt.header.config.seed);
+/** A network of the checkpoint's preset and shape, with the weights it starts from (untrained). */
+export function untrainedModel(ckpt: Checkpoint): UNet {
+  return createUNet(getPreset(ckpt.header.config.preset), ckpt.header.shape, ckpt.header.config.seed);
+}
+
+/** The model or its EMA from a checkpoint, with the run's own recipe: ready to draw. */
+export function diffusionFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'): Diffusion {
+  const model = untrainedModel(ckpt);
   try {
     tf.tidy(() => assignGroup(ckpt, which, model.variables));
   } catch (err) {
     model.dispose();
     throw err;
   }
-  return model;
+  return makeDiffusion(model, ckpt.header.config.recipe);
 }
 
 /** The weights to draw with: those asked for, or the EMA where a shipped model (the default) keeps only those. */

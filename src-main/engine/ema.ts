@@ -1,7 +1,7 @@
 // Exponential moving average of the weights, as the reference's EMA class: a hard copy for the
 // first `start` steps, then ema ← β·ema + (1−β)·θ.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel } from './ops/host-kernels.ts';
 
 const EMA = 'FontloomEma';
 

@@ -1,7 +1,7 @@
 // AdamW with decoupled weight decay and the OneCycle schedule, written out so their state is
 // plain tensors a checkpoint can hold and tests can check against PyTorch's formulas.
 import * as tf from '@tensorflow/tfjs-core';
-import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
+import { hostKernelsApply, once, registerHostKernel } from './ops/host-kernels.ts';
 
 const ADAMW = 'FontloomAdamW';
 

@@ -2,9 +2,8 @@
 // in the DDPM and DDIM papers. Coefficients are computed in float64 on the host; only the
 // tensor arithmetic runs on the backend.
 import * as tf from '@tensorflow/tfjs-core';
+import type { SamplerName } from '../contract/api.ts';
 import type { NoiseSchedule } from './schedule.ts';
-
-export type SamplerName = 'ddpm' | 'ddim';
 
 export interface StepInput {
   /** x_t */

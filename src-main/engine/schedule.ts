@@ -2,8 +2,7 @@
 // Indexing follows the reference: t runs over 0..T−1, training draws t from [1, T−1],
 // and the last sampling step lands on t = 0 (ᾱ_0 = α_0, not 1).
 
-export const SCHEDULE_KINDS = ['linear', 'cosine'] as const;
-export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
+import type { ScheduleKind } from '../contract/presets.ts';
 
 export interface NoiseSchedule {
   readonly kind: ScheduleKind;

@@ -8,35 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { AdamW, oneCycle, oneCycleAt, type OneCycleConfig } from './optim.ts';
 import { Ema } from './ema.ts';
-import { checkRecipe, getPreset, REFERENCE_RECIPE, type Preset, type PresetName, type Recipe } from './presets.ts';
-import { lossWeights, outputAsEps } from './objective.ts';
-import { makeSchedule, type NoiseSchedule } from './schedule.ts';
+import type { BackendName } from '../contract/api.ts';
+import { checkRecipe, getPreset, REFERENCE_RECIPE, stepsPerEpoch, type TrainConfig } from '../contract/presets.ts';
+import { lossAndGrads, lossWeights, makeDiffusion, noiseScales, outputAsEps, sliceBatch, type Diffusion, type StepBatch } from './diffusion.ts';
+import type { NoiseSchedule } from './schedule.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
 import { rngFor } from './rng.ts';
-import { lossAndGrads, noiseScales, sliceBatch, type StepBatch } from './step.ts';
-import { EngineWorker, flatWeights, unflatGrads } from './parallel.ts';
-import type { BackendName } from './backend.ts';
-
-export interface TrainConfig {
-  preset: PresetName;
-  /** Optimizer steps in the whole run (the OneCycle length). */
-  steps: number;
-  batch: number;
-  lr: number;
-  weightDecay: number;
-  emaBeta: number;
-  /** Steps during which the EMA is a hard copy of the model. */
-  emaStart: number;
-  /** Share of samples trained without their label, per sample. */
-  cfgDropout: number;
-  seed: number;
-  /** Schedule, prediction and loss weighting: the preset's, part by part overridable. */
-  recipe: Recipe;
-  /** Validate every this many steps (0: only when asked). */
-  valEvery: number;
-  /** Validate on at most this many held-out glyphs, always the same ones. */
-  valMax: number;
-}
+import { EngineWorker, flatWeights, unflatGrads } from './runtime/parallel.ts';
 
 /** The glyphs a run trains on, already split by font into item indices. */
 export interface TrainingData {
@@ -56,28 +34,6 @@ export interface StepResult {
   lr: number;
 }
 
-/** Overrides for a run: any field, and any part of the recipe (the rest stays the preset's). */
-export type TrainOverrides = Partial<Omit<TrainConfig, 'recipe'>> & { recipe?: Partial<Recipe> };
-
-export function defaultTrainConfig(presetName: PresetName, overrides: TrainOverrides = {}): TrainConfig {
-  const p = getPreset(presetName);
-  return {
-    preset: p.name,
-    steps: 1000,
-    batch: p.batch,
-    lr: p.lr,
-    weightDecay: p.weightDecay,
-    emaBeta: p.emaBeta,
-    emaStart: p.emaStart,
-    cfgDropout: p.cfgDropout,
-    seed: 0,
-    valEvery: 0,
-    valMax: 256,
-    ...overrides,
-    recipe: { ...p.recipe, ...overrides.recipe },
-  };
-}
-
 /**
  * A config read back from run.json or a checkpoint. Those written before recipes existed hold
  * a flat `schedule: "linear"` and no recipe: they trained with the reference recipe.
@@ -85,11 +41,6 @@ export function defaultTrainConfig(presetName: PresetName, overrides: TrainOverr
 export function trainConfigFromJson(stored: TrainConfig, where: string): TrainConfig {
   const { schedule: _legacy, ...config } = stored as TrainConfig & { schedule?: unknown };
   return { ...config, recipe: checkRecipe(stored.recipe ?? REFERENCE_RECIPE, where) };
-}
-
-/** The run's preset carrying the run's recipe: its models are built from it and so know their target. */
-export function runPreset(config: TrainConfig): Preset {
-  return { ...getPreset(config.preset), recipe: config.recipe };
 }
 
 export function modelShapeOf(data: TrainingData): ModelShape {
@@ -114,9 +65,12 @@ function batchImages(data: TrainingData, items: ArrayLike<number>): tf.Tensor4D 
 export class Trainer {
   readonly model: UNet;
   readonly ema: UNet;
+  /** The model being trained, with its schedule and recipe. */
+  readonly diffusion: Diffusion;
+  /** The same diffusion model drawn with the EMA's weights. */
+  readonly emaDiffusion: Diffusion;
   readonly optimizer: AdamW;
   readonly emaUpdater: Ema;
-  readonly schedule: NoiseSchedule;
   readonly lrSchedule: OneCycleConfig;
   readonly batch: number;
   readonly stepsPerEpoch: number;
@@ -127,17 +81,22 @@ export class Trainer {
 
   constructor(readonly config: TrainConfig, readonly data: TrainingData) {
     if (data.train.length === 0) throw new Error('the training split is empty');
-    const preset = runPreset(config);
+    const preset = getPreset(config.preset);
     const shape = modelShapeOf(data);
     this.model = createUNet(preset, shape, config.seed);
     this.ema = createUNet(preset, shape, config.seed);
+    this.diffusion = makeDiffusion(this.model, config.recipe);
+    this.emaDiffusion = { ...this.diffusion, model: this.ema };
     this.optimizer = new AdamW(this.model.variables);
     this.emaUpdater = new Ema(this.ema.variables, this.model.variables, config.emaBeta, config.emaStart);
-    this.schedule = makeSchedule(config.recipe.schedule);
     this.lrSchedule = oneCycle(config.lr, config.steps);
     this.batch = Math.min(config.batch, data.train.length);
     // Whole batches only, so every step has the same shape (the last partial batch is skipped).
-    this.stepsPerEpoch = Math.floor(data.train.length / this.batch);
+    this.stepsPerEpoch = stepsPerEpoch(data.train.length, this.batch);
+  }
+
+  get schedule(): NoiseSchedule {
+    return this.diffusion.schedule;
   }
 
   get epoch(): number {
@@ -154,7 +113,6 @@ export class Trainer {
     return this.order.perm.subarray(start, start + this.batch);
   }
 
-  /** One optimizer update; resolves when its loss has been read back. */
   /** The batch of step k: its items, timesteps, label dropout and noise all follow from (seed, k). */
   private stepBatch(step: number): StepBatch {
     const items = this.batchItems(step);
@@ -167,14 +125,14 @@ export class Trainer {
       labels[i] = rng.next() < this.config.cfgDropout ? -1 : this.data.labels[items[i]];
     }
     const eps = rng.normal(n * this.data.height * this.data.width * this.data.channels);
-    const weights = lossWeights(this.schedule, t, this.config.recipe);
+    const weights = lossWeights(this.schedule, t, this.diffusion.recipe);
     return { n, x0: imageFloats(this.data, items), eps, t, labels, weights };
   }
 
   /** Shares each batch with a gradient worker on another thread (wasm runs one thread per engine). */
   async startWorker(backend: BackendName): Promise<void> {
     if (this.batch < 2) return;
-    this.worker ??= await EngineWorker.start(backend, this.model);
+    this.worker ??= await EngineWorker.start(backend, this.diffusion);
   }
 
   async stopWorker(): Promise<void> {
@@ -191,13 +149,12 @@ export class Trainer {
     const step = this.step;
     const batch = this.stepBatch(step);
     const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
-    const prediction = this.config.recipe.prediction;
     // The worker takes the second half of the batch; each half's loss is a mean over its samples,
     // so the batch's loss and gradient are the halves' weighted by their sizes.
     const shared = this.worker ? Math.floor(batch.n / 2) : 0;
     const own = batch.n - shared;
     const reply = this.worker?.compute(await flatWeights(this.model), sliceBatch(batch, own, batch.n));
-    const part = tf.tidy(() => lossAndGrads(this.model, this.schedule, prediction, sliceBatch(batch, 0, own)));
+    const part = tf.tidy(() => lossAndGrads(this.diffusion, sliceBatch(batch, 0, own)));
     const theirs = reply ? await reply : null;
     const loss = tf.tidy(() => {
       // A clone: the step's own tensors are disposed below, the loss is read after.
@@ -238,7 +195,7 @@ export class Trainer {
         const [sa, sb] = noiseScales(this.schedule, t);
         const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
         const out = model.apply(xt, t, oneHot(labels, this.data.classNames.length));
-        return tf.sum(tf.squaredDifference(outputAsEps(this.config.recipe.prediction, xt, out, sa, sb), eps));
+        return tf.sum(tf.squaredDifference(outputAsEps(this.diffusion.recipe.prediction, xt, out, sa, sb), eps));
       });
       sum += (await sse.data())[0];
       sse.dispose();

@@ -3,15 +3,15 @@
 // checkpoint reads like its state_dict. Initialisation follows PyTorch's defaults, drawn from
 // a seeded generator so a run's starting weights depend only on its seed.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Preset } from './presets.ts';
+import type { Preset } from '../contract/presets.ts';
 import { Rng } from './rng.ts';
-import { conv2dSame } from './conv.ts';
-import { batchMatMul } from './bmm.ts';
-import { swapLastAxes } from './transpose.ts';
-import { dense } from './dense.ts';
-import { gelu } from './gelu.ts';
-import { concatChannels, maxPool2 } from './layout.ts';
-import { groupNorm1 } from './groupnorm.ts';
+import { conv2dSame } from './ops/conv.ts';
+import { batchMatMul } from './ops/bmm.ts';
+import { swapLastAxes } from './ops/transpose.ts';
+import { dense } from './ops/dense.ts';
+import { gelu } from './ops/gelu.ts';
+import { concatChannels, maxPool2 } from './ops/layout.ts';
+import { groupNorm1 } from './ops/groupnorm.ts';
 
 export interface ModelShape {
   /** Image channels: 1 for glyphs, 3 for CIFAR-10. */

@@ -3,7 +3,7 @@
 // (legibility) and to embed them (its penultimate layer is the feature space of glyph FID).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { conv2dSame } from '../engine/conv.ts';
+import { conv2dSame } from '../engine/ops/conv.ts';
 import { AdamW, oneCycle, oneCycleAt } from '../engine/optim.ts';
 import { Rng, rngFor } from '../engine/rng.ts';
 

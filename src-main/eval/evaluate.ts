@@ -3,18 +3,16 @@
 // diversity; optionally beside two baselines that give the numbers a scale: real held-out
 // glyphs through the same pipeline (what a perfect model scores) and an untrained model of the
 // same preset with the same sampler (what no learning scores).
-import type { BackendInfo } from '../engine/backend.ts';
-import { describeBackend } from '../engine/backend.ts';
-import { modelFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
-import type { Recipe } from '../engine/presets.ts';
-import { sampleOnEngines } from '../engine/parallel.ts';
-import type { SampleOptions } from '../engine/sample.ts';
-import { makeSchedule, type NoiseSchedule } from '../engine/schedule.ts';
-import { modelShapeOf, runPreset } from '../engine/train.ts';
-import { createUNet, type UNet } from '../engine/unet.ts';
+import type { BackendInfo } from '../engine/runtime/backend.ts';
+import { describeBackend } from '../engine/runtime/backend.ts';
+import { diffusionFromCheckpoint, readCheckpoint, untrainedModel, weightsToDraw } from '../engine/checkpoint.ts';
+import type { Recipe } from '../contract/presets.ts';
+import { sampleOnEngines } from '../engine/runtime/parallel.ts';
+import type { SampleOptions } from '../contract/api.ts';
+import { makeDiffusion, type Diffusion } from '../engine/diffusion.ts';
 import { contentHash } from '../data/glyphset.ts';
 import { UserError } from '../errors.ts';
-import { loadTrainingData } from '../jobs/run.ts';
+import { loadTrainingData } from '../data/training.ts';
 import { loadOrTrainClassifier } from './cache.ts';
 import { evaluateGlyphs, gatherGlyphs, type GlyphBatch, type RunMetrics } from './metrics.ts';
 import { pickPerClass, splitHeldOut } from './reference.ts';
@@ -78,9 +76,9 @@ function askedLabels(classes: number, perClass: number): number[] {
   return Array.from({ length: classes * perClass }, (_, i) => i % classes);
 }
 
-async function sampleAll(model: UNet, schedule: NoiseSchedule, asked: number[], sampler: SampleOptions, what: string, onProgress?: (m: string) => void): Promise<Uint8Array> {
+async function sampleAll(d: Diffusion, asked: number[], sampler: SampleOptions, what: string, onProgress?: (m: string) => void): Promise<Uint8Array> {
   let reported = -1;
-  return sampleOnEngines(model, schedule, asked, sampler, (done, total) => {
+  return sampleOnEngines(d, asked, sampler, (done, total) => {
     const tenth = Math.floor((10 * done) / total);
     if (tenth !== reported) {
       reported = tenth;
@@ -115,17 +113,16 @@ export async function evaluateCheckpoint(opts: EvalOptions): Promise<EvalReport>
     const halves = splitHeldOut(data.set, data.val, classes, Number.parseInt(dataHash.slice(0, 8), 16));
     const real: GlyphBatch = gatherGlyphs(data, halves.reference, perImage);
     const sampler: SampleOptions = { sampler: 'ddim', steps: opts.steps, cfg: opts.cfg, seed: opts.seed, eta: 0 };
-    const schedule = makeSchedule(header.config.recipe.schedule);
     const asked = askedLabels(classes, opts.perClass);
 
     const sampleStart = performance.now();
     const weights = weightsToDraw(ckpt, opts.weights);
-    const model = modelFromCheckpoint(ckpt, weights);
+    const trained = diffusionFromCheckpoint(ckpt, weights);
     let images: Uint8Array;
     try {
-      images = await sampleAll(model, schedule, asked, sampler, `step ${header.step} (${weights})`, opts.onProgress);
+      images = await sampleAll(trained, asked, sampler, `step ${header.step} (${weights})`, opts.onProgress);
     } finally {
-      model.dispose();
+      trained.model.dispose();
     }
     const sampling = seconds(sampleStart);
     const metricsStart = performance.now();
@@ -138,12 +135,12 @@ export async function evaluateCheckpoint(opts: EvalOptions): Promise<EvalReport>
       const baselineStart = performance.now();
       const sample = halves.sample.length ? gatherGlyphs(data, pickPerClass(data.labels, halves.sample, classes, opts.perClass, opts.seed), perImage) : null;
       const realMetrics = sample ? await evaluateGlyphs({ images: sample.images, asked: sample.labels, classifier, real }) : null;
-      const untrained = createUNet(runPreset(header.config), modelShapeOf(data), header.config.seed);
+      const untrained = makeDiffusion(untrainedModel(ckpt), header.config.recipe);
       let noise: Uint8Array;
       try {
-        noise = await sampleAll(untrained, schedule, asked, sampler, 'an untrained model', opts.onProgress);
+        noise = await sampleAll(untrained, asked, sampler, 'an untrained model', opts.onProgress);
       } finally {
-        untrained.dispose();
+        untrained.model.dispose();
       }
       baselines = { real: realMetrics, untrained: await evaluateGlyphs({ images: noise, asked, classifier, real }) };
       baselineSeconds = seconds(baselineStart);

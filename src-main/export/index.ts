@@ -1,6 +1,6 @@
 // One way out for generated glyphs, used by the CLI and the API: a sample sheet, a PNG glyph
 // set, SVG outlines or an OTF font, written atomically (see write.ts).
-import type { EXPORT_FORMATS, ExportResult } from '../api/contract.ts';
+import type { EXPORT_FORMATS, ExportResult } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { fileNames, glyphPngs, type ExportFile } from './glyphs.ts';
 import { placeGlyph, verticalMetrics } from './metrics.ts';

@@ -1,6 +1,7 @@
 // Measures a run's last checkpoint and keeps the result in the store, per run, step and weights.
-import type { Evaluation } from '../api/contract.ts';
-import type { BackendInfo } from '../engine/backend.ts';
+import { DEFAULT_SAMPLE } from '../contract/api.ts';
+import type { Evaluation } from '../contract/api.ts';
+import type { BackendInfo } from '../engine/runtime/backend.ts';
 import { evaluateCheckpoint, type EvalReport } from '../eval/evaluate.ts';
 import { storeFor } from '../store/store.ts';
 import { checkpointPath, loadRun } from './run.ts';
@@ -30,9 +31,9 @@ export async function evaluateRun(home: string, id: string, opts: EvaluateRunOpt
     backend: opts.backend,
     perClass: opts.perClass,
     weights: opts.weights,
-    steps: opts.steps ?? 50,
-    cfg: opts.cfg ?? 3,
-    seed: opts.seed ?? 0,
+    steps: opts.steps ?? DEFAULT_SAMPLE.steps,
+    cfg: opts.cfg ?? DEFAULT_SAMPLE.cfg,
+    seed: opts.seed ?? DEFAULT_SAMPLE.seed,
     baselines: opts.baselines,
     onProgress: opts.onProgress,
   });

@@ -1,10 +1,9 @@
 // Glyphs drawn from a run's checkpoint: what `fontloom sample`, the studio's Generate page and
 // exports all start from.
 import { existsSync } from 'node:fs';
-import { modelFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
-import { sampleOnEngines } from '../engine/parallel.ts';
-import type { SampleOptions } from '../engine/sample.ts';
-import { makeSchedule } from '../engine/schedule.ts';
+import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
+import { sampleOnEngines } from '../engine/runtime/parallel.ts';
+import { defaultSamplerSteps, type SampleOptions } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
 export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
@@ -31,18 +30,16 @@ export interface Drawn {
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
   if (!existsSync(file)) throw new UserError(`run ${runName} has no checkpoint yet: train it first (fontloom resume ${runName})`);
   const ckpt = await readCheckpoint(file);
-  const model = modelFromCheckpoint(ckpt, weightsToDraw(ckpt, req.ema ? 'ema' : 'model'));
+  const diffusion = diffusionFromCheckpoint(ckpt, weightsToDraw(ckpt, req.ema ? 'ema' : 'model'));
   try {
-    // The run's own recipe: the model knows its prediction (ε or v), the schedule comes from here.
-    const schedule = makeSchedule(ckpt.header.config.recipe.schedule);
-    const steps = req.steps ?? (req.sampler === 'ddpm' ? schedule.steps - 1 : 50);
+    const steps = req.steps ?? defaultSamplerSteps(req.sampler);
     const classNames = [...ckpt.header.classNames];
     const classes = req.classes ? [...req.classes] : classNames.map((_, i) => i);
     for (const k of classes) if (!(k >= 0 && k < classNames.length)) throw new UserError(`class ${k} is not one of the run's ${classNames.length} classes`);
     const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed };
-    const images = await sampleOnEngines(model, schedule, classes, opts, req.onStep);
+    const images = await sampleOnEngines(diffusion, classes, opts, req.onStep);
     return { images, classes, classNames, size: ckpt.header.shape.size, channels: ckpt.header.shape.channels, step: ckpt.header.step, steps };
   } finally {
-    model.dispose();
+    diffusion.model.dispose();
   }
 }

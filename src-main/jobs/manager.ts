@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RESUMABLE, type FontloomEvent, type Run } from '../api/contract.ts';
+import { RESUMABLE, type FontloomEvent, type Run } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { loadRun, markInterrupted, processAlive, requestControl } from './run.ts';

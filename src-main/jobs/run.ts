@@ -9,14 +9,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
-import type { Metric, RunConfig } from '../api/contract.ts';
-import { defaultEngines, type BackendInfo } from '../engine/backend.ts';
+import { DEFAULT_SAMPLE, type Metric, type ParsedInput, type RunConfig, type SampleOptions } from '../contract/api.ts';
+import { DEFAULT_RUN_STEPS, defaultTrainConfig, getPreset, stepsPerEpoch } from '../contract/presets.ts';
+import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
-import { sampleImages, type SampleOptions } from '../engine/sample.ts';
-import { Trainer, defaultTrainConfig, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
-import type { PresetName, Recipe } from '../engine/presets.ts';
+import { sampleImages } from '../engine/diffusion.ts';
+import { Trainer, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
 import { deriveSeed } from '../engine/rng.ts';
-import { contentHash, readGlyphSet, splitByFont, type GlyphSet } from '../data/glyphset.ts';
+import { loadTrainingData } from '../data/training.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { runsDir } from '../home.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
@@ -102,60 +102,28 @@ export function markInterrupted(home: string): StoredRun[] {
   );
 }
 
+/** What a user asks of a new run: the API's createRun input, checked by its schema (parseInput). */
+export type RunRequest = Omit<ParsedInput<'createRun'>, 'dataset' | 'name'>;
+
 /**
- * The glyph set a run trains on, checked for what the UNet can take. Validation fonts follow
- * from the set's content hash, so every run on one dataset is validated on the same fonts.
+ * A run's whole config: the request, and the preset's defaults for the rest (validation 20 times
+ * a run, sheets 10, a checkpoint every 500 steps). Epochs become steps over the training split,
+ * whose size `trainGlyphs` gives (read only when epochs are asked for).
  */
-export async function loadTrainingData(path: string, valFraction: number): Promise<TrainingData & { set: GlyphSet }> {
-  const set = await readGlyphSet(path);
-  if (set.height !== set.width || set.height % 8 !== 0) {
-    throw new UserError(`${path}: images are ${set.height}×${set.width}; Fontloom's UNet needs square images whose side is a multiple of 8 (e.g. 32×32)`);
-  }
-  const fonts = new Set(set.fontIds).size;
-  const seed = Number.parseInt(contentHash(set).slice(0, 8), 16);
-  const split = fonts >= 2 || set.heldOutFonts?.length ? splitByFont(set, valFraction, seed) : { train: Int32Array.from(set.labels, (_, i) => i), val: new Int32Array(0) };
-  return { ...set, train: split.train, val: split.val, set };
-}
-
-/** What a user may set for a run; everything else is the preset's. */
-export interface RunSettings {
-  steps: number;
-  batch?: number;
-  seed?: number;
-  lr?: number;
-  emaBeta?: number;
-  cfgDropout?: number;
-  schedule?: Recipe['schedule'];
-  prediction?: Recipe['prediction'];
-  weighting?: Recipe['weighting'];
-  snrGamma?: number;
-  valEvery?: number;
-  sampleEvery?: number;
-  checkpointEvery?: number;
-  evalEvery?: number;
-  backend?: RunConfig['backend'];
-  threads?: number;
-}
-
-/** A run's whole config from a preset and the user's settings (validation 20 times a run, sheets 10). */
-export function runConfig(preset: PresetName, s: RunSettings): RunConfig {
-  const given = <K extends keyof RunSettings>(key: K) => (s[key] !== undefined ? { [key]: s[key] } : {});
+export async function runConfig(request: RunRequest, trainGlyphs: () => Promise<number>): Promise<RunConfig> {
+  const { preset, epochs, schedule, prediction, weighting, snrGamma, steps: asked, ...rest } = request;
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<typeof rest>;
+  const recipe = Object.fromEntries(Object.entries({ schedule, prediction, weighting, snrGamma }).filter(([, v]) => v !== undefined));
+  const batch = given.batch ?? getPreset(preset).batch;
+  const steps = asked ?? (epochs !== undefined ? Math.max(1, Math.round(epochs * stepsPerEpoch(await trainGlyphs(), batch))) : DEFAULT_RUN_STEPS);
+  const { sampleEvery, checkpointEvery, evalEvery, backend, threads, ...training } = given;
   return {
-    ...defaultTrainConfig(preset, {
-      steps: s.steps,
-      seed: s.seed ?? 0,
-      ...given('batch'),
-      ...given('lr'),
-      ...given('emaBeta'),
-      ...given('cfgDropout'),
-      valEvery: s.valEvery ?? Math.max(1, Math.floor(s.steps / 20)),
-      recipe: { ...given('schedule'), ...given('prediction'), ...given('weighting'), ...given('snrGamma') },
-    }),
-    sampleEvery: s.sampleEvery ?? Math.max(1, Math.floor(s.steps / 10)),
-    checkpointEvery: s.checkpointEvery ?? 500,
-    evalEvery: s.evalEvery ?? 0,
-    backend: s.backend ?? 'auto',
-    threads: s.threads ?? defaultEngines(preset),
+    ...defaultTrainConfig(preset, { seed: 0, valEvery: Math.max(1, Math.floor(steps / 20)), ...training, steps, batch, recipe }),
+    sampleEvery: sampleEvery ?? Math.max(1, Math.floor(steps / 10)),
+    checkpointEvery: checkpointEvery ?? 500,
+    evalEvery: evalEvery ?? 0,
+    backend: backend ?? 'auto',
+    threads: threads ?? defaultEngines(preset),
   };
 }
 
@@ -185,7 +153,7 @@ export async function createRun(home: string, spec: NewRun): Promise<StoredRun> 
     data: resolve(spec.data),
     valFraction: spec.valFraction ?? 0.1,
     config: spec.config,
-    sheet: { sampler: 'ddim', steps: 50, cfg: 3, eta: 0, seed: deriveSeed(spec.config.seed, 'sheet'), ...spec.sheet },
+    sheet: { ...DEFAULT_SAMPLE, seed: deriveSeed(spec.config.seed, 'sheet'), ...spec.sheet },
     status: spec.status ?? 'queued',
     pid: spec.pid ?? null,
   });
@@ -218,7 +186,7 @@ async function writeSheets(home: string, run: StoredRun, trainer: Trainer): Prom
   const store = storeFor(home);
   let last = '';
   for (const which of ['model', 'ema'] as const) {
-    const images = await sampleImages(which === 'ema' ? trainer.ema : trainer.model, trainer.schedule, labels, run.sheet);
+    const images = await sampleImages(which === 'ema' ? trainer.emaDiffusion : trainer.diffusion, labels, run.sheet);
     last = join(runDir(home, run.id), 'samples', `step-${String(trainer.step).padStart(7, '0')}-${which}.png`);
     const title = `${run.name} · ${run.config.preset} · step ${trainer.step} · ${which === 'ema' ? 'EMA' : 'model'} · ${run.sheet.sampler} ${run.sheet.steps}, cfg ${run.sheet.cfg}`;
     await writeSheet(last, images, labels.length, height, width, channels as 1 | 3, [...trainer.data.classNames], { title });

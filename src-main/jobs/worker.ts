@@ -3,9 +3,10 @@
 // by the CLI, or in the CLI's own process; a parent that listens gets progress messages too.
 // It also draws glyphs for the Generate page, so sampling never blocks the studio either.
 import { writeFile } from 'node:fs/promises';
-import { drawingEngines, initBackend, planEngines, type BackendChoice } from '../engine/backend.ts';
-import { measureTrainStep } from '../engine/measure.ts';
-import type { PresetName } from '../engine/presets.ts';
+import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
+import { type BackendChoice } from '../contract/api.ts';
+import { measureTrainStep } from '../engine/runtime/measure.ts';
+import type { PresetName } from '../contract/presets.ts';
 import { drawFromCheckpoint } from './generate.ts';
 import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
 import { storeFor } from '../store/store.ts';
@@ -40,31 +41,28 @@ export type WorkerMessage =
 
 export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void): Promise<void> {
   if (task.task === 'estimate') {
-    planEngines(task.threads > 1 ? 2 : 1);
-    const backend = await initBackend(task.backend);
+    const backend = await initBackend(task.backend, { engines: task.threads > 1 ? 2 : 1 });
     const { secondsPerStep, threads } = await measureTrainStep({ preset: task.preset, batch: task.batch, backend: backend.name, threads: task.threads, steps: 2 });
     send({ type: 'estimated', secondsPerStep, backend: `${backend.name}: ${backend.adapter}${threads > 1 ? `, ${threads} threads` : ''}` });
     return;
   }
   const run = loadRun(task.home, task.run);
   if (task.task === 'eval') {
-    planEngines(1); // measuring (a classifier trains too): one engine with every core
-    const backend = await initBackend('auto');
+    // Measuring (a classifier may train too): one engine with every core.
+    const backend = await initBackend('auto', { engines: 1 });
     const { evaluation } = await evaluateRun(task.home, run.id, { backend, perClass: task.perClass, weights: task.ema ? 'ema' : 'model', baselines: task.baselines });
     send({ type: 'evaluated', run: run.id, step: evaluation.step });
     return;
   }
   if (task.task === 'draw') {
-    planEngines(drawingEngines(run.config.preset));
-    await initBackend('auto');
+    await initBackend('auto', { engines: defaultEngines(run.config.preset) });
     const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
     await writeFile(task.out, drawn.images);
     send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps });
     return;
   }
   try {
-    planEngines((run.config.threads ?? 2) > 1 ? 2 : 1);
-    const backend = await initBackend(run.config.backend);
+    const backend = await initBackend(run.config.backend, { engines: (run.config.threads ?? 2) > 1 ? 2 : 1 });
     const outcome = await trainRun(task.home, run, {
       backend,
       threads: run.config.threads,

@@ -1,8 +1,8 @@
 // Queries over fontloom.db: synchronous prepared statements, a transaction wherever several rows
 // change together. Rows become the API's types here, so nothing above sees SQL or JSON columns.
 import { join } from 'node:path';
-import type { Dataset, Metric, Run, RunConfig, RunStatus, Sheet } from '../api/contract.ts';
-import type { SampleOptions } from '../engine/sample.ts';
+import type { Dataset, Metric, Run, RunConfig, RunStatus, Sheet } from '../contract/api.ts';
+import type { SampleOptions } from '../contract/api.ts';
 import { openDb, type Db } from './db.ts';
 
 export const DB_FILE = 'fontloom.db';

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { EVENTS_ROUTE, ROUTES, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../api/contract.ts';
-import { InvalidInput, NotFound, type Service } from '../api/service.ts';
-import { UserError } from '../errors.ts';
+import { EVENTS_ROUTE, ROUTES, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../contract/api.ts';
+import { errorAnswer, InvalidInput, NotFound } from '../api/boundary.ts';
+import type { Service } from '../api/service.ts';
 
 export interface ServerOptions {
   service: Service;
@@ -63,11 +63,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, err: unknown): void {
-  const [status, code]: [number, ApiErrorBody['code']] =
-    err instanceof InvalidInput ? [400, 'invalid-input'] : err instanceof NotFound ? [404, 'not-found'] : err instanceof UserError ? [400, 'user'] : [500, 'internal'];
-  if (status === 500) process.stderr.write(`fontloom: ${(err as Error)?.stack ?? String(err)}\n`);
-  const message = status === 500 ? `Fontloom failed: ${(err as Error)?.message ?? String(err)}` : (err as Error).message;
-  if (!res.headersSent) sendJson(res, status, { error: message, code } satisfies ApiErrorBody);
+  const { status, body } = errorAnswer(err);
+  if (!res.headersSent) sendJson(res, status, body);
   else res.end();
 }
 

@@ -1,6 +1,6 @@
 // Several runs' loss curves on one step axis, for one chart.
 import uPlot from 'uplot';
-import type { Metric } from '../../src-main/api/contract.ts';
+import type { Metric } from '../../src-main/contract/api.ts';
 import { smooth } from './series.ts';
 
 /** One x array (the union of steps) and each run's smoothed loss, null where it has no step. */

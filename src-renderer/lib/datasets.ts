@@ -1,5 +1,5 @@
 // A dataset's figures in words.
-import type { Dataset } from '../../src-main/api/contract.ts';
+import type { Dataset } from '../../src-main/contract/api.ts';
 import { integer } from './format.ts';
 
 export function datasetSummary(d: Dataset): string {

@@ -1,6 +1,6 @@
 // One import as the user sees it: their files staged (uploaded, in browser mode), then the
 // importer's progress from `import` events carrying the job id chosen here.
-import { DATASET_FORMAT_CHOICES, type Outputs } from '../../src-main/api/contract.ts';
+import { DATASET_FORMAT_CHOICES, type Outputs } from '../../src-main/contract/api.ts';
 import { ApiError, type StagedFile, type StudioClient } from './api/types.ts';
 import { describeFiles } from './files.ts';
 

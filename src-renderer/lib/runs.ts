@@ -1,5 +1,5 @@
 // What a user may do with a run in each status, and how the status reads.
-import { RESUMABLE, type Run, type RunStatus } from '../../src-main/api/contract.ts';
+import { RESUMABLE, type Run, type RunStatus } from '../../src-main/contract/api.ts';
 
 export function canPause(status: RunStatus): boolean {
   return status === 'running';

@@ -1,6 +1,6 @@
 // Training metrics as the charts want them: one array per quantity, indexed like `steps`,
 // filled from runMetrics and then from progress events, each step kept once.
-import type { Metric } from '../../src-main/api/contract.ts';
+import type { Metric } from '../../src-main/contract/api.ts';
 
 export class MetricSeries {
   readonly steps: number[] = [];

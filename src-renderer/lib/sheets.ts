@@ -1,5 +1,5 @@
 // Sample sheets by step: the slider walks the steps; each step may have a model and an EMA sheet.
-import type { Sheet } from '../../src-main/api/contract.ts';
+import type { Sheet } from '../../src-main/contract/api.ts';
 
 export interface SheetStep {
   step: number;

@@ -1,5 +1,6 @@
 // The Train form: what the user set, turned into a createRun input, and what it means in steps.
-import type { Dataset, Input, PresetInfo } from '../../src-main/api/contract.ts';
+import type { Dataset, Input, PresetInfo } from '../../src-main/contract/api.ts';
+import { defaultTrainConfig, stepsPerEpoch, VAL_FRACTION } from '../../src-main/contract/presets.ts';
 
 export interface TrainForm {
   name: string;
@@ -17,29 +18,33 @@ export interface TrainForm {
   backend: NonNullable<Input<'createRun'>['backend']>;
 }
 
-/** The settings a new form starts from: the preset's own, and DESIGN.md's for the rest. */
+/** The settings a new form starts from: the preset's own training defaults. */
 export function defaultForm(preset: PresetInfo, dataset: string): TrainForm {
+  const config = defaultTrainConfig(preset.name);
   return {
     name: '',
     dataset,
     preset: preset.name,
     length: 'steps',
-    steps: 1000,
+    steps: config.steps,
     epochs: 1,
-    batch: preset.batch,
-    lr: preset.lr,
-    emaBeta: 0.995,
-    cfgDropout: 0.1,
+    batch: config.batch,
+    lr: config.lr,
+    emaBeta: config.emaBeta,
+    cfgDropout: config.cfgDropout,
     sampleEvery: 200,
-    seed: 0,
+    seed: config.seed,
     backend: 'auto',
   };
 }
 
-/** Steps in one pass over the training fonts (about 90% of the set; the rest validates). */
-export function stepsPerEpoch(dataset: Dataset | null, batch: number): number | null {
+/**
+ * Steps in one pass over the training fonts, as the run will count them; the studio knows the
+ * glyph count, not the exact split, so it takes the held-out share of glyphs to match its fonts'.
+ */
+export function perEpochEstimate(dataset: Dataset | null, batch: number): number | null {
   if (!dataset || batch <= 0) return null;
-  return Math.max(1, Math.ceil((dataset.count * 0.9) / batch));
+  return stepsPerEpoch(Math.round(dataset.count * (1 - VAL_FRACTION)), batch);
 }
 
 export function createRunInput(form: TrainForm): Input<'createRun'> {

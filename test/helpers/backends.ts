@@ -1,6 +1,7 @@
 // Which backends a test may run on here. webgpu needs a Vulkan driver (lavapipe, installed by
 // .ci/run); where it is missing a developer's run skips those tests and says why, but CI fails.
-import { initBackend, type BackendName } from '../../src-main/engine/backend.ts';
+import { initBackend } from '../../src-main/engine/runtime/backend.ts';
+import { type BackendName } from '../../src-main/contract/api.ts';
 
 export async function webgpuUnavailable(): Promise<string | null> {
   try {

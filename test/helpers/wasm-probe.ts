@@ -5,8 +5,8 @@
 import workerThreads from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { initBackend } from '../../src-main/engine/backend.ts';
-import { getPreset } from '../../src-main/engine/presets.ts';
+import { initBackend } from '../../src-main/engine/runtime/backend.ts';
+import { getPreset } from '../../src-main/contract/presets.ts';
 import { createUNet, oneHot } from '../../src-main/engine/unet.ts';
 import { Rng } from '../../src-main/engine/rng.ts';
 

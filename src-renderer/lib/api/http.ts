@@ -9,7 +9,7 @@ import {
   type Input,
   type Method,
   type Outputs,
-} from '../../../src-main/api/contract.ts';
+} from '../../../src-main/contract/api.ts';
 import { SseParser } from './sse.ts';
 import { ApiError, type StagedFile, type StudioClient } from './types.ts';
 

@@ -1,7 +1,7 @@
 // The API over Electron IPC, through the preload's `window.fontloom`. Files need no upload:
 // Electron tells each dropped or picked file's path.
-import type { Input, Method, Outputs } from '../../../src-main/api/contract.ts';
-import type { FontloomBridge } from './bridge.ts';
+import type { Input, Method, Outputs } from '../../../src-main/contract/api.ts';
+import type { FontloomBridge } from '../../../src-main/contract/bridge.ts';
 import { ApiError, type StagedFile, type StudioClient } from './types.ts';
 
 /** The path to import for what the user dropped: the one file or folder, else their common folder. */

@@ -1,6 +1,6 @@
 // What every page talks to: the one API of the contract, plus getting the user's files to where
 // the API can read them. The HTTP and IPC clients both implement it; pages never know which.
-import type { ApiErrorBody, FontloomApi } from '../../../src-main/api/contract.ts';
+import type { ApiErrorBody, FontloomApi } from '../../../src-main/contract/api.ts';
 
 /** A file the user dropped or picked, with its path inside what they dropped (a folder's name first). */
 export interface StagedFile {

@@ -1,14 +1,26 @@
-import { UserError } from '../errors.ts';
-import { PREDICTIONS, WEIGHTINGS, type Prediction, type Weighting } from './objective.ts';
-import { SCHEDULE_KINDS, type ScheduleKind } from './schedule.ts';
-
+// Presets and the recipe vocabulary: plain data that the engine trains with, the API checks
+// input against and the studio shows. It imports nothing but the user-error type, so the
+// renderer may import it too.
+//
 // A preset is one plain object: the network's shape plus the training defaults that go with it.
 // `seed` is the reference UNet_conditional exactly; `seed-lite` is the reference's fonts model
 // without the deep bottleneck; `small`, `tiny` and `micro` are Fontloom's CPU presets, with
 // self-attention only where feature maps are 8×8 or smaller (full-resolution attention costs
 // about 20× the step time on a CPU). The seed presets keep the reference's recipe; the CPU
-// presets train with v-prediction, the cosine schedule and Min-SNR-5 (DESIGN.md: 98% legible
-// letters after 11 CPU minutes, where the reference recipe reaches 13%).
+// presets train with v-prediction, the cosine schedule and Min-SNR-5 (docs/ARCHITECTURE.md:
+// "The recipe").
+import { UserError } from '../errors.ts';
+
+export const SCHEDULE_KINDS = ['linear', 'cosine'] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
+
+/** What the network outputs: the noise ε, or v = √ᾱ·ε − √(1−ᾱ)·x₀ (Salimans & Ho 2022). */
+export const PREDICTIONS = ['eps', 'v'] as const;
+export type Prediction = (typeof PREDICTIONS)[number];
+
+/** How the loss weighs each timestep: plain MSE, or Min-SNR-γ (Hang et al. 2023). */
+export const WEIGHTINGS = ['mse', 'min-snr'] as const;
+export type Weighting = (typeof WEIGHTINGS)[number];
 
 /** How a model is trained to denoise: the noise schedule, its target, and the loss's weights. */
 export interface Recipe {
@@ -31,7 +43,8 @@ export function describeRecipe(r: Recipe): string {
   return `${r.prediction === 'v' ? 'v' : 'ε'}-prediction, ${r.schedule} schedule, ${weighting}`;
 }
 
-export type PresetName = 'seed' | 'seed-lite' | 'small' | 'tiny' | 'micro';
+export const PRESET_NAMES = ['seed', 'seed-lite', 'small', 'tiny', 'micro'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface Preset {
   readonly name: PresetName;
@@ -117,8 +130,6 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
 };
 
-export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
-
 export function isPresetName(name: string): name is PresetName {
   return Object.hasOwn(PRESETS, name);
 }
@@ -140,4 +151,60 @@ export function checkRecipe(value: unknown, where: string): Recipe {
   if (!(WEIGHTINGS as readonly unknown[]).includes(r.weighting)) throw bad('weighting', WEIGHTINGS);
   if (typeof r.snrGamma !== 'number' || !(r.snrGamma > 0)) throw new UserError(`${where}: recipe snrGamma must be a number > 0, found ${String(r.snrGamma)}`);
   return { schedule: r.schedule, prediction: r.prediction, weighting: r.weighting, snrGamma: r.snrGamma } as Recipe;
+}
+
+/** Optimizer steps of a run when the user names neither steps nor epochs. */
+export const DEFAULT_RUN_STEPS = 1000;
+
+/** What the engine trains with: a preset's defaults, any of them overridden. */
+export interface TrainConfig {
+  preset: PresetName;
+  /** Optimizer steps in the whole run (the OneCycle length). */
+  steps: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  emaBeta: number;
+  /** Steps during which the EMA is a hard copy of the model. */
+  emaStart: number;
+  /** Share of samples trained without their label, per sample. */
+  cfgDropout: number;
+  seed: number;
+  /** Schedule, prediction and loss weighting: the preset's, part by part overridable. */
+  recipe: Recipe;
+  /** Validate every this many steps (0: only when asked). */
+  valEvery: number;
+  /** Validate on at most this many held-out glyphs, always the same ones. */
+  valMax: number;
+}
+
+/** Overrides for a run: any field, and any part of the recipe (the rest stays the preset's). */
+export type TrainOverrides = Partial<Omit<TrainConfig, 'recipe'>> & { recipe?: Partial<Recipe> };
+
+export function defaultTrainConfig(presetName: PresetName, overrides: TrainOverrides = {}): TrainConfig {
+  const p = getPreset(presetName);
+  return {
+    preset: p.name,
+    steps: DEFAULT_RUN_STEPS,
+    batch: p.batch,
+    lr: p.lr,
+    weightDecay: p.weightDecay,
+    emaBeta: p.emaBeta,
+    emaStart: p.emaStart,
+    cfgDropout: p.cfgDropout,
+    seed: 0,
+    valEvery: 0,
+    valMax: 256,
+    ...overrides,
+    recipe: { ...p.recipe, ...overrides.recipe },
+  };
+}
+
+
+/** The share of a dataset's fonts held out for validation (whole fonts, never single glyphs). */
+export const VAL_FRACTION = 0.1;
+
+/** Optimizer steps in one pass over `trainGlyphs`: whole batches only, so every step has one shape. */
+export function stepsPerEpoch(trainGlyphs: number, batch: number): number {
+  return Math.max(1, Math.floor(trainGlyphs / Math.max(1, Math.min(batch, trainGlyphs))));
 }

@@ -2,33 +2,53 @@
 // ask, and the events they hear. Inputs are zod schemas, checked at every boundary; outputs are
 // plain JSON types. This file imports nothing from Node: the renderer imports it too.
 import { z } from 'zod';
+import { PRESETS, PRESET_NAMES, PREDICTIONS, SCHEDULE_KINDS, WEIGHTINGS, type Preset, type PresetName, type Recipe } from './presets.ts';
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'stopped', 'completed', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** Statuses from which `resumeRun` continues a run from its last checkpoint. */
 export const RESUMABLE: readonly RunStatus[] = ['paused', 'stopped', 'interrupted', 'failed'];
 
-export const PRESET_NAMES = ['seed', 'seed-lite', 'small', 'tiny', 'micro'] as const;
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export const DATASET_FORMAT_CHOICES = ['auto', 'kaggle', 'npz', 'csv', 'fonts', 'cifar10'] as const;
-export const SAMPLER_NAMES = ['ddim', 'ddpm'] as const;
-export const EXPORT_FORMATS = ['sheet', 'png', 'svg', 'otf'] as const;
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
-export interface Recipe {
-  schedule: 'linear' | 'cosine';
-  prediction: 'eps' | 'v';
-  weighting: 'mse' | 'min-snr';
-  snrGamma: number;
+export function isBackendChoice(s: string): s is BackendChoice {
+  return (BACKEND_CHOICES as readonly string[]).includes(s);
 }
 
-export interface PresetInfo {
-  name: (typeof PRESET_NAMES)[number];
-  description: string;
+export const DATASET_FORMAT_CHOICES = ['auto', 'kaggle', 'npz', 'csv', 'fonts', 'cifar10'] as const;
+export const SAMPLER_NAMES = ['ddim', 'ddpm'] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+export const EXPORT_FORMATS = ['sheet', 'png', 'svg', 'otf'] as const;
+
+/** How glyphs are drawn from a model. */
+export interface SampleOptions {
+  sampler: SamplerName;
+  /** Denoising steps: DDPM's full chain is T−1 (999); DDIM is meant for few (e.g. 50). */
+  steps: number;
+  /** Guidance scale s in ε_u + s(ε_c − ε_u); 1 is plain conditional sampling. */
+  cfg: number;
+  seed: number;
+  /** DDIM's η (0: deterministic). DDPM ignores it. */
+  eta: number;
+}
+
+/** The one set of sampling defaults: the studio's Generate, `fontloom sample`, sheets and evaluations. */
+export const DEFAULT_SAMPLE: Readonly<SampleOptions> = { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 };
+
+/** Steps of a sampler's chain when none are asked for: DDIM's default, or DDPM's every step. */
+export function defaultSamplerSteps(sampler: SamplerName): number {
+  return sampler === 'ddpm' ? 999 : DEFAULT_SAMPLE.steps;
+}
+
+export type { PresetName, Recipe };
+
+/** A preset as the studio shows it: its network, training defaults and recipe, measured. */
+export interface PresetInfo extends Preset {
   /** Parameters of the UNet for 1 channel and 26 classes. */
   params: number;
-  batch: number;
-  lr: number;
-  recipe: Recipe;
   /** e.g. "v-prediction, cosine schedule, Min-SNR-5" */
   recipeText: string;
 }
@@ -62,7 +82,7 @@ export interface Dataset {
 
 /** The settings a run trains with, as stored (every default filled in). */
 export interface RunConfig {
-  preset: (typeof PRESET_NAMES)[number];
+  preset: PresetName;
   steps: number;
   batch: number;
   lr: number;
@@ -210,27 +230,37 @@ export const inputs = {
   previewDataset: z.object({ id, fonts: z.coerce.number().int().min(1).max(64).optional() }),
   deleteDataset: z.object({ id }),
   listRuns: z.object({}),
-  createRun: z.object({
-    name: z.string().max(100).optional(),
-    dataset: id,
-    preset: z.enum(PRESET_NAMES),
-    steps: positiveInt.optional(),
-    epochs: z.number().positive().optional(),
-    batch: positiveInt.optional(),
-    lr: z.number().positive().optional(),
-    emaBeta: z.number().min(0).max(1).optional(),
-    cfgDropout: z.number().min(0).max(1).optional(),
-    sampleEvery: z.number().int().min(0).optional(),
-    valEvery: z.number().int().min(0).optional(),
-    checkpointEvery: z.number().int().min(0).optional(),
-    evalEvery: z.number().int().min(0).optional(),
-    seed: z.number().int().min(0).optional(),
-    backend: z.enum(BACKEND_CHOICES).optional(),
-    threads: z.number().int().min(1).max(2).optional(),
-    schedule: z.enum(['linear', 'cosine']).optional(),
-    prediction: z.enum(['eps', 'v']).optional(),
-    weighting: z.enum(['mse', 'min-snr']).optional(),
-  }),
+  createRun: z
+    .object({
+      name: z.string().max(100).optional(),
+      dataset: id,
+      preset: z.enum(PRESET_NAMES),
+      steps: positiveInt.optional(),
+      epochs: z.number().positive().optional(),
+      batch: positiveInt.optional(),
+      lr: z.number().positive().optional(),
+      emaBeta: z.number().min(0).max(1).optional(),
+      cfgDropout: z.number().min(0).max(1).optional(),
+      sampleEvery: z.number().int().min(0).optional(),
+      valEvery: z.number().int().min(0).optional(),
+      checkpointEvery: z.number().int().min(0).optional(),
+      evalEvery: z.number().int().min(0).optional(),
+      seed: z.number().int().min(0).optional(),
+      backend: z.enum(BACKEND_CHOICES).optional(),
+      threads: z.number().int().min(1).max(2).optional(),
+      schedule: z.enum(SCHEDULE_KINDS).optional(),
+      prediction: z.enum(PREDICTIONS).optional(),
+      weighting: z.enum(WEIGHTINGS).optional(),
+      /** Min-SNR's γ; only with Min-SNR weighting (the preset's or asked for). */
+      snrGamma: z.number().positive().optional(),
+    })
+    .superRefine((run, ctx) => {
+      if (run.steps !== undefined && run.epochs !== undefined) ctx.addIssue({ code: 'custom', path: ['epochs'], message: 'give steps or epochs, not both' });
+      const weighting = run.weighting ?? PRESETS[run.preset].recipe.weighting;
+      if (run.snrGamma !== undefined && weighting !== 'min-snr') {
+        ctx.addIssue({ code: 'custom', path: ['snrGamma'], message: `Min-SNR's γ, but this run weighs its loss with plain ${weighting}: ask for weighting min-snr` });
+      }
+    }),
   /** Measures a training step of a preset on this machine, in a process of its own (seconds). */
   estimateStep: z.object({
     preset: z.enum(PRESET_NAMES),
@@ -257,10 +287,10 @@ export const inputs = {
   runEvals: z.object({ id }),
   generate: z.object({
     id,
-    sampler: z.enum(SAMPLER_NAMES).default('ddim'),
-    steps: z.number().int().min(1).max(999).default(50),
-    cfg: z.number().min(0).max(20).default(3),
-    seed: z.number().int().min(0).default(0),
+    sampler: z.enum(SAMPLER_NAMES).default(DEFAULT_SAMPLE.sampler),
+    steps: z.number().int().min(1).max(999).default(DEFAULT_SAMPLE.steps),
+    cfg: z.number().min(0).max(20).default(DEFAULT_SAMPLE.cfg),
+    seed: z.number().int().min(0).default(DEFAULT_SAMPLE.seed),
     ema: z.boolean().default(true),
   }),
   reroll: z.object({ generation: id, class: z.number().int().min(0), seed: z.number().int().min(0) }),

@@ -5,17 +5,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { initBackend, type BackendName } from './backend.ts';
-import type { Preset } from './presets.ts';
-import { sampleImages, type RowRange, type SampleOptions } from './sample.ts';
-import { makeSchedule } from './schedule.ts';
-import { lossAndGrads, type StepBatch } from './step.ts';
-import { createUNet, type ModelShape } from './unet.ts';
+import type { BackendName, SampleOptions } from '../../contract/api.ts';
+import type { Preset, Recipe } from '../../contract/presets.ts';
+import { initBackend } from './backend.ts';
+import { lossAndGrads, makeDiffusion, sampleImages, type RowRange, type StepBatch } from '../diffusion.ts';
+import { createUNet, type ModelShape } from '../unet.ts';
 
 export interface EngineWorkerInit {
   backend: BackendName;
   preset: Preset;
   shape: ModelShape;
+  recipe: Recipe;
 }
 
 export type EngineRequest =
@@ -34,9 +34,10 @@ export interface SampleReply {
 }
 
 const init = workerData as EngineWorkerInit;
-await initBackend(init.backend);
+// The worker is the second of two engines: XNNPACK's pool takes its half of the cores.
+await initBackend(init.backend, { engines: 2 });
 const model = createUNet(init.preset, init.shape, 0);
-const schedule = makeSchedule(init.preset.recipe.schedule);
+const diffusion = makeDiffusion(model, init.recipe);
 const variables = [...model.variables.values()];
 const total = variables.reduce((n, v) => n + v.size, 0);
 
@@ -51,7 +52,7 @@ function loadWeights(weights: Float32Array): void {
 }
 
 async function gradients(batch: StepBatch): Promise<GradReply> {
-  const { value, grads } = lossAndGrads(model, schedule, init.preset.recipe.prediction, batch);
+  const { value, grads } = lossAndGrads(diffusion, batch);
   const flat = new Float32Array(total);
   let offset = 0;
   for (const v of variables) {
@@ -70,7 +71,7 @@ parentPort!.on('message', async (request: EngineRequest) => {
     const reply = await gradients(request.batch);
     parentPort!.postMessage(reply, [reply.grads.buffer as ArrayBuffer]);
   } else {
-    const images = await sampleImages(model, schedule, request.labels, request.opts, undefined, request.rows);
+    const images = await sampleImages(diffusion, request.labels, request.opts, undefined, request.rows);
     parentPort!.postMessage({ images } satisfies SampleReply, [images.buffer as ArrayBuffer]);
   }
 });

@@ -3,18 +3,17 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { plannedEngines, type BackendName } from './backend.ts';
+import type { BackendName, SampleOptions } from '../../contract/api.ts';
+import { plannedEngines } from './backend.ts';
 import type { EngineRequest, EngineWorkerInit, GradReply, SampleReply } from './engine-worker.ts';
-import { sampleImages, type RowRange, type SampleOptions } from './sample.ts';
-import type { NoiseSchedule } from './schedule.ts';
-import type { StepBatch } from './step.ts';
-import type { UNet } from './unet.ts';
+import { sampleImages, type Diffusion, type RowRange, type StepBatch } from '../diffusion.ts';
+import type { UNet } from '../unet.ts';
 
 export class EngineWorker {
   private constructor(private readonly worker: Worker) {}
 
-  static async start(backend: BackendName, model: UNet): Promise<EngineWorker> {
-    const init: EngineWorkerInit = { backend, preset: model.preset, shape: model.shape };
+  static async start(backend: BackendName, d: Diffusion): Promise<EngineWorker> {
+    const init: EngineWorkerInit = { backend, preset: d.model.preset, shape: d.model.shape, recipe: d.recipe };
     const worker = new Worker(new URL('./engine-worker-entry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((ready, fail) => {
       worker.once('message', () => ready());
@@ -79,16 +78,15 @@ export function unflatGrads(model: UNet, flat: Float32Array): tf.NamedTensorMap 
  */
 export async function sampleOnTwoEngines(
   worker: EngineWorker,
-  model: UNet,
-  schedule: NoiseSchedule,
+  d: Diffusion,
   labels: readonly number[],
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
 ): Promise<Uint8Array> {
   const n = labels.length;
   const first = Math.ceil(n / 2);
-  const theirs = worker.sample(await flatWeights(model), labels, opts, { start: first, count: n - first });
-  const mine = await sampleImages(model, schedule, labels, opts, onStep, { start: 0, count: first });
+  const theirs = worker.sample(await flatWeights(d.model), labels, opts, { start: first, count: n - first });
+  const mine = await sampleImages(d, labels, opts, onStep, { start: 0, count: first });
   const rest = await theirs;
   const out = new Uint8Array(mine.length + rest.length);
   out.set(mine, 0);
@@ -101,8 +99,7 @@ export async function sampleOnTwoEngines(
  * where this process planned two engines; a wasm engine planned alone has every core already.
  */
 export async function sampleOnEngines(
-  model: UNet,
-  schedule: NoiseSchedule,
+  d: Diffusion,
   labels: readonly number[],
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
@@ -110,11 +107,11 @@ export async function sampleOnEngines(
   const backend = tf.getBackend();
   const oneEngine = backend === 'wasm' && plannedEngines() === 1;
   if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu') || oneEngine) {
-    return sampleImages(model, schedule, labels, opts, onStep);
+    return sampleImages(d, labels, opts, onStep);
   }
-  const worker = await EngineWorker.start(backend, model);
+  const worker = await EngineWorker.start(backend, d);
   try {
-    return await sampleOnTwoEngines(worker, model, schedule, labels, opts, onStep);
+    return await sampleOnTwoEngines(worker, d, labels, opts, onStep);
   } finally {
     await worker.stop();
   }

@@ -1,6 +1,6 @@
 // A dataset at a glance: a grid of its first fonts, one row per font in class order.
-import type { GlyphSet } from './glyphset.ts';
-import { renderSheet } from '../export/sheet.ts';
+import type { GlyphSet } from '../data/glyphset.ts';
+import { renderSheet } from './sheet.ts';
 
 /** The first `fonts` fonts that have every class, one row each (class order), as one NHWC block. */
 function previewGrid(set: GlyphSet, fonts: number) {

@@ -1,7 +1,6 @@
-// What the Electron preload exposes as `window.fontloom`. src-main/electron/preload.ts builds
-// an object of this shape (the renderer may import only the contract from src-main, so the
-// shape is written out on both sides; a type test there keeps them equal).
-import type { ApiErrorBody, FontloomEvent } from '../../../src-main/api/contract.ts';
+// What the Electron preload exposes as `window.fontloom`: src-main/electron/preload.ts builds an
+// object of this type and the renderer calls it, both importing it from here.
+import type { ApiErrorBody, FontloomEvent } from './api.ts';
 
 export type BridgeResult = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
 

@@ -4,25 +4,18 @@
 // selects it.
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../errors.ts';
+import { BACKEND_NAMES, isBackendChoice, type BackendChoice, type BackendName } from '../../contract/api.ts';
+import { UserError } from '../../errors.ts';
 import { startWasm } from './wasm-threads.ts';
 
 // Production mode: no debug checks, and no console banner urging tfjs-node on every start.
 tf.env().set('PROD', true);
-
-export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export type BackendChoice = BackendName | 'auto';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   name: BackendName;
   /** What actually computes, e.g. "llvmpipe (software)" or "XNNPACK, 1 thread". */
   adapter: string;
   software: boolean;
-}
-
-export function isBackendChoice(s: string): s is BackendChoice {
-  return s === 'auto' || (BACKEND_NAMES as readonly string[]).includes(s);
 }
 
 type Loaded = { adapter: string; software: boolean };
@@ -61,42 +54,29 @@ async function loadWebgpu(): Promise<Loaded> {
   return { adapter: software ? `${name.split(':')[0]} (software)` : name, software };
 }
 
-let enginesPlanned: 1 | 2 = 2;
-
-/**
- * How many wasm engines this process will run, said before initBackend: 2 where it trains or draws
- * with an engine worker (each engine then takes half the cores), 1 where it works alone (its one
- * engine takes them all). XNNPACK's pool is fixed when the backend starts. For training see
- * defaultEngines, for drawing drawingEngines; evaluating plans one engine.
- */
-export function planEngines(engines: 1 | 2): void {
-  enginesPlanned = engines;
+export interface BackendOptions {
+  /**
+   * wasm engines this process runs: 2 where it trains or draws with an engine worker (each engine
+   * then takes half the cores), 1 where it works alone (its one engine takes them all). XNNPACK's
+   * pool is sized when the backend starts. Default 2.
+   */
+  engines?: 1 | 2;
 }
 
+let enginesPlanned: 1 | 2 = 2;
+
+/** The engines this process said it runs when its backend started. */
 export function plannedEngines(): 1 | 2 {
   return enginesPlanned;
 }
 
 /**
- * Engines a run of this preset trains on by default, from measurements here (2 cores, the preset's
- * batch, bench --threads 2|1, since Fontloom's convolution kernels serve single-threaded engines):
- * with the Winograd kernels two engines win for tiny (249–288 against 436–444 ms a step at batch
- * 32), small (670 against 1,341 ms at batch 32) and seed-lite (1,546 and 1,647 against 2,057 and
- * 2,096 ms at batch 8), and lose for seed (1,617 and 1,760 against 1,452 and 1,471 ms at batch 4:
- * two images an engine, and 23.3 M gradients crossing between engines every step). So every
- * preset but seed trains on two engines where there are two cores, seed on one engine with every
- * core.
+ * Engines a model of this preset trains and draws on by default: two where there are two cores,
+ * but one for seed, whose batch of 4 gives each engine too little work for the 23.3 M gradients
+ * that cross between engines every step (figures: docs/ARCHITECTURE.md, "Engines").
  */
 export function defaultEngines(preset: string): 1 | 2 {
   return availableParallelism() >= 2 && preset !== 'seed' ? 2 : 1;
-}
-
-/**
- * Engines a process plans to draw glyphs from a model of this preset: as it trains. A–Z sheet,
- * DDIM 50 (bench --sheets, 2 cores, tiny): 5.0 and 5.2 s on two engines against 8.1 s on one.
- */
-export function drawingEngines(preset: string): 1 | 2 {
-  return defaultEngines(preset);
 }
 
 /**
@@ -161,7 +141,8 @@ async function start(name: BackendName): Promise<BackendInfo> {
 }
 
 /** Starts the backend asked for, or for `auto` the best one that works here. */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function initBackend(choice: BackendChoice = 'auto', opts: BackendOptions = {}): Promise<BackendInfo> {
+  enginesPlanned = opts.engines ?? 2;
   if (!isBackendChoice(choice)) {
     throw new UserError(`unknown backend "${choice}": choose auto, ${BACKEND_NAMES.join(', ')}`);
   }

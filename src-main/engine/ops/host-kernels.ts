@@ -4,7 +4,7 @@
 // take many (see gelu.ts, groupnorm.ts). Other backends compose the tfjs ops instead.
 import * as tf from '@tensorflow/tfjs-core';
 import { simdKernelsFor, type SimdKernels } from './simd.ts';
-import { wasmPoolThreads } from './backend.ts';
+import { wasmPoolThreads } from '../runtime/backend.ts';
 
 export type Info = tf.TensorInfo;
 

@@ -3,17 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_RECIPE } from '../src-main/contract/presets.ts';
 import { cosineSchedule } from '../src-main/engine/schedule.ts';
-import {
-  epsFromOutput,
-  epsFromV,
-  lossWeights,
-  minSnrWeight,
-  predictionTarget,
-  vTarget,
-  weightedMse,
-  x0FromV,
-} from '../src-main/engine/objective.ts';
+import { epsFromOutput, epsFromV, lossWeights, minSnrWeight, predictionTarget, vTarget, weightedMse, x0FromV } from '../src-main/engine/diffusion.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -77,8 +69,8 @@ describe('v-prediction (Salimans & Ho)', () => {
     const XT = Float32Array.from([1.2, -0.4, 0.7, -1.5, 0.25, 0.6]);
     const [xt, out] = [tensor(XT), tensor(V)];
     const expected = Array.from(XT, (x, i) => Math.sqrt(1 - aBar) * x + Math.sqrt(aBar) * V[i]);
-    expectWithin(await read(epsFromOutput(schedule, 'v', xt, out, t)), expected, 1e-6);
-    expect(await read(epsFromOutput(schedule, 'eps', xt, out, t))).toEqual(Array.from(V));
+    expectWithin(await read(epsFromOutput({ schedule, recipe: CPU_RECIPE }, xt, out, t)), expected, 1e-6);
+    expect(await read(epsFromOutput({ schedule, recipe: { ...CPU_RECIPE, prediction: 'eps' } }, xt, out, t))).toEqual(Array.from(V));
     tf.dispose([xt, out]);
   });
 });
