@@ -1,5 +1,5 @@
 // Builds Fontloom's SIMD kernels for the wasm backend: writes the WebAssembly text
-// (src-main/engine/kernels/simd.wat) from the constants it shares with the TypeScript kernels,
+// (src-main/engine/ops/kernels/simd.wat) from the constants it shares with the TypeScript kernels,
 // and assembles it twice with wabt: simd.wasm imports the plain backend's memory, simd-shared.wasm
 // the threaded backend's shared one. `npm run build:kernels`; test/simd-kernels checks that the
 // committed files are what this script builds.
@@ -48,7 +48,7 @@ export function kernelText(): string {
         (local.set $p ${horner(p)})
         (local.set $q ${horner(q)})`;
   return `;; Fontloom's SIMD kernels over the wasm backend's heap (f32x4: 128-bit wasm SIMD, four floats a step).
-;; Written by scripts/build-kernels.ts from the constants of src-main/engine/gelu.ts: edit those, not this.
+;; Written by scripts/build-kernels.ts from the constants of src-main/engine/ops/gelu.ts: edit those, not this.
 ;; GELU as x·Φ(x) = ½x(1 + E(x)), E(x) = erf(x/√2) ≈ x·P(x²)/Q(x²) for |x| ≤ ${clamp} and ±1 beyond (the
 ;; same rational fit as the TypeScript kernel, evaluated here in float32).
 (module

@@ -1,5 +1,5 @@
 ;; Fontloom's SIMD kernels over the wasm backend's heap (f32x4: 128-bit wasm SIMD, four floats a step).
-;; Written by scripts/build-kernels.ts from the constants of src-main/engine/gelu.ts: edit those, not this.
+;; Written by scripts/build-kernels.ts from the constants of src-main/engine/ops/gelu.ts: edit those, not this.
 ;; GELU as x·Φ(x) = ½x(1 + E(x)), E(x) = erf(x/√2) ≈ x·P(x²)/Q(x²) for |x| ≤ 5.75 and ±1 beyond (the
 ;; same rational fit as the TypeScript kernel, evaluated here in float32).
 (module
