@@ -10,6 +10,18 @@ import { writeFileAtomic } from '../atomic.ts';
 import { UserError, errorCode } from '../errors.ts';
 import { rngFor } from '../engine/rng.ts';
 
+/**
+ * Placement at 32 px, in pixels from the top; other sizes scale by size / 32. Baseline 25 and cap
+ * height 20 leave 7 px below the baseline, room for the Q and J tails of nine fonts in ten (the
+ * default set's measure), and 5 px above the caps for overshoot and flourishes.
+ */
+export const GLYPH_GEOMETRY = {
+  /** Flat-bottomed letters (E, H, L, T, Z) stand on this line: their lowest ink row is 24. */
+  baseline: 25,
+  /** From the baseline up to the cap height: H's top ink row is 25 − 20 = 5. */
+  capHeight: 20,
+} as const;
+
 export interface FontInfo {
   name: string;
   source?: string;

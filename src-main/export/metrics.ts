@@ -1,9 +1,9 @@
 // Where a generated glyph sits in font units. The dataset draws every letter by one rule
-// (GLYPH_GEOMETRY, data/importers/fonts.ts): at 32 px the baseline is the pixel edge y = 25 and
+// (GLYPH_GEOMETRY, data/glyphset.ts): at 32 px the baseline is the pixel edge y = 25 and
 // the cap height is 20 px, other sizes scaled by size / 32. So one pixel is CAP_HEIGHT / 20
 // font units (35 at 32 px), the baseline is font y = 0 and the cap height font y = 700 for every
 // letter: the 32-px cell spans y = −245 (its bottom) to 875 (its top).
-import { GLYPH_GEOMETRY } from '../data/importers/fonts.ts';
+import { GLYPH_GEOMETRY } from '../data/glyphset.ts';
 import { boundsOf, mapContours, type Bounds, type Contour } from './outline.ts';
 
 export const UNITS_PER_EM = 1000;

@@ -7,20 +7,8 @@ import { basename, extname, join } from 'node:path';
 import opentype from 'opentype.js';
 import sharp from 'sharp';
 import { UserError } from '../../errors.ts';
-import type { FontInfo, GlyphSet } from '../glyphset.ts';
+import { GLYPH_GEOMETRY, type FontInfo, type GlyphSet } from '../glyphset.ts';
 import { LETTERS, type Imported, type Importer, type ImportOptions } from './types.ts';
-
-/**
- * Placement at 32 px, in pixels from the top; other sizes scale by size / 32. Baseline 25 and cap
- * height 20 leave 7 px below the baseline, room for the Q and J tails of nine fonts in ten (the
- * default set's measure), and 5 px above the caps for overshoot and flourishes.
- */
-export const GLYPH_GEOMETRY = {
-  /** Flat-bottomed letters (E, H, L, T, Z) stand on this line: their lowest ink row is 24. */
-  baseline: 25,
-  /** From the baseline up to the cap height: H's top ink row is 25 − 20 = 5. */
-  capHeight: 20,
-} as const;
 
 export const RENDER_RULE =
   'A–Z at 32×32, one grey channel, white ink on black, antialiased (the SVG path of each glyph ' +

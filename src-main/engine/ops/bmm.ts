@@ -1,10 +1,9 @@
 // Matrix products on wasm with Fontloom's SIMD kernels; tf.matMul elsewhere.
 // - batchMatMul, for self-attention: a [B, M, K] · b [B, K, N]. wasm's own BatchMatMul runs a
-//   batch of more than one matrix on a plain loop (~2.6 GFLOP/s here); ours keeps 4×4 blocks in
-//   registers (M and N multiples of 4).
-// - matMul2d, for the filter gradient: one [M, K] · [K, N] product, 4×8 blocks, B read in place.
-//   XNNPACK's fully-connected path packs B on every call (B is new each step): measured 6.4 vs
-//   7.2 ms for [288,16384]·[16384,32], 5.7 vs 10.6 ms for [1152,1024]·[1024,128].
+//   batch of more than one matrix on a plain loop; ours keeps 4×4 blocks in registers (M and N
+//   multiples of 4).
+// - matMul2d, for the filter gradient: one [M, K] · [K, N] product, 4×8 blocks, B read in place,
+//   where XNNPACK's fully-connected path packs B on every call (B is new each step) (figures: docs/ARCHITECTURE.md, "Kernels").
 import * as tf from '@tensorflow/tfjs-core';
 import { once, registerHostKernel, simdOnActiveBackend, simdOnSingleThreadEngine } from './host-kernels.ts';
 import { swapLastAxes } from './transpose.ts';

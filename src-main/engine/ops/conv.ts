@@ -244,10 +244,8 @@ function conv3x3Applies(x: tf.Tensor4D, filters: number): boolean {
 /**
  * Winograd F(2×2, 3×3) with Fontloom's kernels, on wasm engines without a thread pool: even sides
  * (2×2 output blocks), tiles in whole blocks of 4 for the GEMM (so 4×4 maps and up), channels in
- * fours and filters in eights. Through tfjs, one thread, batch 16: about half XNNPACK's time at
- * every map size of tiny and small, e.g. 0.87–0.93 against 1.65–1.68 ms at [16,32,32,16]→16, 0.74
- * against 1.59 at [16,16,16,32]→32, 0.72 against 1.57 at [16,8,8,64]→64, 0.21 against 0.40 at
- * [16,4,4,64]→64; relative error 3e-7 to 9e-7 against direct convolution.
+ * fours and filters in eights. On one thread it takes about half XNNPACK's time at every map size
+ * of tiny and small (figures: docs/ARCHITECTURE.md, "Kernels"); relative error 3e-7 to 9e-7 against direct convolution.
  */
 function winogradApplies(x: tf.Tensor4D, filters: number): boolean {
   const [, h, wd, ci] = x.shape;
@@ -291,8 +289,8 @@ const registerFlip = once(() => {
 
 /**
  * W rotated 180° with in/out channels swapped: out[i, j, co, ci] = w[kh−1−i, kw−1−j, ci, co].
- * One host pass on wasm/cpu (wasm's Reverse kernel takes ~1 ms for a 3×3×64×64 filter, once per
- * convolution per step); Reverse + Transpose elsewhere.
+ * One host pass on wasm/cpu (wasm's Reverse kernel is slow, and runs once per convolution per
+ * step); Reverse + Transpose elsewhere.
  */
 export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
   if (!hostKernelsApply(w)) return tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);

@@ -1,8 +1,7 @@
 // x·W + b with gradients that use no transposed matMul and no axis-0 Sum. tfjs's own gradient of
-// matMul multiplies by transposed operands, which wasm's BatchMatMul runs on a slow path (13.8 ms
-// for [2048,64]ᵀ·[2048,192] here, against 1.9 ms with the transpose done first), and sums a
-// bias's gradient over rows with a Sum that transposes first (2.9 ms for [2048,192]); here the
-// transposes are explicit, every product a plain one, and the bias gradient is 1ᵀ·dy.
+// matMul multiplies by transposed operands, which wasm's BatchMatMul runs on a slow path, and sums
+// a bias's gradient over rows with a Sum that transposes first (figures: docs/ARCHITECTURE.md, "Kernels"); here the transposes are
+// explicit, every product a plain one, and the bias gradient is 1ᵀ·dy.
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul2d } from './bmm.ts';
 import { swapLastAxes } from './transpose.ts';

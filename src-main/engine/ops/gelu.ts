@@ -1,7 +1,7 @@
 // GELU as PyTorch's default, x·Φ(x) = ½x(1 + erf(x/√2)), in one pass over memory on the wasm and
-// cpu backends. Composed from tfjs ops it takes five passes, one of them wasm's scalar Erf
-// (≈ 13 ms per million values here, where XNNPACK's sigmoid takes 1.5 ms), and its gradient
-// five more with an Exp; these two kernels read and write the tensors' memory once each.
+// cpu backends. Composed from tfjs ops it takes five passes, one of them wasm's scalar Erf, about
+// nine times XNNPACK's sigmoid (figures: docs/ARCHITECTURE.md, "Kernels"), and its gradient five more with an Exp; these two kernels
+// read and write the tensors' memory once each.
 //
 // erf(x/√2) is evaluated as x·P(x²)/Q(x²) for |x| ≤ 5.75 and ±1 beyond, a rational fit of
 // degrees 13/10 made for Fontloom by iterated least squares on 4,000 Chebyshev nodes: largest

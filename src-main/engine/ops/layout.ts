@@ -1,7 +1,7 @@
 // Max-pooling 2×2 and channel concatenation, the UNet's two data-movement layers, with host
-// kernels on wasm and cpu: wasm's MaxPoolGrad took 7 ms and its Concat/SplitV 5 and 3 ms for one
-// 32×32 layer of a batch of 32, where one pass over the floats takes about one. (wasm's
-// MaxPoolGrad also drops some windows' gradient: 4 of 96 in test/layout's first shape.)
+// kernels on wasm and cpu: wasm's MaxPoolGrad, Concat and SplitV take several passes' time over
+// the floats where one pass does (figures: docs/ARCHITECTURE.md, "Kernels"). (wasm's MaxPoolGrad also drops some windows' gradient: 4
+// of 96 in test/layout's first shape.)
 import * as tf from '@tensorflow/tfjs-core';
 import { hostKernelsApply, once, registerHostKernel } from './host-kernels.ts';
 

@@ -1,7 +1,7 @@
 // Swapping the last two axes of a matrix or a batch of them: dense layers' xᵀ, the filter
 // gradient's planes (NHWC as [N·H·W, C] → [C, N·H·W]) and attention's products. wasm's Transpose
-// runs ~6 ns a float on these ([2048,64]: 0.8 ms); on wasm with Fontloom's SIMD kernels, 4×4 blocks
-// are turned in registers (rows and columns multiples of 4). Elsewhere, tf.transpose.
+// moves one float at a time (figures: docs/ARCHITECTURE.md, "Kernels"); on wasm with Fontloom's SIMD kernels, 4×4 blocks are turned in
+// registers (rows and columns multiples of 4). Elsewhere, tf.transpose.
 import * as tf from '@tensorflow/tfjs-core';
 import { once, registerHostKernel, simdOnActiveBackend } from './host-kernels.ts';
 
