@@ -1,6 +1,6 @@
 // The engine's training story: a small model learns the synthetic letters, memory stays flat,
 // and a run stopped halfway then resumed ends exactly where an unbroken run ends.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';

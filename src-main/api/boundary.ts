@@ -30,7 +30,11 @@ export function parseInput<M extends Method>(method: M, input: unknown, { what =
   if (!isMethod(method)) throw new NotFound(`no API method "${String(method)}"`);
   const parsed = (inputs[method] as z.ZodType).safeParse(input ?? {});
   if (parsed.success) return parsed.data as ParsedInput<M>;
-  const issues = parsed.error.issues.map((i) => `${field(i.path.join('.')) || 'input'}: ${i.message}`);
+  // A check across fields has no path of its own and names its fields as {field} in its message.
+  const issues = parsed.error.issues.map((i) => {
+    const message = i.message.replace(/\{(\w+)\}/g, (_, name: string) => field(name));
+    return i.path.length ? `${field(i.path.join('.'))}: ${message}` : message;
+  });
   throw new InvalidInput(`${what}: ${issues.join('; ')}`);
 }
 

@@ -1,7 +1,6 @@
 // `fontloom import`, `datasets` and `dataset show|delete`: the dataset registry from a terminal.
 import { openRegistry, type DatasetRecord } from '../data/registry.ts';
-import { isDatasetFormat } from '../data/importers/index.ts';
-import type { DatasetFormat } from '../data/importers/types.ts';
+import type { DatasetFormat } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic.ts';
 import { renderPreview } from '../export/preview.ts';

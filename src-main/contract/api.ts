@@ -18,7 +18,9 @@ export function isBackendChoice(s: string): s is BackendChoice {
   return (BACKEND_CHOICES as readonly string[]).includes(s);
 }
 
-export const DATASET_FORMAT_CHOICES = ['auto', 'kaggle', 'npz', 'csv', 'fonts', 'cifar10'] as const;
+export const DATASET_FORMATS = ['kaggle', 'npz', 'csv', 'fonts', 'cifar10'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+export const DATASET_FORMAT_CHOICES = ['auto', ...DATASET_FORMATS] as const;
 export const SAMPLER_NAMES = ['ddim', 'ddpm'] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
 export const EXPORT_FORMATS = ['sheet', 'png', 'svg', 'otf'] as const;
@@ -66,7 +68,7 @@ export interface StudioInfo {
 export interface Dataset {
   id: string;
   name: string;
-  format: 'kaggle' | 'npz' | 'csv' | 'fonts' | 'cifar10' | 'default';
+  format: DatasetFormat | 'default';
   /** Number of glyphs (images). */
   count: number;
   classes: number;
@@ -255,10 +257,11 @@ export const inputs = {
       snrGamma: z.number().positive().optional(),
     })
     .superRefine((run, ctx) => {
-      if (run.steps !== undefined && run.epochs !== undefined) ctx.addIssue({ code: 'custom', path: ['epochs'], message: 'give steps or epochs, not both' });
+      // Checks across fields name them as {field}: the CLI writes its flags there.
+      if (run.steps !== undefined && run.epochs !== undefined) ctx.addIssue({ code: 'custom', message: 'give {steps} or {epochs}, not both' });
       const weighting = run.weighting ?? PRESETS[run.preset].recipe.weighting;
       if (run.snrGamma !== undefined && weighting !== 'min-snr') {
-        ctx.addIssue({ code: 'custom', path: ['snrGamma'], message: `Min-SNR's γ, but this run weighs its loss with plain ${weighting}: ask for weighting min-snr` });
+        ctx.addIssue({ code: 'custom', message: `{snrGamma} is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add {weighting} min-snr` });
       }
     }),
   /** Measures a training step of a preset on this machine, in a process of its own (seconds). */

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.ts';
 import { contentHash, readGlyphSet, writeGlyphSet, type GlyphSet } from './glyphset.ts';
 import { chooseImporter } from './importers/index.ts';
-import type { DatasetFormat, ImportProgress } from './importers/types.ts';
+import type { ImportProgress } from './importers/types.ts';
+import type { DatasetFormat } from '../contract/api.ts';
 import { storeFor, type Store, type StoredDataset } from '../store/store.ts';
 
 /** A registered dataset: the API's view plus its content hash. */

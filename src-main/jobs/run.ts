@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { DEFAULT_SAMPLE, type Metric, type ParsedInput, type RunConfig, type SampleOptions } from '../contract/api.ts';
-import { DEFAULT_RUN_STEPS, defaultTrainConfig, getPreset, stepsPerEpoch } from '../contract/presets.ts';
+import { defaultTrainConfig, stepsPerEpoch } from '../contract/presets.ts';
 import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages } from '../engine/diffusion.ts';
@@ -114,11 +114,13 @@ export async function runConfig(request: RunRequest, trainGlyphs: () => Promise<
   const { preset, epochs, schedule, prediction, weighting, snrGamma, steps: asked, ...rest } = request;
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<typeof rest>;
   const recipe = Object.fromEntries(Object.entries({ schedule, prediction, weighting, snrGamma }).filter(([, v]) => v !== undefined));
-  const batch = given.batch ?? getPreset(preset).batch;
-  const steps = asked ?? (epochs !== undefined ? Math.max(1, Math.round(epochs * stepsPerEpoch(await trainGlyphs(), batch))) : DEFAULT_RUN_STEPS);
-  const { sampleEvery, checkpointEvery, evalEvery, backend, threads, ...training } = given;
+  const { sampleEvery, checkpointEvery, evalEvery, backend, threads, valEvery, ...training } = given;
+  const base = defaultTrainConfig(preset, { ...training, recipe });
+  const steps = asked ?? (epochs !== undefined ? Math.max(1, Math.round(epochs * stepsPerEpoch(await trainGlyphs(), base.batch))) : base.steps);
   return {
-    ...defaultTrainConfig(preset, { seed: 0, valEvery: Math.max(1, Math.floor(steps / 20)), ...training, steps, batch, recipe }),
+    ...base,
+    steps,
+    valEvery: valEvery ?? Math.max(1, Math.floor(steps / 20)),
     sampleEvery: sampleEvery ?? Math.max(1, Math.floor(steps / 10)),
     checkpointEvery: checkpointEvery ?? 500,
     evalEvery: evalEvery ?? 0,

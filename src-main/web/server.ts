@@ -10,7 +10,7 @@ import { dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'nod
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { EVENTS_ROUTE, ROUTES, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../contract/api.ts';
-import { errorAnswer, InvalidInput, NotFound } from '../api/boundary.ts';
+import { errorAnswer, InvalidInput } from '../api/boundary.ts';
 import type { Service } from '../api/service.ts';
 
 export interface ServerOptions {

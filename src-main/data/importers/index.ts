@@ -7,13 +7,10 @@ import { csvImporter } from './csv.ts';
 import { fontsImporter } from './fonts.ts';
 import { kaggleImporter } from './kaggle.ts';
 import { npzImporter } from './npz.ts';
-import { DATASET_FORMATS, type DatasetFormat, type Importer } from './types.ts';
+import type { Importer } from './types.ts';
+import type { DatasetFormat } from '../../contract/api.ts';
 
 export const IMPORTERS: readonly Importer[] = [kaggleImporter, npzImporter, cifar10Importer, fontsImporter, csvImporter];
-
-export function isDatasetFormat(s: string): s is DatasetFormat {
-  return (DATASET_FORMATS as readonly string[]).includes(s);
-}
 
 export async function chooseImporter(path: string, format: DatasetFormat | 'auto'): Promise<Importer> {
   if (!existsSync(path)) throw new UserError(`${path} does not exist`);

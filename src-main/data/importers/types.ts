@@ -1,11 +1,8 @@
 // What every importer is: a cheap content sniff and a reader that turns one source (a file or a
 // folder) into a GlyphSet in memory. Importers never write to disk; the registry writes the
 // result atomically, so an import is complete or absent.
+import type { DatasetFormat } from '../../contract/api.ts';
 import type { GlyphSet } from '../glyphset.ts';
-
-export type DatasetFormat = 'kaggle' | 'npz' | 'csv' | 'fonts' | 'cifar10';
-
-export const DATASET_FORMATS: readonly DatasetFormat[] = ['kaggle', 'npz', 'csv', 'fonts', 'cifar10'];
 
 export interface ImportProgress {
   /** What is happening, in a few words ("reading PNGs", "rendering fonts"). */
