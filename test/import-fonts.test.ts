@@ -6,9 +6,8 @@ import { fileURLToPath } from 'node:url';
 import opentype from 'opentype.js';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GlyphSet } from '../src-main/data/glyphset.ts';
+import { GLYPH_GEOMETRY, type GlyphSet } from '../src-main/data/glyphset.ts';
 import { fontsImporter } from '../src-main/data/importers/fonts.ts';
-import { GLYPH_GEOMETRY } from '../src-main/data/glyphset.ts';
 import { LETTERS } from '../src-main/data/importers/types.ts';
 import { UserError } from '../src-main/errors.ts';
 

@@ -5,10 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { splitByFont } from '../src-main/data/glyphset.ts';
 import { Trainer } from '../src-main/engine/train.ts';
-import { defaultTrainConfig } from '../src-main/contract/presets.ts';
+import { defaultTrainConfig, getPreset } from '../src-main/contract/presets.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 import { EngineWorker, sampleOnTwoEngines } from '../src-main/engine/runtime/parallel.ts';
-import { getPreset } from '../src-main/contract/presets.ts';
 import { makeDiffusion, sampleImages } from '../src-main/engine/diffusion.ts';
 import { createUNet } from '../src-main/engine/unet.ts';
 

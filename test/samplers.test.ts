@@ -3,8 +3,7 @@ import '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cosineSchedule, linearSchedule } from '../src-main/engine/schedule.ts';
 import { ddimStep, ddpmStep, guide, SAMPLERS, timesteps, toUint8 } from '../src-main/engine/samplers.ts';
-import { epsFromOutput } from '../src-main/engine/diffusion.ts';
-import { sampleImages } from '../src-main/engine/diffusion.ts';
+import { epsFromOutput, sampleImages } from '../src-main/engine/diffusion.ts';
 import { CPU_RECIPE, getPreset } from '../src-main/contract/presets.ts';
 import type { UNet } from '../src-main/engine/unet.ts';
 

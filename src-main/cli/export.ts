@@ -1,8 +1,7 @@
 // `fontloom export`: draws one glyph per class from a run's checkpoint (as `fontloom sample`
 // does) and writes it as a sheet, a PNG glyph set, SVG outlines or an OTF font.
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
-import { type BackendChoice } from '../contract/api.ts';
-import type { SamplerName } from '../contract/api.ts';
+import { type BackendChoice, type SamplerName } from '../contract/api.ts';
 import type { ExportFormat } from '../export/index.ts';
 import { fontloomHome } from '../home.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';

@@ -2,9 +2,7 @@
 // enough for a peer implementation to be built to match.
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/runtime/backend.ts';
-import { PRESET_NAMES, describeRecipe, getPreset, type PresetName } from '../contract/presets.ts';
-import type { Prediction, Weighting } from '../contract/presets.ts';
-import type { ScheduleKind } from '../contract/presets.ts';
+import { describeRecipe, getPreset, type Prediction, PRESET_NAMES, type PresetName, type ScheduleKind, type Weighting } from '../contract/presets.ts';
 import { createUNet, parameterCount, type ModelShape } from '../engine/unet.ts';
 
 export interface PresetInfo {

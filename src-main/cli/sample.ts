@@ -1,7 +1,6 @@
 // `fontloom sample`: an A–Z sheet from a run's latest checkpoint.
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
-import { type BackendChoice } from '../contract/api.ts';
-import type { SamplerName } from '../contract/api.ts';
+import { type BackendChoice, type SamplerName } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { fontloomHome } from '../home.ts';

@@ -2,7 +2,7 @@
 // ask, and the events they hear. Inputs are zod schemas, checked at every boundary; outputs are
 // plain JSON types. This file imports nothing from Node: the renderer imports it too.
 import { z } from 'zod';
-import { PRESETS, PRESET_NAMES, PREDICTIONS, SCHEDULE_KINDS, WEIGHTINGS, type Preset, type PresetName, type Recipe } from './presets.ts';
+import { PRESETS, PRESET_NAMES, PREDICTIONS, SCHEDULE_KINDS, WEIGHTINGS, type Preset, type PresetName, type Recipe, type TrainConfig } from './presets.ts';
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'stopped', 'completed', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -82,20 +82,8 @@ export interface Dataset {
   notes: string[];
 }
 
-/** The settings a run trains with, as stored (every default filled in). */
-export interface RunConfig {
-  preset: PresetName;
-  steps: number;
-  batch: number;
-  lr: number;
-  weightDecay: number;
-  emaBeta: number;
-  emaStart: number;
-  cfgDropout: number;
-  seed: number;
-  recipe: Recipe;
-  valEvery: number;
-  valMax: number;
+/** The settings a run trains with, as stored (every default filled in): the engine's, and the run's own. */
+export interface RunConfig extends TrainConfig {
   sampleEvery: number;
   checkpointEvery: number;
   backend: (typeof BACKEND_CHOICES)[number];

@@ -6,12 +6,10 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
-import { describeRecipe } from '../contract/presets.ts';
+import { describeRecipe, getPreset, type TrainConfig } from '../contract/presets.ts';
 import { createUNet, type ModelShape, type UNet } from './unet.ts';
-import { getPreset } from '../contract/presets.ts';
 import { makeDiffusion, type Diffusion } from './diffusion.ts';
 import { trainConfigFromJson, type Trainer } from './train.ts';
-import { type TrainConfig } from '../contract/presets.ts';
 
 const MAGIC = 'FLCKPT01';
 const VERSION = 1;

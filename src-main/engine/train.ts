@@ -11,7 +11,6 @@ import { Ema } from './ema.ts';
 import type { BackendName } from '../contract/api.ts';
 import { checkRecipe, getPreset, REFERENCE_RECIPE, stepsPerEpoch, type TrainConfig } from '../contract/presets.ts';
 import { lossAndGrads, lossWeights, makeDiffusion, noiseScales, outputAsEps, sliceBatch, type Diffusion, type StepBatch } from './diffusion.ts';
-import type { NoiseSchedule } from './schedule.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
 import { rngFor } from './rng.ts';
 import { EngineWorker, flatWeights, unflatGrads } from './runtime/parallel.ts';
@@ -95,10 +94,6 @@ export class Trainer {
     this.stepsPerEpoch = stepsPerEpoch(data.train.length, this.batch);
   }
 
-  get schedule(): NoiseSchedule {
-    return this.diffusion.schedule;
-  }
-
   get epoch(): number {
     return Math.floor(this.step / this.stepsPerEpoch);
   }
@@ -121,11 +116,11 @@ export class Trainer {
     const t = new Int32Array(n);
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      t[i] = rng.int(1, this.schedule.steps);
+      t[i] = rng.int(1, this.diffusion.schedule.steps);
       labels[i] = rng.next() < this.config.cfgDropout ? -1 : this.data.labels[items[i]];
     }
     const eps = rng.normal(n * this.data.height * this.data.width * this.data.channels);
-    const weights = lossWeights(this.schedule, t, this.diffusion.recipe);
+    const weights = lossWeights(this.diffusion.schedule, t, this.diffusion.recipe);
     return { n, x0: imageFloats(this.data, items), eps, t, labels, weights };
   }
 
@@ -186,13 +181,13 @@ export class Trainer {
     let sum = 0;
     for (let start = 0; start < items.length; start += this.batch) {
       const chunk = items.subarray(start, start + this.batch);
-      const t = Int32Array.from(chunk, () => rng.int(1, this.schedule.steps));
+      const t = Int32Array.from(chunk, () => rng.int(1, this.diffusion.schedule.steps));
       const noise = rng.normal(chunk.length * per);
       const labels = Int32Array.from(chunk, (i) => this.data.labels[i]);
       const sse = tf.tidy(() => {
         const x0 = batchImages(this.data, chunk);
         const eps = tf.tensor4d(noise, x0.shape);
-        const [sa, sb] = noiseScales(this.schedule, t);
+        const [sa, sb] = noiseScales(this.diffusion.schedule, t);
         const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
         const out = model.apply(xt, t, oneHot(labels, this.data.classNames.length));
         return tf.sum(tf.squaredDifference(outputAsEps(this.diffusion.recipe.prediction, xt, out, sa, sb), eps));

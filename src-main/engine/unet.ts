@@ -22,12 +22,13 @@ export interface ModelShape {
 }
 
 export interface UNet {
+  /** The architecture it was built from (an engine worker builds its twin from it). */
   readonly preset: Preset;
   readonly shape: ModelShape;
   /** Every trainable variable, by its reference-style name, in creation order. */
   readonly variables: ReadonlyMap<string, tf.Variable>;
   /**
-   * ε (or the preset's target) for images x [N,H,W,C] at integer timesteps t, for classes given
+   * The output (ε or v: the diffusion's recipe says which) for images x [N,H,W,C] at integer timesteps t, for classes given
    * as one-hot rows [N, classes]; an all-zero row means "no label" (classifier-free guidance).
    */
   apply(x: tf.Tensor4D, t: ArrayLike<number>, classes: tf.Tensor2D): tf.Tensor4D;

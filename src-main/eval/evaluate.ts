@@ -3,8 +3,7 @@
 // diversity; optionally beside two baselines that give the numbers a scale: real held-out
 // glyphs through the same pipeline (what a perfect model scores) and an untrained model of the
 // same preset with the same sampler (what no learning scores).
-import type { BackendInfo } from '../engine/runtime/backend.ts';
-import { describeBackend } from '../engine/runtime/backend.ts';
+import { type BackendInfo, describeBackend } from '../engine/runtime/backend.ts';
 import { diffusionFromCheckpoint, readCheckpoint, untrainedModel, weightsToDraw } from '../engine/checkpoint.ts';
 import type { Recipe } from '../contract/presets.ts';
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';

@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Metric, RunConfig } from '../contract/api.ts';
+import type { Metric, RunConfig, SampleOptions } from '../contract/api.ts';
+import { VAL_FRACTION } from '../contract/presets.ts';
 import { openRegistry } from '../data/registry.ts';
-import type { SampleOptions } from '../contract/api.ts';
 import type { EvalReport } from '../eval/evaluate.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { checkpointPath, runDir } from './run.ts';
@@ -59,7 +59,7 @@ export async function ensureDefaultModel(home: string): Promise<StoredRun | null
       dataset: record.id,
       datasetName: record.name,
       data: registry.glyphsPath(record),
-      valFraction: 0.1,
+      valFraction: VAL_FRACTION,
       config: card.config,
       sheet: card.sheet,
       status: 'completed',

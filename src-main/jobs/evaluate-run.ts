@@ -1,6 +1,5 @@
 // Measures a run's last checkpoint and keeps the result in the store, per run, step and weights.
-import { DEFAULT_SAMPLE } from '../contract/api.ts';
-import type { Evaluation } from '../contract/api.ts';
+import { DEFAULT_SAMPLE, type Evaluation } from '../contract/api.ts';
 import type { BackendInfo } from '../engine/runtime/backend.ts';
 import { evaluateCheckpoint, type EvalReport } from '../eval/evaluate.ts';
 import { storeFor } from '../store/store.ts';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { DEFAULT_SAMPLE, type Metric, type ParsedInput, type RunConfig, type SampleOptions } from '../contract/api.ts';
-import { defaultTrainConfig, stepsPerEpoch } from '../contract/presets.ts';
+import { defaultTrainConfig, stepsPerEpoch, VAL_FRACTION } from '../contract/presets.ts';
 import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages } from '../engine/diffusion.ts';
@@ -153,7 +153,7 @@ export async function createRun(home: string, spec: NewRun): Promise<StoredRun> 
     dataset: spec.dataset ?? null,
     datasetName: spec.datasetName ?? spec.dataset ?? resolve(spec.data),
     data: resolve(spec.data),
-    valFraction: spec.valFraction ?? 0.1,
+    valFraction: spec.valFraction ?? VAL_FRACTION,
     config: spec.config,
     sheet: { ...DEFAULT_SAMPLE, seed: deriveSeed(spec.config.seed, 'sheet'), ...spec.sheet },
     status: spec.status ?? 'queued',

@@ -1,10 +1,9 @@
 // How long a training step takes here: measured on random glyphs with the step the trainer runs,
 // for benchmarks and for the studio's time estimate before a run starts.
 import type { BackendName } from '../../contract/api.ts';
-import type { PresetName } from '../../contract/presets.ts';
+import { defaultTrainConfig, type PresetName } from '../../contract/presets.ts';
 import { Rng } from '../rng.ts';
 import { Trainer, type TrainingData } from '../train.ts';
-import { defaultTrainConfig } from '../../contract/presets.ts';
 
 /** `batch × 2` random 1-channel glyphs of `classes` classes, all for training. */
 export function randomTrainingData(batch: number, classes: number, size: number, seed: number): TrainingData {
