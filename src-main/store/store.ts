@@ -1,8 +1,8 @@
 // Queries over fontloom.db: synchronous prepared statements, a transaction wherever several rows
 // change together. Rows become the API's types here, so nothing above sees SQL or JSON columns.
 import { join } from 'node:path';
-import type { Dataset, Metric, Run, RunConfig, RunStatus, Sheet } from '../contract/api.ts';
-import type { SampleOptions } from '../contract/api.ts';
+import type { Dataset, Evaluation, Metric, Run, RunConfig, RunStatus, SampleOptions, Sheet } from '../contract/api.ts';
+import type Database from 'better-sqlite3';
 import { openDb, type Db } from './db.ts';
 
 export const DB_FILE = 'fontloom.db';
@@ -30,16 +30,8 @@ export type NewRunRow = Pick<StoredRun, 'id' | 'name' | 'dataset' | 'datasetName
 
 export type RunPatch = Partial<Pick<StoredRun, 'status' | 'control' | 'pid' | 'backend' | 'step' | 'checkpointStep' | 'trainLoss' | 'bestVal' | 'error'>>;
 
-export interface EvalRow {
-  run: string;
-  step: number;
-  weights: 'model' | 'ema';
-  legibility: number;
-  fid: number | null;
-  diversity: number | null;
-  report: unknown;
-  created: string;
-}
+/** An evaluation as stored: the API's Evaluation, its report parsed. */
+export type EvalRow = Evaluation;
 
 interface RunRow {
   id: string;
@@ -138,11 +130,26 @@ function toDataset(row: DatasetRow): StoredDataset {
   };
 }
 
+// Parameters are positional or named by statement; each call site passes its statement's own.
+type Statement = Database.Statement<unknown[]>;
+
 export class Store {
   readonly db: Db;
 
+  /** Each SQL text prepared once for this connection, on its first use. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(readonly file: string, upTo?: number) {
     this.db = openDb(file, upTo);
+  }
+
+  private prepared(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   static open(home: string): Store {
@@ -156,75 +163,71 @@ export class Store {
   // Datasets
 
   listDatasets(): StoredDataset[] {
-    return (this.db.prepare('SELECT * FROM datasets ORDER BY created, id').all() as DatasetRow[]).map(toDataset);
+    return (this.prepared('SELECT * FROM datasets ORDER BY created, id').all() as DatasetRow[]).map(toDataset);
   }
 
   getDataset(id: string): StoredDataset | null {
-    const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
+    const row = this.prepared('SELECT * FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
     return row ? toDataset(row) : null;
   }
 
   insertDataset(d: StoredDataset): void {
-    this.db
-      .prepare(
-        `INSERT INTO datasets (id, name, format, count, class_names, fonts, height, width, channels, hash, source, created, notes)
-         VALUES (@id, @name, @format, @count, @classNames, @fonts, @height, @width, @channels, @hash, @source, @created, @notes)`,
-      )
-      .run({ ...d, classNames: JSON.stringify(d.classNames), notes: JSON.stringify(d.notes) });
+    this.prepared(
+      `INSERT INTO datasets (id, name, format, count, class_names, fonts, height, width, channels, hash, source, created, notes)
+       VALUES (@id, @name, @format, @count, @classNames, @fonts, @height, @width, @channels, @hash, @source, @created, @notes)`,
+    ).run({ ...d, classNames: JSON.stringify(d.classNames), notes: JSON.stringify(d.notes) });
   }
 
   deleteDataset(id: string): void {
-    this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+    this.prepared('DELETE FROM datasets WHERE id = ?').run(id);
   }
 
   // Runs
 
   insertRun(r: NewRunRow): StoredRun {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, name, dataset, dataset_name, data_path, val_fraction, config, sheet, status, pid, created, updated)
-         VALUES (@id, @name, @dataset, @datasetName, @data, @valFraction, @config, @sheet, @status, @pid, @now, @now)`,
-      )
-      .run({ ...r, config: JSON.stringify(r.config), sheet: JSON.stringify(r.sheet), now });
+    this.prepared(
+      `INSERT INTO runs (id, name, dataset, dataset_name, data_path, val_fraction, config, sheet, status, pid, created, updated)
+       VALUES (@id, @name, @dataset, @datasetName, @data, @valFraction, @config, @sheet, @status, @pid, @now, @now)`,
+    ).run({ ...r, config: JSON.stringify(r.config), sheet: JSON.stringify(r.sheet), now });
     return this.getRun(r.id)!;
   }
 
   getRun(id: string): StoredRun | null {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.prepared('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
   /** Oldest first. */
   listRuns(status?: RunStatus): StoredRun[] {
     const rows = status
-      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created, id').all(status)
-      : this.db.prepare('SELECT * FROM runs ORDER BY created, id').all();
+      ? this.prepared('SELECT * FROM runs WHERE status = ? ORDER BY created, id').all(status)
+      : this.prepared('SELECT * FROM runs ORDER BY created, id').all();
     return (rows as RunRow[]).map(toRun);
   }
 
   updateRun(id: string, patch: RunPatch): StoredRun {
     const keys = Object.keys(patch) as (keyof RunPatch)[];
     const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`);
-    this.db.prepare(`UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id`).run({ ...patch, id, updated: new Date().toISOString() });
+    this.prepared(`UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id`).run({ ...patch, id, updated: new Date().toISOString() });
     return this.getRun(id)!;
   }
 
   /** The pause or stop asked of a run, read by its training process between steps. */
   control(id: string): Control | null {
-    const row = this.db.prepare('SELECT control FROM runs WHERE id = ?').get(id) as { control: Control | null } | undefined;
+    const row = this.prepared('SELECT control FROM runs WHERE id = ?').get(id) as { control: Control | null } | undefined;
     return row?.control ?? null;
   }
 
   deleteRun(id: string): void {
-    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    this.prepared('DELETE FROM runs WHERE id = ?').run(id);
   }
 
   // Metrics: written in batches, one transaction each.
 
   appendMetrics(run: string, rows: readonly Metric[]): void {
     if (rows.length === 0) return;
-    const insert = this.db.prepare('INSERT OR REPLACE INTO metrics (run, step, loss, lr, val) VALUES (?, ?, ?, ?, ?)');
+    const insert = this.prepared('INSERT OR REPLACE INTO metrics (run, step, loss, lr, val) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const m of rows) insert.run(run, m.step, m.loss, m.lr, m.val);
     })();
@@ -232,39 +235,35 @@ export class Store {
 
   /** Drops metrics past `step` (those a crash left ahead of the last checkpoint). */
   trimMetrics(run: string, step: number): void {
-    this.db.prepare('DELETE FROM metrics WHERE run = ? AND step > ?').run(run, step);
+    this.prepared('DELETE FROM metrics WHERE run = ? AND step > ?').run(run, step);
   }
 
   metrics(run: string, since = 0): Metric[] {
-    return this.db.prepare('SELECT step, loss, lr, val FROM metrics WHERE run = ? AND step > ? ORDER BY step').all(run, since) as Metric[];
+    return this.prepared('SELECT step, loss, lr, val FROM metrics WHERE run = ? AND step > ? ORDER BY step').all(run, since) as Metric[];
   }
 
   // Sample sheets
 
   addSheet(run: string, sheet: Sheet, file: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO sheets (run, step, which, file) VALUES (?, ?, ?, ?)').run(run, sheet.step, sheet.which, file);
+    this.prepared('INSERT OR REPLACE INTO sheets (run, step, which, file) VALUES (?, ?, ?, ?)').run(run, sheet.step, sheet.which, file);
   }
 
   sheets(run: string): (Sheet & { file: string })[] {
-    return this.db.prepare('SELECT step, which, file FROM sheets WHERE run = ? ORDER BY step, which').all(run) as (Sheet & { file: string })[];
+    return this.prepared('SELECT step, which, file FROM sheets WHERE run = ? ORDER BY step, which').all(run) as (Sheet & { file: string })[];
   }
 
   // Exports and evaluations
 
   addExport(e: { id: string; run: string; format: string; path: string; settings: unknown }): void {
-    this.db
-      .prepare('INSERT INTO exports (id, run, format, path, settings, created) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(e.id, e.run, e.format, e.path, JSON.stringify(e.settings), new Date().toISOString());
+    this.prepared('INSERT INTO exports (id, run, format, path, settings, created) VALUES (?, ?, ?, ?, ?, ?)').run(e.id, e.run, e.format, e.path, JSON.stringify(e.settings), new Date().toISOString());
   }
 
   saveEval(e: Omit<EvalRow, 'created'>): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO evals (run, step, weights, legibility, fid, diversity, report, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.run, e.step, e.weights, e.legibility, e.fid, e.diversity, JSON.stringify(e.report), new Date().toISOString());
+    this.prepared('INSERT OR REPLACE INTO evals (run, step, weights, legibility, fid, diversity, report, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(e.run, e.step, e.weights, e.legibility, e.fid, e.diversity, JSON.stringify(e.report), new Date().toISOString());
   }
 
   evals(run: string): EvalRow[] {
-    const rows = this.db.prepare('SELECT * FROM evals WHERE run = ? ORDER BY step, weights').all(run) as (Omit<EvalRow, 'report'> & { report: string })[];
+    const rows = this.prepared('SELECT * FROM evals WHERE run = ? ORDER BY step, weights').all(run) as (Omit<EvalRow, 'report'> & { report: string })[];
     return rows.map((r) => ({ ...r, report: JSON.parse(r.report) as unknown }));
   }
 }
