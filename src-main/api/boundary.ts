@@ -26,10 +26,15 @@ export interface Naming {
 }
 
 /** `input` checked against the method's schema, defaults filled in. */
-export function parseInput<M extends Method>(method: M, input: unknown, { what = method, field = (p) => p }: Naming = {}): ParsedInput<M> {
+export function parseInput<M extends Method>(method: M, input: unknown, naming: Naming = {}): ParsedInput<M> {
   if (!isMethod(method)) throw new NotFound(`no API method "${String(method)}"`);
-  const parsed = (inputs[method] as z.ZodType).safeParse(input ?? {});
-  if (parsed.success) return parsed.data as ParsedInput<M>;
+  return parseWith(inputs[method] as unknown as z.ZodType<ParsedInput<M>>, input, { what: method, ...naming });
+}
+
+/** `input` checked against a schema of the contract; issues become one InvalidInput. */
+export function parseWith<T>(schema: z.ZodType<T>, input: unknown, { what = 'input', field = (p) => p }: Naming = {}): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
   // A check across fields has no path of its own and names its fields as {field} in its message.
   const issues = parsed.error.issues.map((i) => {
     const message = i.message.replace(/\{(\w+)\}/g, (_, name: string) => field(name));

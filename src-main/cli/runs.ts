@@ -10,9 +10,9 @@ import { startServer } from '../web/server.ts';
 import { UserError } from '../errors.ts';
 import { fontloomHome } from '../home.ts';
 import { defaultEngines, initBackend, type BackendInfo } from '../engine/runtime/backend.ts';
-import type { BackendChoice } from '../contract/api.ts';
-import { describeRecipe, getPreset, VAL_FRACTION, type Prediction, type ScheduleKind, type Weighting } from '../contract/presets.ts';
-import { parseInput } from '../api/boundary.ts';
+import { RUN_SETTINGS, type BackendChoice, type RunSettings } from '../contract/api.ts';
+import { describeRecipe, VAL_FRACTION } from '../contract/presets.ts';
+import { parseWith } from '../api/boundary.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
 import { createRun, listRuns, loadRun, processAlive, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
@@ -85,29 +85,15 @@ function evaluator(home: string, id: string, backend: BackendInfo): (step: numbe
   };
 }
 
-export interface TrainCommand {
+/** `fontloom train`'s flags: a run's settings (checked with the contract's RUN_SETTINGS) and the command's own. */
+export type TrainCommand = Omit<RunSettings, 'preset'> & {
   data: string;
   name?: string;
   preset: string;
-  steps?: number;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  backend: BackendChoice;
-  seed: number;
-  schedule?: ScheduleKind;
-  prediction?: Prediction;
-  weighting?: Weighting;
-  snrGamma?: number;
-  valEvery?: number;
-  sampleEvery?: number;
-  checkpointEvery?: number;
-  evalEvery?: number;
   stopAt?: number;
-  threads?: number;
   detach?: boolean;
   json?: boolean;
-}
+};
 
 /** A flag as the user typed it, for a field of the API's input: snrGamma → --snr-gamma. */
 function flag(field: string): string {
@@ -117,15 +103,12 @@ function flag(field: string): string {
 export async function trainCommand(opts: TrainCommand): Promise<void> {
   if (opts.detach && opts.stopAt !== undefined) throw new UserError('--stop-at works in the foreground only; a detached run stops with fontloom stop RUN');
   const home = fontloomHome();
-  const { data: dataset, name: _name, stopAt: _stopAt, detach: _detach, json: _json, ...settings } = opts;
+  const { data: dataset, name, stopAt: _stopAt, detach: _detach, json: _json, ...flags } = opts;
   // The checks the studio's createRun gets, in the CLI's words; its own default: sheets every 1000 steps.
-  const { name, ...request } = parseInput('createRun', { ...settings, dataset, name: opts.name, sampleEvery: opts.sampleEvery ?? 1000 }, { what: 'train', field: flag });
+  const settings = parseWith(RUN_SETTINGS, { ...flags, sampleEvery: opts.sampleEvery ?? 1000 }, { what: 'train', field: flag });
   const source = await resolveData(dataset);
   const data = await loadTrainingData(source.path, VAL_FRACTION);
-  const config = await runConfig(request, async () => data.train.length);
-  const preset = getPreset(config.preset);
-  const batch = config.batch;
-  const steps = config.steps;
+  const config = await runConfig(settings, async () => data.train.length);
   const run = await createRun(home, {
     name,
     data: source.path,
@@ -143,7 +126,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
     return;
   }
   const backend = await initBackend(opts.backend, { engines: config.threads > 1 ? 2 : 1 });
-  process.stderr.write(`fontloom: ${preset.name} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${steps} steps of batch ${Math.min(batch, data.train.length)}\n`);
+  process.stderr.write(`fontloom: ${config.preset} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${config.steps} steps of batch ${Math.min(config.batch, data.train.length)}\n`);
   process.stderr.write(`fontloom: run ${run.id}\n`);
   const progress = progressReporter();
   const outcome = await trainRun(home, run, { backend, threads: config.threads, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt(), evaluate: evaluator(home, run.id, backend) }, data);

@@ -207,6 +207,42 @@ export type FontloomEvent =
 const id = z.string().min(1).max(200);
 const positiveInt = z.number().int().positive();
 
+/** What a user may set for a run (everything else is its preset's); createRun adds where and what to call it. */
+const runSettings = z.object({
+  preset: z.enum(PRESET_NAMES),
+  steps: positiveInt.optional(),
+  epochs: z.number().positive().optional(),
+  batch: positiveInt.optional(),
+  lr: z.number().positive().optional(),
+  emaBeta: z.number().min(0).max(1).optional(),
+  cfgDropout: z.number().min(0).max(1).optional(),
+  sampleEvery: z.number().int().min(0).optional(),
+  valEvery: z.number().int().min(0).optional(),
+  checkpointEvery: z.number().int().min(0).optional(),
+  evalEvery: z.number().int().min(0).optional(),
+  seed: z.number().int().min(0).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
+  threads: z.number().int().min(1).max(2).optional(),
+  schedule: z.enum(SCHEDULE_KINDS).optional(),
+  prediction: z.enum(PREDICTIONS).optional(),
+  weighting: z.enum(WEIGHTINGS).optional(),
+  /** Min-SNR's γ; only with Min-SNR weighting (the preset's or asked for). */
+  snrGamma: z.number().positive().optional(),
+});
+
+/** Checks across a run's fields; they name the fields as {field}, which the CLI writes as its flags. */
+function checkRunSettings(run: z.infer<typeof runSettings>, ctx: z.RefinementCtx): void {
+  if (run.steps !== undefined && run.epochs !== undefined) ctx.addIssue({ code: 'custom', message: 'give {steps} or {epochs}, not both' });
+  const weighting = run.weighting ?? PRESETS[run.preset].recipe.weighting;
+  if (run.snrGamma !== undefined && weighting !== 'min-snr') {
+    ctx.addIssue({ code: 'custom', message: `{snrGamma} is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add {weighting} min-snr` });
+  }
+}
+
+/** A run's settings, checked: what `fontloom train` parses its flags with (createRun's check less the dataset). */
+export const RUN_SETTINGS = runSettings.superRefine(checkRunSettings);
+export type RunSettings = z.output<typeof RUN_SETTINGS>;
+
 export const inputs = {
   info: z.object({}),
   listDatasets: z.object({}),
@@ -220,38 +256,7 @@ export const inputs = {
   previewDataset: z.object({ id, fonts: z.coerce.number().int().min(1).max(64).optional() }),
   deleteDataset: z.object({ id }),
   listRuns: z.object({}),
-  createRun: z
-    .object({
-      name: z.string().max(100).optional(),
-      dataset: id,
-      preset: z.enum(PRESET_NAMES),
-      steps: positiveInt.optional(),
-      epochs: z.number().positive().optional(),
-      batch: positiveInt.optional(),
-      lr: z.number().positive().optional(),
-      emaBeta: z.number().min(0).max(1).optional(),
-      cfgDropout: z.number().min(0).max(1).optional(),
-      sampleEvery: z.number().int().min(0).optional(),
-      valEvery: z.number().int().min(0).optional(),
-      checkpointEvery: z.number().int().min(0).optional(),
-      evalEvery: z.number().int().min(0).optional(),
-      seed: z.number().int().min(0).optional(),
-      backend: z.enum(BACKEND_CHOICES).optional(),
-      threads: z.number().int().min(1).max(2).optional(),
-      schedule: z.enum(SCHEDULE_KINDS).optional(),
-      prediction: z.enum(PREDICTIONS).optional(),
-      weighting: z.enum(WEIGHTINGS).optional(),
-      /** Min-SNR's γ; only with Min-SNR weighting (the preset's or asked for). */
-      snrGamma: z.number().positive().optional(),
-    })
-    .superRefine((run, ctx) => {
-      // Checks across fields name them as {field}: the CLI writes its flags there.
-      if (run.steps !== undefined && run.epochs !== undefined) ctx.addIssue({ code: 'custom', message: 'give {steps} or {epochs}, not both' });
-      const weighting = run.weighting ?? PRESETS[run.preset].recipe.weighting;
-      if (run.snrGamma !== undefined && weighting !== 'min-snr') {
-        ctx.addIssue({ code: 'custom', message: `{snrGamma} is Min-SNR's γ, but this run weighs its loss with plain ${weighting}: add {weighting} min-snr` });
-      }
-    }),
+  createRun: runSettings.extend({ name: z.string().max(100).optional(), dataset: id }).superRefine(checkRunSettings),
   /** Measures a training step of a preset on this machine, in a process of its own (seconds). */
   estimateStep: z.object({
     preset: z.enum(PRESET_NAMES),

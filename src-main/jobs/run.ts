@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
-import { DEFAULT_SAMPLE, type Metric, type ParsedInput, type RunConfig, type SampleOptions } from '../contract/api.ts';
+import { DEFAULT_SAMPLE, type Metric, type RunConfig, type RunSettings, type SampleOptions } from '../contract/api.ts';
 import { defaultTrainConfig, stepsPerEpoch, VAL_FRACTION } from '../contract/presets.ts';
 import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
@@ -102,15 +102,13 @@ export function markInterrupted(home: string): StoredRun[] {
   );
 }
 
-/** What a user asks of a new run: the API's createRun input, checked by its schema (parseInput). */
-export type RunRequest = Omit<ParsedInput<'createRun'>, 'dataset' | 'name'>;
-
 /**
- * A run's whole config: the request, and the preset's defaults for the rest (validation 20 times
+ * A run's whole config: the settings asked for (checked by the contract's RUN_SETTINGS or
+ * createRun), and the preset's defaults for the rest (validation 20 times
  * a run, sheets 10, a checkpoint every 500 steps). Epochs become steps over the training split,
  * whose size `trainGlyphs` gives (read only when epochs are asked for).
  */
-export async function runConfig(request: RunRequest, trainGlyphs: () => Promise<number>): Promise<RunConfig> {
+export async function runConfig(request: RunSettings, trainGlyphs: () => Promise<number>): Promise<RunConfig> {
   const { preset, epochs, schedule, prediction, weighting, snrGamma, steps: asked, ...rest } = request;
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<typeof rest>;
   const recipe = Object.fromEntries(Object.entries({ schedule, prediction, weighting, snrGamma }).filter(([, v]) => v !== undefined));
