@@ -21,8 +21,8 @@ export interface StepInput {
 
 export type SamplerStep = (schedule: NoiseSchedule, input: StepInput) => tf.Tensor4D;
 
-/** The scalars of one DDPM step, exposed so tests can check them by hand. */
-export function ddpmCoefficients(s: NoiseSchedule, t: number, tPrev: number) {
+/** The scalars of one DDPM step (the tests check the step they make by hand). */
+function ddpmCoefficients(s: NoiseSchedule, t: number, tPrev: number) {
   // With tPrev = t − 1 this is the reference's Algorithm 2 exactly; larger strides use the
   // same posterior with α' = ᾱ_t / ᾱ_prev.
   const alpha = s.alphaBar[t] / s.alphaBar[tPrev];
@@ -41,7 +41,7 @@ export const ddpmStep: SamplerStep = (s, { x, eps, t, tPrev, noise }) => {
   return c.sigma > 0 ? tf.add<tf.Tensor4D>(mean, tf.mul(noise, c.sigma)) : mean;
 };
 
-export function ddimCoefficients(s: NoiseSchedule, t: number, tPrev: number, eta: number) {
+function ddimCoefficients(s: NoiseSchedule, t: number, tPrev: number, eta: number) {
   const aT = s.alphaBar[t];
   const aPrev = s.alphaBar[tPrev];
   const sigma = tPrev > 0 ? eta * Math.sqrt((1 - aPrev) / (1 - aT)) * Math.sqrt(1 - aT / aPrev) : 0;
