@@ -26,6 +26,15 @@ function lazy<M, A extends unknown[]>(load: () => Promise<M>, pick: (m: M) => (.
   return async (...args) => pick(await load())(...args);
 }
 const runs = () => import('./runs.ts');
+
+/** How glyphs are drawn, for the commands that draw them: sampler, steps, guidance and seed. */
+function samplingOptions(command: Command): Command {
+  return command
+    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', SAMPLER_NAMES), DEFAULT_SAMPLE.sampler)
+    .option('--steps <n>', `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt('--steps'))
+    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, DEFAULT_SAMPLE.cfg)
+    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed);
+}
 const datasets = () => import('./datasets.ts');
 
 export function buildProgram(): Command {
@@ -81,31 +90,27 @@ export function buildProgram(): Command {
     .option('--json', 'final result as one JSON line on stdout')
     .action(lazy(runs, (c) => c.resumeCommand));
 
-  program
-    .command('sample')
-    .description("draw an A–Z sheet from a run's checkpoint")
-    .requiredOption('--run <id>', 'run id')
-    .requiredOption('--out <file.png>', 'where to write the sheet')
-    .option('--ema', 'use the EMA weights')
-    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', SAMPLER_NAMES), DEFAULT_SAMPLE.sampler)
-    .option('--steps <n>', `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt('--steps'))
-    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, DEFAULT_SAMPLE.cfg)
+  samplingOptions(
+    program
+      .command('sample')
+      .description("draw an A–Z sheet from a run's checkpoint")
+      .requiredOption('--run <id>', 'run id')
+      .requiredOption('--out <file.png>', 'where to write the sheet')
+      .option('--ema', 'use the EMA weights'),
+  )
     .option('--eta <x>', "DDIM's η (0: deterministic)", etaValue, DEFAULT_SAMPLE.eta)
-    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(lazy(() => import('./sample.ts'), (c) => c.runSample));
 
-  program
-    .command('export')
-    .description("draw A–Z from a run's checkpoint and export it: a sheet, PNG glyphs, SVG outlines or an OTF font")
-    .requiredOption('--run <id>', 'run id')
-    .requiredOption('--format <f>', 'sheet, png, svg or otf', exportFormat)
-    .requiredOption('--out <path>', 'a .png (sheet) or .otf file, or a new folder (png, svg)')
-    .option('--ema', 'use the EMA weights')
-    .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', SAMPLER_NAMES), DEFAULT_SAMPLE.sampler)
-    .option('--steps <n>', `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt('--steps'))
-    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, DEFAULT_SAMPLE.cfg)
-    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed)
+  samplingOptions(
+    program
+      .command('export')
+      .description("draw A–Z from a run's checkpoint and export it: a sheet, PNG glyphs, SVG outlines or an OTF font")
+      .requiredOption('--run <id>', 'run id')
+      .requiredOption('--format <f>', 'sheet, png, svg or otf', exportFormat)
+      .requiredOption('--out <path>', 'a .png (sheet) or .otf file, or a new folder (png, svg)')
+      .option('--ema', 'use the EMA weights'),
+  )
     .option('--name <family>', "font family name (otf; default: the run's name)")
     .option('--style <style>', 'font style name (otf)', 'Regular')
     .option('--sizes <px,...>', 'glyph PNG sizes in pixels (png), e.g. 32,128', pixelSizes, [32])
