@@ -1,6 +1,8 @@
 // How a run's settings become its config, the same way for the studio, the API and the CLI.
 import { describe, expect, it } from 'vitest';
-import { errorAnswer, InvalidInput, NotFound, parseInput } from '../src-main/api/boundary.ts';
+import { errorAnswer, InvalidInput, NotFound, parseInput, parseWith } from '../src-main/api/boundary.ts';
+import { nonNegativeInt, positiveInt, positiveNumber } from '../src-main/cli/options.ts';
+import { RUN_LIMITS, RUN_SETTINGS } from '../src-main/contract/api.ts';
 import { DEFAULT_RUN_STEPS, PRESETS, stepsPerEpoch } from '../src-main/contract/presets.ts';
 import { UserError } from '../src-main/errors.ts';
 import { runConfig } from '../src-main/jobs/run.ts';
@@ -51,5 +53,31 @@ describe('errors, as every binding answers them', () => {
       process.stderr.write = write;
     }
     expect(() => parseInput('noSuchMethod' as never, {})).toThrow(NotFound);
+  });
+});
+
+describe('numbers a run may ask for', () => {
+  it('refuses steps, epochs, batch and seed past their bounds, naming the field, in the API and the CLI', () => {
+    expect(() => parseInput('createRun', { dataset: 'd', preset: 'micro', epochs: 1e308 })).toThrow(/^createRun: epochs: /);
+    expect(() => parseInput('createRun', { dataset: 'd', preset: 'micro', steps: 1e300 })).toThrow(/^createRun: steps: /);
+    expect(() => parseInput('createRun', { dataset: 'd', preset: 'micro', batch: 5000 })).toThrow(/^createRun: batch: /);
+    expect(() => parseInput('estimateStep', { preset: 'micro', batch: 1e9 })).toThrow(/^estimateStep: batch: /);
+    const flags = { what: 'train', field: (f: string) => `--${f}` };
+    expect(() => parseWith(RUN_SETTINGS, { preset: 'micro', seed: 2 ** 40 }, flags)).toThrow(/^train: --seed: /);
+    expect(parseWith(RUN_SETTINGS, { preset: 'micro', steps: RUN_LIMITS.steps, batch: RUN_LIMITS.batch }, flags)).toMatchObject({ steps: RUN_LIMITS.steps });
+  });
+
+  it('refuses epochs that come to more steps than a run may take', async () => {
+    const settings = parseWith(RUN_SETTINGS, { preset: 'micro', epochs: RUN_LIMITS.epochs, batch: 1 });
+    await expect(runConfig(settings, async () => 10_000)).rejects.toThrow(/10000 epochs are 100000000 steps here, over the 10000000/);
+  });
+
+  it('reads whole numbers in decimal digits only on the command line', () => {
+    const steps = positiveInt('--steps');
+    expect(steps('16')).toBe(16);
+    for (const typed of ['0x10', '1e3', ' 5', '', '5.0', '0']) expect(() => steps(typed), typed).toThrow(/--steps must be a whole number ≥ 1 in decimal digits/);
+    expect(nonNegativeInt('--seed')('0')).toBe(0);
+    expect(() => positiveNumber('--lr')('0x1')).toThrow(/--lr must be a number > 0/);
+    expect(positiveNumber('--lr')('3e-4')).toBe(3e-4);
   });
 });

@@ -5,25 +5,29 @@ import { BACKEND_NAMES, DATASET_FORMAT_CHOICES, EXPORT_FORMATS, isBackendChoice,
 import { isPresetName, PRESET_NAMES } from '../contract/presets.ts';
 import { UserError } from '../errors.ts';
 
+// Decimal digits only: Number() would also read "0x10" as 16, "1e3" as 1000 and "" as 0.
+const WHOLE = /^\d{1,15}$/;
+const DECIMAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 export function positiveInt(name: string) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got "${value}"`);
+    const n = WHOLE.test(value) ? Number(value) : NaN;
+    if (!(n >= 1)) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1 in decimal digits, got "${value}"`);
     return n;
   };
 }
 
 export function nonNegativeInt(name: string) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got "${value}"`);
+    const n = WHOLE.test(value) ? Number(value) : NaN;
+    if (!(n >= 0)) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0 in decimal digits, got "${value}"`);
     return n;
   };
 }
 
 export function positiveNumber(name: string) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = DECIMAL.test(value) ? Number(value) : NaN;
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0, got "${value}"`);
     return n;
   };
@@ -68,13 +72,13 @@ export function pixelSizes(value: string): number[] {
 }
 
 export function guidanceScale(value: string): number {
-  const n = Number(value);
+  const n = DECIMAL.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--cfg must be a number ≥ 0, got "${value}"`);
   return n;
 }
 
 export function greyLevel(value: string): number {
-  const n = Number(value);
+  const n = DECIMAL.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n < 1 || n > 254) throw new InvalidArgumentError(`--threshold must be a grey level from 1 to 254, got "${value}"`);
   return n;
 }
@@ -87,7 +91,7 @@ export function formatChoice(value: string): (typeof DATASET_FORMAT_CHOICES)[num
 }
 
 export function etaValue(value: string): number {
-  const n = Number(value);
+  const n = DECIMAL.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--eta must be between 0 and 1, got "${value}"`);
   return n;
 }

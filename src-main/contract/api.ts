@@ -205,29 +205,33 @@ export type FontloomEvent =
   | { type: 'datasets' };
 
 const id = z.string().min(1).max(200);
-const positiveInt = z.number().int().positive();
+/** A whole number from `min` to `max`: bounds that no run can need to exceed keep 1e308 out. */
+const wholeIn = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** The largest values a run may ask for. */
+export const RUN_LIMITS = { steps: 10_000_000, epochs: 10_000, batch: 4096, every: 10_000_000, seed: 2 ** 31 - 1 } as const;
 
 /** What a user may set for a run (everything else is its preset's); createRun adds where and what to call it. */
 const runSettings = z.object({
   preset: z.enum(PRESET_NAMES),
-  steps: positiveInt.optional(),
-  epochs: z.number().positive().optional(),
-  batch: positiveInt.optional(),
-  lr: z.number().positive().optional(),
+  steps: wholeIn(1, RUN_LIMITS.steps).optional(),
+  epochs: z.number().positive().max(RUN_LIMITS.epochs).optional(),
+  batch: wholeIn(1, RUN_LIMITS.batch).optional(),
+  lr: z.number().positive().max(1).optional(),
   emaBeta: z.number().min(0).max(1).optional(),
   cfgDropout: z.number().min(0).max(1).optional(),
-  sampleEvery: z.number().int().min(0).optional(),
-  valEvery: z.number().int().min(0).optional(),
-  checkpointEvery: z.number().int().min(0).optional(),
-  evalEvery: z.number().int().min(0).optional(),
-  seed: z.number().int().min(0).optional(),
+  sampleEvery: wholeIn(0, RUN_LIMITS.every).optional(),
+  valEvery: wholeIn(0, RUN_LIMITS.every).optional(),
+  checkpointEvery: wholeIn(0, RUN_LIMITS.every).optional(),
+  evalEvery: wholeIn(0, RUN_LIMITS.every).optional(),
+  seed: wholeIn(0, RUN_LIMITS.seed).optional(),
   backend: z.enum(BACKEND_CHOICES).optional(),
   threads: z.number().int().min(1).max(2).optional(),
   schedule: z.enum(SCHEDULE_KINDS).optional(),
   prediction: z.enum(PREDICTIONS).optional(),
   weighting: z.enum(WEIGHTINGS).optional(),
   /** Min-SNR's γ; only with Min-SNR weighting (the preset's or asked for). */
-  snrGamma: z.number().positive().optional(),
+  snrGamma: z.number().positive().max(1000).optional(),
 });
 
 /** Checks across a run's fields; they name the fields as {field}, which the CLI writes as its flags. */
@@ -260,7 +264,7 @@ export const inputs = {
   /** Measures a training step of a preset on this machine, in a process of its own (seconds). */
   estimateStep: z.object({
     preset: z.enum(PRESET_NAMES),
-    batch: positiveInt.optional(),
+    batch: wholeIn(1, RUN_LIMITS.batch).optional(),
     backend: z.enum(BACKEND_CHOICES).default('auto'),
     /** Engines (wasm/cpu); by default what a run of this preset would train on. */
     threads: z.number().int().min(1).max(2).optional(),

@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
-import { DEFAULT_SAMPLE, type Metric, type RunConfig, type RunSettings, type SampleOptions } from '../contract/api.ts';
+import { DEFAULT_SAMPLE, RUN_LIMITS, type Metric, type RunConfig, type RunSettings, type SampleOptions } from '../contract/api.ts';
 import { defaultTrainConfig, stepsPerEpoch, VAL_FRACTION } from '../contract/presets.ts';
 import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
@@ -115,6 +115,7 @@ export async function runConfig(request: RunSettings, trainGlyphs: () => Promise
   const { sampleEvery, checkpointEvery, evalEvery, backend, threads, valEvery, ...training } = given;
   const base = defaultTrainConfig(preset, { ...training, recipe });
   const steps = asked ?? (epochs !== undefined ? Math.max(1, Math.round(epochs * stepsPerEpoch(await trainGlyphs(), base.batch))) : base.steps);
+  if (steps > RUN_LIMITS.steps) throw new UserError(`${epochs} epochs are ${steps} steps here, over the ${RUN_LIMITS.steps} a run may take: ask for fewer epochs`);
   return {
     ...base,
     steps,
