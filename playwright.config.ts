@@ -1,8 +1,10 @@
 // End-to-end tests: Debian's Chromium drives the studio in browser mode against a fresh
 // `fontloom serve` whose home folder is a new temp dir (FONTLOOM_E2E_HOME, shared with the
-// tests so they can check exported files on disk). FONTLOOM_E2E_URL points the tests at a
-// server already running instead.
+// tests so they can check exported files on disk), started with a key of the tests' own that the
+// browser sends with every request. FONTLOOM_E2E_URL (and FONTLOOM_E2E_TOKEN, its key) point the
+// tests at a server already running instead.
 import { defineConfig } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 const PORT = 4791;
 // Set once in the runner; its workers inherit it rather than making their own.
 process.env.FONTLOOM_E2E_HOME ??= mkdtempSync(join(tmpdir(), 'fontloom-e2e-'));
+process.env.FONTLOOM_E2E_TOKEN ??= randomBytes(24).toString('base64url');
 const external = process.env.FONTLOOM_E2E_URL;
 
 export default defineConfig({
@@ -23,6 +26,7 @@ export default defineConfig({
   use: {
     baseURL: external ?? `http://127.0.0.1:${PORT}`,
     viewport: { width: 1280, height: 800 },
+    extraHTTPHeaders: { 'x-fontloom-token': process.env.FONTLOOM_E2E_TOKEN },
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     headless: true,
@@ -36,7 +40,7 @@ export default defineConfig({
     : {
         command: `node bin/fontloom.mjs serve --port ${PORT}`,
         url: `http://127.0.0.1:${PORT}/api/info`,
-        env: { FONTLOOM_HOME: process.env.FONTLOOM_E2E_HOME },
+        env: { FONTLOOM_HOME: process.env.FONTLOOM_E2E_HOME, FONTLOOM_TOKEN: process.env.FONTLOOM_E2E_TOKEN },
         reuseExistingServer: false,
         timeout: 180_000,
         stdout: 'pipe',

@@ -49,7 +49,7 @@ describe('the HTTP client against the web host', () => {
   afterAll(async () => host?.close());
 
   it('sends each call by its route, path parameters and query or body merged into the input', async () => {
-    const client = createHttpClient(host.url.replace(/\/$/, ''));
+    const client = createHttpClient(host.url.replace(/\/$/, ''), host.token);
     await client.call('previewDataset', { id: 'set 1', fonts: 8 });
     await client.call('sheetImage', { id: 'r1', step: 40, which: 'ema' });
     await client.call('createRun', { dataset: 'd1', preset: 'micro', steps: 10 });
@@ -60,7 +60,7 @@ describe('the HTTP client against the web host', () => {
   });
 
   it('turns an API error into an ApiError with the server message and code', async () => {
-    const client = createHttpClient(host.url.replace(/\/$/, ''));
+    const client = createHttpClient(host.url.replace(/\/$/, ''), host.token);
     const err = await client.call('getRun', { id: 'zz' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ message: 'no run "zz"', code: 'not-found' });
@@ -72,7 +72,7 @@ describe('the HTTP client against the web host', () => {
   });
 
   it('hears events through the streamed fetch and stops when the last listener leaves', async () => {
-    const client = createHttpClient(host.url.replace(/\/$/, ''));
+    const client = createHttpClient(host.url.replace(/\/$/, ''), host.token);
     const heard: FontloomEvent[] = [];
     const off = client.on((e) => heard.push(e));
     await expect.poll(() => fake.listeners.size).toBe(1);
@@ -85,7 +85,7 @@ describe('the HTTP client against the web host', () => {
   });
 
   it('uploads a dropped folder under one batch and returns the folder to import', async () => {
-    const client = createHttpClient(host.url.replace(/\/$/, ''));
+    const client = createHttpClient(host.url.replace(/\/$/, ''), host.token);
     const files = ['Letters/Images/Images/A/0.png', 'Letters/Images/Images/B/0.png', 'Letters/Images/Images/A/1.png'].map((relativePath) => ({
       file: new File([relativePath], relativePath.split('/').pop()!),
       relativePath,
@@ -99,7 +99,7 @@ describe('the HTTP client against the web host', () => {
   });
 
   it('returns a file dropped on its own as that file', async () => {
-    const client = createHttpClient(host.url.replace(/\/$/, ''));
+    const client = createHttpClient(host.url.replace(/\/$/, ''), host.token);
     const path = await client.stage([{ file: new File(['label,pixel0\n'], 'letters.csv'), relativePath: 'letters.csv' }]);
     expect(path.endsWith('letters.csv')).toBe(true);
     expect(await readFile(path, 'utf8')).toBe('label,pixel0\n');

@@ -1,6 +1,6 @@
 // The API over HTTP, as the studio in a browser uses it: the same answers and the same events as
 // an in-process caller, uploads of dropped files, errors written for the user, and a server that
-// answers only requests addressed to itself.
+// answers only requests addressed to itself that carry this launch's key.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   service = await createService({ home, mode: 'browser' });
   host = await startServer({ service, port: 0, staticDir: join(home, 'no-pages') });
   base = host.url.replace(/\/$/, '');
-  client = createHttpClient(base);
+  client = createHttpClient(base, host.token);
 }, 60_000);
 
 afterAll(async () => {
@@ -46,13 +46,24 @@ function handwrittenCsv(): string {
   return rows.join('\n') + '\n';
 }
 
-/** A raw request, for what a browser client never sends (another Host, a path that climbs out). */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+interface RawAnswer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * A raw request, for what a browser client never sends (another Host, a path that climbs out);
+ * with the launch's key unless `key` says otherwise.
+ */
+function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; key?: string | null; at?: string } = {}): Promise<RawAnswer> {
+  const key = opts.key === undefined ? host.token : opts.key;
+  const headers = { ...(key ? { 'x-fontloom-token': key } : {}), ...opts.headers };
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+    const req = request(`${opts.at ?? base}${path}`, { method: opts.method ?? 'GET', headers }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end(opts.body);
@@ -147,5 +158,47 @@ describe('the API over HTTP', () => {
     const page = await raw('/');
     expect(page.status).toBe(503);
     expect(page.body).toMatch(/npm run build:renderer/);
+  });
+
+  it('refuses every request without this launch’s key with 401, a wrong key too, and a forged Host gains nothing', async () => {
+    for (const path of ['/api/datasets', '/api/info', '/', '/api/events']) {
+      const answer = await raw(path, { key: null });
+      expect(answer.status, path).toBe(401);
+    }
+    expect(JSON.parse((await raw('/api/datasets', { key: null })).body)).toMatchObject({ code: 'unauthorized', error: expect.stringMatching(/open the address `fontloom serve` printed/) });
+    expect((await raw('/api/datasets', { key: 'x'.repeat(host.token.length) })).status).toBe(401);
+    const importing = await raw('/api/datasets', { method: 'POST', key: null, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: '/etc/passwd' }) });
+    expect(importing.status).toBe(401);
+    const upload = await raw('/api/uploads?batch=abcd1234&path=x.csv', { method: 'POST', key: null, body: 'x' });
+    expect(upload.status).toBe(401);
+    const wide = await startServer({ service, port: 0, host: '0.0.0.0', staticDir: join(home, 'no-pages') });
+    try {
+      const at = `http://127.0.0.1:${wide.port}`;
+      expect((await raw('/api/datasets', { at, key: null, headers: { host: `127.0.0.1:${wide.port}` } })).status).toBe(401);
+      expect((await raw('/api/datasets', { at, key: wide.token, headers: { host: `127.0.0.1:${wide.port}` } })).status).toBe(200);
+      expect(wide.token).not.toBe(host.token);
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it('trades the key in the printed address for an HttpOnly, SameSite=Strict cookie, and takes the cookie as the key', async () => {
+    expect(host.openUrl).toBe(`${base}/?token=${host.token}`);
+    const opened = await raw(`/?token=${host.token}`, { key: null });
+    expect(opened.status).toBe(303);
+    expect(opened.headers.location).toBe('/');
+    const [setCookie] = opened.headers['set-cookie'] as string[];
+    expect(setCookie).toMatch(/^fontloom_token=[\w-]+; HttpOnly; SameSite=Strict; Path=\/$/);
+    const withCookie = await raw('/api/datasets', { key: null, headers: { cookie: setCookie.split(';')[0] } });
+    expect(withCookie.status).toBe(200);
+    expect((await raw('/?token=wrong', { key: null })).status).toBe(401);
+  });
+
+  it('answers an address that is not valid percent-encoding with 400, not a failure', async () => {
+    for (const path of ['/%', '/api/runs/%E0%A4%A', '/api/datasets/%ZZ/preview']) {
+      const answer = await raw(path);
+      expect(answer.status, path).toBe(400);
+    }
+    expect(JSON.parse((await raw('/api/runs/%E0%A4%A')).body)).toMatchObject({ code: 'invalid-input', error: expect.stringMatching(/not valid percent-encoding/) });
   });
 });

@@ -223,10 +223,11 @@ export async function controlCommand(what: 'pause' | 'stop', id: string, opts: {
 export async function serveCommand(opts: { port: number; host: string }): Promise<void> {
   const home = fontloomHome();
   const service = await createService({ home, mode: 'browser' });
-  const host = await startServer({ service, port: opts.port, host: opts.host });
-  process.stdout.write(`Fontloom studio: ${host.url}\n`);
+  // FONTLOOM_TOKEN: a key of the caller's own, for scripts and tests that start the server themselves.
+  const host = await startServer({ service, port: opts.port, host: opts.host, token: process.env.FONTLOOM_TOKEN || undefined });
+  process.stdout.write(`Fontloom studio: ${host.openUrl}\n`);
   if (opts.host !== '127.0.0.1' && opts.host !== 'localhost') {
-    process.stderr.write(`fontloom: listening on ${opts.host}: anyone who can reach this machine can use the studio\n`);
+    process.stderr.write(`fontloom: listening on ${opts.host}: anyone who can reach this machine and has the address above (it holds the key) can use the studio\n`);
   }
   await new Promise<void>((resolve) => {
     const quit = () => resolve();

@@ -372,6 +372,12 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
   exportGeneration: { verb: 'POST', path: '/api/generations/:generation/export' },
 };
 
+/**
+ * The header that carries this launch's key with every HTTP request (a page opened from the
+ * address `fontloom serve` prints carries it as a cookie instead).
+ */
+export const TOKEN_HEADER = 'x-fontloom-token';
+
 /** Browser mode only: files dropped or picked are uploaded here before `importDataset`. */
 export const UPLOAD_ROUTE = '/api/uploads';
 export const EVENTS_ROUTE = '/api/events';
@@ -379,5 +385,5 @@ export const EVENTS_ROUTE = '/api/events';
 /** The error every binding reports: a message written for the user, and its kind. */
 export interface ApiErrorBody {
   error: string;
-  code: 'invalid-input' | 'not-found' | 'user' | 'internal';
+  code: 'invalid-input' | 'not-found' | 'user' | 'unauthorized' | 'internal';
 }

@@ -1,15 +1,17 @@
 // The web host: the API over HTTP (ROUTES), its events as server-sent events, uploads of
 // dropped files, and the built renderer — the studio in a browser. It listens on 127.0.0.1
-// unless told otherwise, and answers only requests addressed to its own host (no other site
-// may drive it from a user's browser).
+// unless told otherwise, answers only requests addressed to its own host (no other site may
+// drive it from a user's browser), and only those that carry this launch's key: the address it
+// prints holds the key, the page opened from it keeps it as an HttpOnly, SameSite=Strict cookie,
+// and other clients send it as a header. Any other local process or user gets 401.
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { EVENTS_ROUTE, ROUTES, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../contract/api.ts';
+import { EVENTS_ROUTE, ROUTES, TOKEN_HEADER, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../contract/api.ts';
 import { errorAnswer, InvalidInput } from '../api/boundary.ts';
 import type { Service } from '../api/service.ts';
 
@@ -21,12 +23,45 @@ export interface ServerOptions {
   staticDir?: string;
   /** Largest upload accepted, per file, in bytes. */
   uploadLimit?: number;
+  /** This launch's key (default: a new random one). */
+  token?: string;
 }
 
 export interface WebHost {
+  /** Where the server listens, e.g. http://127.0.0.1:4790/ */
   url: string;
+  /** The address to open the studio at: `url` with the key, which the page keeps as a cookie. */
+  openUrl: string;
+  /** The key every request must carry (TOKEN_HEADER, or the cookie the studio's page gets). */
+  token: string;
   port: number;
   close(): Promise<void>;
+}
+
+const TOKEN_COOKIE = 'fontloom_token';
+
+/** A percent-decoded part of an address, or a 400 for one that is not valid percent-encoding. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new InvalidInput(`the address holds "${part}", which is not valid percent-encoding`);
+  }
+}
+
+function sameKey(given: string | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
 }
 
 export const DEFAULT_STATIC_DIR = resolve(dirname(new URL(import.meta.url).pathname), '../../dist-renderer');
@@ -104,7 +139,37 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
   const uploadLimit = opts.uploadLimit ?? DEFAULT_UPLOAD_LIMIT;
   const uploads = join(service.home, 'uploads');
   const streams = new Set<ServerResponse>();
+  const token = opts.token ?? randomBytes(24).toString('base64url');
   let port = 0;
+  // Files uploaded for an import are removed once imported; what a past launch left goes now.
+  await rm(uploads, { recursive: true, force: true });
+
+  const authorized = (req: IncomingMessage) => {
+    const header = req.headers[TOKEN_HEADER];
+    return sameKey(typeof header === 'string' ? header : undefined, token) || sameKey(cookie(req, TOKEN_COOKIE), token);
+  };
+
+  /** The printed address's key, exchanged for a cookie and dropped from the address bar. */
+  const acceptKey = (res: ServerResponse, url: URL) => {
+    url.searchParams.delete('token');
+    res.writeHead(303, {
+      'set-cookie': `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+      // One leading slash: the address stays on this host.
+      location: `/${url.pathname.replace(/^[/\\]+/, '')}${url.search}`,
+      'cache-control': 'no-store',
+    });
+    res.end();
+  };
+
+  const refuse = (res: ServerResponse, url: URL) => {
+    const error = 'this studio answers only its own pages: open the address `fontloom serve` printed (it carries this launch\'s key), or send the key in the x-fontloom-token header';
+    if (url.pathname.startsWith('/api/')) {
+      sendJson(res, 401, { error, code: 'unauthorized' } satisfies ApiErrorBody);
+      return;
+    }
+    res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`Fontloom: ${error}.\n`);
+  };
 
   const allowedHost = (req: IncomingMessage) => {
     const h = (req.headers.host ?? '').toLowerCase();
@@ -153,13 +218,14 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
   };
 
   const handleStatic = async (res: ServerResponse, url: URL) => {
+    const path = decoded(url.pathname);
     if (!existsSync(join(staticDir, 'index.html'))) {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`The studio's pages are not built yet: run "npm run build:renderer" (looked in ${staticDir}).\n`);
       return;
     }
-    let file = resolve(staticDir, '.' + decodeURIComponent(url.pathname));
-    if (!file.startsWith(staticDir) || !(await stat(file).catch(() => null))?.isFile()) file = join(staticDir, 'index.html');
+    let file = resolve(staticDir, '.' + path);
+    if (!file.startsWith(resolve(staticDir) + sep) || !(await stat(file).catch(() => null))?.isFile()) file = join(staticDir, 'index.html');
     res.writeHead(200, {
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; font-src 'self' data: blob:; connect-src 'self'",
@@ -174,6 +240,8 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
         return;
       }
       const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+      if (req.method === 'GET' && sameKey(url.searchParams.get('token') ?? undefined, token)) return acceptKey(res, url);
+      if (!authorized(req)) return refuse(res, url);
       if (url.pathname === EVENTS_ROUTE && req.method === 'GET') return handleEvents(req, res);
       if (url.pathname === UPLOAD_ROUTE && req.method === 'POST') return await handleUpload(req, res, url);
       if (url.pathname.startsWith('/api/')) {
@@ -183,7 +251,7 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
           return;
         }
         const match = route.pattern.exec(url.pathname)!;
-        const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1])]));
+        const params = Object.fromEntries(route.names.map((n, i) => [n, decoded(match[i + 1])]));
         const body = req.method === 'POST' ? ((await readBody(req)) as Record<string, unknown>) : {};
         const input = { ...queryInput(url), ...(typeof body === 'object' && body ? body : {}), ...params };
         sendJson(res, 200, await service.call(route.method, input as never));
@@ -202,8 +270,11 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
   });
   port = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown}:${port}/`;
   return {
-    url: `http://${shown}:${port}/`,
+    url,
+    openUrl: `${url}?token=${token}`,
+    token,
     port,
     async close() {
       for (const s of streams) s.end();

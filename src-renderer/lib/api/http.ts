@@ -7,6 +7,7 @@ import {
   type ApiErrorBody,
   type FontloomEvent,
   type Input,
+  TOKEN_HEADER,
   type Method,
   type Outputs,
 } from '../../../src-main/contract/api.ts';
@@ -36,10 +37,15 @@ export function requestFor(method: Method, input: Record<string, unknown>): { ur
   return { url: qs ? `${path}?${qs}` : path, init: { method: route.verb } };
 }
 
-async function send(url: string, init: RequestInit): Promise<unknown> {
+/** Headers that carry the launch's key, for clients outside the studio's page (the page has its cookie). */
+function keyHeaders(token: string | undefined): Record<string, string> {
+  return token ? { [TOKEN_HEADER]: token } : {};
+}
+
+async function send(url: string, init: RequestInit, token?: string): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(url, init);
+    response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...keyHeaders(token) } });
   } catch {
     throw new ApiError(UNREACHABLE, 'internal');
   }
@@ -62,7 +68,10 @@ class EventStream {
   private readonly listeners = new Set<(event: FontloomEvent) => void>();
   private abort: AbortController | null = null;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly token?: string,
+  ) {}
 
   add(listener: (event: FontloomEvent) => void): () => void {
     this.listeners.add(listener);
@@ -85,7 +94,7 @@ class EventStream {
   private async read(signal: AbortSignal): Promise<void> {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        const response = await fetch(this.url, { signal, headers: { accept: 'text/event-stream' } });
+        const response = await fetch(this.url, { signal, headers: { accept: 'text/event-stream', ...keyHeaders(this.token) } });
         if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
         attempt = 0;
         const parser = new SseParser();
@@ -131,7 +140,7 @@ export function importRoot(batchFolder: string, batchFile: string | undefined, f
 }
 
 /** Uploads each file under one batch (the last one alone, after the others) and returns what to import. */
-async function upload(base: string, files: StagedFile[], onProgress?: (done: number, total: number) => void): Promise<string> {
+async function upload(base: string, token: string | undefined, files: StagedFile[], onProgress?: (done: number, total: number) => void): Promise<string> {
   if (files.length === 0) throw new ApiError('Nothing to import: the drop held no files.', 'user');
   const batch = batchId();
   let done = 0;
@@ -141,7 +150,7 @@ async function upload(base: string, files: StagedFile[], onProgress?: (done: num
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: file,
-    })) as { path: string; file?: string };
+    }, token)) as { path: string; file?: string };
     onProgress?.(++done, files.length);
     return result;
   };
@@ -155,18 +164,18 @@ async function upload(base: string, files: StagedFile[], onProgress?: (done: num
   return importRoot(last.path, last.file, files);
 }
 
-/** A client for the server at `base` ('' for the page's own origin). */
-export function createHttpClient(base = ''): StudioClient {
-  const events = new EventStream(`${base}${EVENTS_ROUTE}`);
+/** A client for the server at `base` ('' for the page's own origin), sending `token` where it is not the page. */
+export function createHttpClient(base = '', token?: string): StudioClient {
+  const events = new EventStream(`${base}${EVENTS_ROUTE}`, token);
   return {
     mode: 'browser',
     walksFolders: true,
     dialogs: null,
     async call<M extends Method>(method: M, input: Input<M>): Promise<Outputs[M]> {
       const { url, init } = requestFor(method, input as Record<string, unknown>);
-      return (await send(`${base}${url}`, init)) as Outputs[M];
+      return (await send(`${base}${url}`, init, token)) as Outputs[M];
     },
     on: (listener) => events.add(listener),
-    stage: (files, onProgress) => upload(base, files, onProgress),
+    stage: (files, onProgress) => upload(base, token, files, onProgress),
   };
 }
