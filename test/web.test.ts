@@ -1,10 +1,10 @@
 // The API over HTTP, as the studio in a browser uses it: the same answers and the same events as
 // an in-process caller, uploads of dropped files, errors written for the user, and a server that
 // answers only requests addressed to itself that carry this launch's key.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FontloomEvent } from '../src-main/contract/api.ts';
 import { createService, type Service } from '../src-main/api/service.ts';
@@ -99,6 +99,25 @@ describe('the API over HTTP', () => {
     const preview = await client.call('previewDataset', { id: dataset.id, fonts: 2 });
     expect(Buffer.from(preview.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
     expect(preview.width).toBeGreaterThan(26 * 32);
+    // The upload served its import: nothing is left behind in the uploads folder.
+    expect(await readdir(join(home, 'uploads'))).toEqual([]);
+  }, 120_000);
+
+  it('exports into a folder the user chose, and never over a file that is there', async () => {
+    const generation = await client.call('generate', { id: 'default', steps: 4 });
+    const chosen = await mkdtemp(join(tmpdir(), 'fontloom-chosen-'));
+    try {
+      const font = await client.call('exportGeneration', { generation: generation.id, format: 'otf', family: 'Chosen', out: chosen });
+      expect(font.path.startsWith(chosen)).toBe(true);
+      expect(font.path).toMatch(/\.otf$/);
+      expect(await readdir(chosen)).toEqual([basename(font.path)]);
+      const mine = join(chosen, 'notes.txt');
+      await writeFile(mine, 'mine');
+      await expect(client.call('exportGeneration', { generation: generation.id, format: 'sheet', out: mine })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/notes\.txt already exists/) });
+      expect(await readFile(mine, 'utf8')).toBe('mine');
+    } finally {
+      await rm(chosen, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('gives two clients, one over HTTP and one in process, the same events of a run', async () => {

@@ -1,8 +1,8 @@
 // The API's handlers: one object that the Electron window (IPC), the web host (HTTP) and the
 // CLI all call. Inputs are checked against the contract's schemas here, whoever calls.
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
@@ -53,6 +53,14 @@ interface HeldGeneration {
   images: Uint8Array;
   size: number;
   channels: number;
+}
+
+/** The upload batch folder `path` lies in (home/uploads/<batch>/…), if it lies in one. */
+function uploadBatch(home: string, path: string): string | null {
+  const uploads = join(home, 'uploads');
+  const inside = relative(uploads, path);
+  if (!inside || inside.startsWith('..') || inside.includes(':')) return null;
+  return join(uploads, inside.split(sep)[0]);
 }
 
 function publicDataset(d: DatasetRecord): Dataset {
@@ -130,13 +138,19 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     listDatasets: async () => (await registry.list()).map(publicDataset),
     importDataset: async (input) => {
       const job = input.job ?? randomBytes(4).toString('hex');
-      const { record, existing } = await registry.import(input.path, {
-        format: input.format ?? 'auto',
-        name: input.name,
-        onProgress: (p) => emit({ type: 'import', job, phase: p.phase, done: p.done, total: p.total }),
-      });
-      emit({ type: 'datasets' });
-      return { dataset: publicDataset(record), existing };
+      try {
+        const { record, existing } = await registry.import(input.path, {
+          format: input.format ?? 'auto',
+          name: input.name,
+          onProgress: (p) => emit({ type: 'import', job, phase: p.phase, done: p.done, total: p.total }),
+        });
+        emit({ type: 'datasets' });
+        return { dataset: publicDataset(record), existing };
+      } finally {
+        // Files uploaded for this import have served: the dataset holds its own copy.
+        const batch = uploadBatch(home, input.path);
+        if (batch) await rm(batch, { recursive: true, force: true });
+      }
     },
     previewDataset: async (input) => {
       const record = await findDataset(input.id);
@@ -234,9 +248,13 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const g = held.generation;
       const id = randomBytes(4).toString('hex');
       const extension = input.format === 'sheet' ? '.png' : input.format === 'otf' ? '.otf' : '';
+      const name = `${input.format}-step${g.step}-${id}${extension}`;
       const exportsDir = join(runDir(home, g.run), 'exports');
       await mkdir(exportsDir, { recursive: true });
-      const out = input.out ?? join(exportsDir, `${input.format}-step${g.step}-${id}${extension}`);
+      // A folder the user chose gets the export inside it; an existing file is never overwritten.
+      const chosen = input.out ? await stat(input.out).catch(() => null) : null;
+      if (chosen && !chosen.isDirectory()) throw new InvalidInput(`${input.out} already exists: an export never replaces a file; choose a folder or a new name`);
+      const out = input.out ? (chosen ? join(input.out, name) : input.out) : join(exportsDir, name);
       const result = await exportGlyphs({
         images: held.images,
         height: held.size,
