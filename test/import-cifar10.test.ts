@@ -1,15 +1,16 @@
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import sharp from 'sharp';
 import { pack } from 'tar-stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, readGlyphSet, splitByFont, validateGlyphSet, writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { cifar10Importer } from '../src-main/data/importers/cifar10.ts';
 import { UserError } from '../src-main/errors.ts';
+import { makeFifo, releaseFifos } from './helpers/special-files.ts';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const BATCHES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
@@ -237,5 +238,54 @@ describe('sniffing', () => {
     for (const path of [random, png, folder, archive, csv, join(dir, 'missing')]) {
       expect(await cifar10Importer.sniff(path), path).toBe(false);
     }
+  });
+});
+
+describe('opening regular files only, within their caps', () => {
+  afterEach(releaseFifos);
+
+  it('refuses a FIFO in place of a batch, naming it, instead of waiting on it', async () => {
+    const folder = await writeFolder('fifo-batch');
+    const fifo = join(folder, 'data_batch_2.bin');
+    await unlink(fifo);
+    makeFifo(fifo);
+    expect((await readError(folder)).message).toBe(`${fifo} is a FIFO, not a regular file: Fontloom imports regular files only.`);
+    // Still recognised, so that an import by auto-detection gets this message too.
+    expect(await cifar10Importer.sniff(folder)).toBe(true);
+  }, 10_000);
+
+  it('refuses a cifar-10-batches-bin/ that is a link, naming it', async () => {
+    const top = join(dir, 'linked-top');
+    await mkdir(top);
+    await symlink(await writeFolder('real-batches'), join(top, 'cifar-10-batches-bin'));
+    expect((await readError(top)).message).toContain(`${join(top, 'cifar-10-batches-bin')} is a symbolic link`);
+  });
+
+  it('refuses a batches.meta.txt that is a FIFO or a link, beside a folder of batches or a lone batch', async () => {
+    const folder = await writeFolder('odd-meta', { meta: null });
+    const meta = join(folder, 'batches.meta.txt');
+    makeFifo(meta);
+    expect((await readError(folder)).message).toContain(`${meta} is a FIFO`);
+    expect((await readError(join(folder, 'data_batch_1.bin'))).message).toContain(`${meta} is a FIFO`);
+    await unlink(meta);
+    await symlink('/dev/zero', meta);
+    expect((await readError(folder)).message).toContain(`${meta} is a symbolic link, not a regular file`);
+  }, 10_000);
+
+  it('refuses a batch over the 1 GB cap, naming the file and the cap, without reading it', async () => {
+    const folder = await writeFolder('huge-batch');
+    const batch = join(folder, 'data_batch_3.bin');
+    await truncate(batch, 3073 * 400_000); // sparse, 1.1 GB of whole records
+    const refusal = `${batch} is 1.1 GB, over the 1.0 GB limit for a CIFAR-10 batch file.`;
+    expect((await readError(folder)).message).toContain(refusal);
+    expect((await readError(batch)).message).toContain(refusal);
+  });
+
+  it('refuses batches that come to more than 2 GB in all, before reading any', async () => {
+    const folder = await writeFolder('huge-set', { batches: BATCHES.slice(0, 3) });
+    for (const batch of BATCHES.slice(0, 3)) await truncate(join(folder, batch), 3073 * 300_000); // sparse, 0.9 GB each
+    expect((await readError(folder)).message).toMatch(
+      new RegExp(`^${folder} is refused: its files come to more than 2\\.0 GB, the limit for one import \\(passed at .*data_batch_3\\.bin\\)`),
+    );
   });
 });

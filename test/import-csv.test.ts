@@ -1,12 +1,14 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { splitByFont, validateGlyphSet } from '../src-main/data/glyphset.ts';
 import { csvImporter } from '../src-main/data/importers/csv.ts';
+import { chooseImporter } from '../src-main/data/importers/index.ts';
 import type { ImportProgress } from '../src-main/data/importers/types.ts';
 import { UserError } from '../src-main/errors.ts';
+import { makeFifo, releaseFifos } from './helpers/special-files.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -191,6 +193,14 @@ describe('refusing bad CSVs', () => {
     expect(err.message).toMatch(/quote\.csv is not a readable CSV: Quote Not Closed.*at line \d+/);
   });
 
+  it('refuses a quote in the middle of a cell, naming the file, as the user’s mistake', async () => {
+    const rows: (string | number)[][] = handwrittenRows(4);
+    rows[2][0] = 'B"x';
+    const err = await readError(await writeCsv('midquote.csv', rows));
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/midquote\.csv is not a readable CSV: Invalid Opening Quote.*line 3/);
+  });
+
   it('says how many pixel columns it found when they make no square', async () => {
     const err = await readError(await writeCsv('odd.csv', [[1, ...new Array(700).fill(0)]]));
     expect(err.message).toMatch(/odd\.csv has 701 columns: a label column and 700 pixel columns/);
@@ -204,6 +214,61 @@ describe('refusing bad CSVs', () => {
     expect((await readError(path)).message).toMatch(/blank\.csv is empty/);
     const header = await writeCsv('header-only.csv', [['label', ...pixelHeader(784)]]);
     expect((await readError(header)).message).toMatch(/header-only\.csv has a header row but no glyph rows/);
+  });
+});
+
+describe('CSVs that would take the machine', () => {
+  afterEach(releaseFifos);
+
+  it('refuses a million rows of a label and one pixel at the first row, not after reading them all', async () => {
+    const path = join(dir, 'one-pixel.csv');
+    await writeFile(path, 'A,7\n'.repeat(1_000_000));
+    const rssBefore = process.memoryUsage().rss;
+    const err = await readError(path);
+    expect(err.message).toBe(
+      `${path} has 2 columns, so its rows hold 1×1-pixel images: too small for glyphs, which must be at least 8×8 ` +
+        '(64 pixel columns; 784 for 28×28). Is it a glyph table, one row per glyph?',
+    );
+    // A sanity bound, not a measurement: the tester saw 674 MB for 1.5 million such rows.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 2 ** 20);
+  });
+
+  it('gathers thousands of rows in growing chunks and puts every glyph where its row says', async () => {
+    // Each glyph carries its row number in its first two pixels, so a glyph out of place shows.
+    const count = 3000;
+    const rows = Array.from({ length: count }, (_, i) => {
+      const pixels = new Array<number>(784).fill(0);
+      pixels[0] = i % 256;
+      pixels[1] = Math.floor(i / 256);
+      return [i % 26, ...pixels];
+    });
+    const { set } = await csvImporter.read(await writeCsv('many.csv', rows));
+    expect([set.count, set.height, set.width]).toEqual([count, 32, 32]);
+    expect(set.pixels.length).toBe(count * 1024);
+    for (let i = 0; i < count; i++) {
+      const first = i * 1024 + 2 * 32 + 2; // (2, 2): the source's (0, 0) inside the padding
+      expect([set.pixels[first], set.pixels[first + 1], set.labels[i]], `row ${i + 1}`).toEqual([i % 256, Math.floor(i / 256), i % 26]);
+    }
+  });
+
+  it('refuses a CSV over the 4 GB cap, naming the file and the cap, without reading it', async () => {
+    const path = await writeCsv('huge.csv', handwrittenRows(2));
+    await truncate(path, 5 * 2 ** 30); // sparse: nothing past the two rows is stored
+    expect((await readError(path)).message).toBe(`${path} is 5.0 GB, over the 4.0 GB limit for a glyph CSV. Is it the right file?`);
+  });
+
+  it('refuses a FIFO named as the CSV, by its format or found by sniffing, instead of waiting on it', async () => {
+    const fifo = makeFifo(join(dir, 'pipe.csv'));
+    const refusal = `${fifo} is a FIFO, not a regular file: Fontloom imports regular files only.`;
+    expect((await readError(fifo)).message).toBe(refusal);
+    expect(await csvImporter.sniff(fifo)).toBe(false);
+    await expect(chooseImporter(fifo, 'auto')).rejects.toThrow(refusal);
+  }, 10_000);
+
+  it('follows a link the user names to a CSV, as they meant', async () => {
+    const link = join(dir, 'link.csv');
+    await symlink(await writeCsv('target.csv', handwrittenRows(3)), link);
+    expect((await csvImporter.read(link)).set.count).toBe(3);
   });
 });
 

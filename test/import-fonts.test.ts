@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { GLYPH_GEOMETRY, type GlyphSet } from '../src-main/data/glyphset.ts';
 import { fontsImporter } from '../src-main/data/importers/fonts.ts';
 import { LETTERS } from '../src-main/data/importers/types.ts';
 import { UserError } from '../src-main/errors.ts';
+import { makeFifo, releaseFifos } from './helpers/special-files.ts';
 
 const PT_SANS = fileURLToPath(new URL('fixtures/fonts/pt-sans-latin-400-normal.woff', import.meta.url));
 const DEJAVU_SANS = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -262,5 +263,41 @@ describe('recognising font files', () => {
     for (const path of [png, csv, noise, join(dir, 'other'), join(dir, 'missing.ttf')]) {
       expect(await fontsImporter.sniff(path), path).toBe(false);
     }
+  });
+});
+
+describe('opening regular font files only, within their cap', () => {
+  afterEach(releaseFifos);
+
+  it('refuses a lone FIFO named as a font, instead of waiting on it', async () => {
+    const fifo = makeFifo(join(dir, 'face.ttf'));
+    expect((await rejection(fontsImporter.read(fifo))).message).toBe(
+      `${fifo} is a FIFO, not a regular file: Fontloom imports regular files only.`,
+    );
+    expect(await fontsImporter.sniff(fifo)).toBe(false);
+  }, 10_000);
+
+  it('skips a FIFO and a link among a folder\'s fonts with a note naming each, and never opens them', async () => {
+    await copyFile(PT_SANS, join(dir, 'pt-sans.woff'));
+    const fifo = makeFifo(join(dir, 'pipe.ttf'));
+    const link = join(dir, 'linked.woff');
+    await symlink(PT_SANS, link);
+    const { set, notes } = await fontsImporter.read(dir);
+    expect(set.fonts.map((font) => font.source)).toEqual([join(dir, 'pt-sans.woff')]);
+    expect(notes).toEqual([
+      `${link} is a symbolic link, not a regular file: Fontloom imports regular files only. ` +
+        'Links inside a dataset folder are not followed: put the file or folder it points to in its place. Skipped.',
+      `${fifo} is a FIFO, not a regular file: Fontloom imports regular files only. Skipped.`,
+    ]);
+  }, 10_000);
+
+  it('refuses a lone font file over the 32 MB cap, naming it and the cap, and notes one in a folder', async () => {
+    const big = join(dir, 'big.otf');
+    await writeFile(big, makeFont('Big', LETTERS));
+    await truncate(big, 40 * 2 ** 20); // sparse
+    const refusal = `${big} is 40.0 MB, over the 32.0 MB limit for a font file. Is it the right file?`;
+    expect((await rejection(fontsImporter.read(big))).message).toBe(refusal);
+    await copyFile(PT_SANS, join(dir, 'pt-sans.woff'));
+    expect((await fontsImporter.read(dir)).notes).toEqual([`${refusal} Skipped.`]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import { contentHash, validateGlyphSet } from '../src-main/data/glyphset.ts';
 import { kaggleImporter } from '../src-main/data/importers/kaggle.ts';
 import type { ImportProgress } from '../src-main/data/importers/types.ts';
 import { UserError } from '../src-main/errors.ts';
+import { makeFifo, releaseFifos } from './helpers/special-files.ts';
 import { LETTERS, syntheticGlyphSet } from './helpers/synthetic.ts';
 
 // Five fonts, named as Kaggle names them (file stems), deliberately out of natural order.
@@ -339,5 +340,77 @@ describe('the Kaggle importer refuses', () => {
     const csv = join(dir, 'letters.csv');
     await writeFile(csv, 'label,p0\n0,0\n');
     expect((await importError(csv)).message).toContain(`${csv} is neither a folder nor a zip archive`);
+  });
+});
+
+describe('the Kaggle importer opens regular files only', () => {
+  afterEach(releaseFifos);
+
+  /** Puts a FIFO where a glyph was, and returns its path. */
+  async function fifoGlyph(top: string, glyph: string): Promise<string> {
+    const file = join(top, 'Images', 'Images', glyph);
+    await unlink(file);
+    return makeFifo(file);
+  }
+
+  it('refuses a FIFO among the glyphs, naming it, instead of waiting on it forever', async () => {
+    const top = await writeKaggleFolder();
+    const fifo = await fifoGlyph(top, 'A/2.png');
+    expect((await importError(top)).message).toBe(`${fifo} is a FIFO, not a regular file: Fontloom imports regular files only.`);
+  }, 10_000);
+
+  it('refuses four such imports at once and still reads the next folder (no file read is left hanging)', async () => {
+    const top = await writeKaggleFolder();
+    // The first glyph, read before any other: each import would hold one of libuv's four threads on it.
+    const fifo = await fifoGlyph(top, 'A/0.png');
+    const errors = await Promise.all([1, 2, 3, 4].map(() => importError(top)));
+    for (const error of errors) expect(error.message).toContain(`${fifo} is a FIFO`);
+    const { set } = await kaggleImporter.read(await writeKaggleFolder('another'));
+    expect(set.count).toBe(130);
+  }, 20_000);
+
+  it('refuses a link among the glyphs, to a PNG elsewhere or to /dev/zero, without following it', async () => {
+    const top = await writeKaggleFolder();
+    const file = join(top, 'Images', 'Images', 'A', '2.png');
+    const elsewhere = join(dir, 'elsewhere.png');
+    await writeFile(elsewhere, pngs.get('A/2.png')!);
+    for (const target of [elsewhere, '/dev/zero']) {
+      await rm(file, { force: true });
+      await symlink(target, file);
+      const message = (await importError(top)).message;
+      expect(message).toContain(`${file} is a symbolic link, not a regular file: Fontloom imports regular files only.`);
+      expect(message).toContain('Links inside a dataset folder are not followed');
+    }
+  }, 10_000);
+
+  it('refuses a letter folder that is a link, naming it', async () => {
+    const top = await writeKaggleFolder();
+    const letters = join(top, 'Images', 'Images');
+    await rename(join(letters, 'K'), join(dir, 'K-elsewhere'));
+    await symlink(join(dir, 'K-elsewhere'), join(letters, 'K'));
+    expect((await importError(top)).message).toContain(`${join(letters, 'K')} is a symbolic link`);
+  });
+
+  it('follows a link the user names to the folder, as they meant', async () => {
+    const link = join(dir, 'letters-link');
+    await symlink(await writeKaggleFolder(), link);
+    expect((await kaggleImporter.read(link)).set.count).toBe(130);
+  });
+
+  it('refuses a FIFO named as the dataset, or reached through a named link, and does not sniff it', async () => {
+    const fifo = makeFifo(join(dir, 'archive.zip'));
+    const link = join(dir, 'link.zip');
+    await symlink(fifo, link);
+    for (const path of [fifo, link]) {
+      expect((await importError(path)).message).toBe(`${path} is a FIFO, not a regular file: Fontloom imports regular files only.`);
+      expect(await kaggleImporter.sniff(path)).toBe(false);
+    }
+  }, 10_000);
+
+  it('refuses a glyph PNG over the 8 MB cap, naming the file and the cap, without reading it', async () => {
+    const top = await writeKaggleFolder();
+    const file = join(top, 'Images', 'Images', 'M', '33.png');
+    await truncate(file, 9 * 2 ** 20); // sparse: the PNG's header, then nothing stored
+    expect((await importError(top)).message).toContain(`${file} is 9.0 MB, over the 8.0 MB limit for a glyph PNG`);
   });
 });

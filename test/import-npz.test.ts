@@ -6,6 +6,7 @@ import yazl from 'yazl';
 import { contentHash, validateGlyphSet } from '../src-main/data/glyphset.ts';
 import { npzImporter } from '../src-main/data/importers/npz.ts';
 import { UserError } from '../src-main/errors.ts';
+import { makeFifo, releaseFifos } from './helpers/special-files.ts';
 import { LETTERS, syntheticGlyphSet } from './helpers/synthetic.ts';
 
 // Five fonts of A..Z, font-major: labels run A..Z five times, as in Kaggle's character_font.npz.
@@ -248,4 +249,14 @@ describe('the npz importer refuses', () => {
     await writeFile(csv, 'label,p0,p1\n0,0,255\n');
     expect((await importError(csv)).message).toContain(`${csv} is not an npz file: it is not a zip archive`);
   });
+});
+
+describe('the npz importer opens regular files only', () => {
+  afterEach(releaseFifos);
+
+  it('refuses a FIFO named as the npz, and does not sniff it, instead of waiting on it', async () => {
+    const fifo = makeFifo(join(dir, 'character_font.npz'));
+    expect((await importError(fifo)).message).toBe(`${fifo} is a FIFO, not a regular file: Fontloom imports regular files only.`);
+    expect(await npzImporter.sniff(fifo)).toBe(false);
+  }, 10_000);
 });

@@ -2,15 +2,25 @@
 // byte and 3,072 pixel bytes (R, G and B planes, each 32×32 row-major); batches.meta.txt names
 // the classes. Read from the folder, from cifar-10-binary.tar.gz (streamed, never unpacked to
 // disk) or from one batch file. Each batch is one "font", and the test batch is held out.
-import { createReadStream } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { UserError } from '../../errors.ts';
-import { progressMeter, statExisting } from './files.ts';
+import {
+  checkFileSize,
+  importBudget,
+  openRegular,
+  progressMeter,
+  readHead,
+  readRegular,
+  refuseUnlessRegular,
+  statNamed,
+  type FileCap,
+  type ImportBudget,
+} from './files.ts';
 import type { GlyphSet } from '../glyphset.ts';
 import type { ImportOptions, Imported, Importer } from './types.ts';
 
@@ -28,6 +38,11 @@ const SNIFF_RECORDS = 8;
 const SNIFF_TAR_ENTRIES = 8;
 /** Larger entries than this that are not batches end a tar sniff: it never inflates a dataset. */
 const SNIFF_TAR_SKIP_BYTES = 1 << 20;
+/** A real batch is 30,730,000 bytes and the whole set 184 MB; the caps leave room for larger sets of the same records. */
+const BATCH_CAP: FileCap = { maxBytes: 2 ** 30, what: 'a CIFAR-10 batch file' };
+const MAX_IMPORT_BYTES = 2 * 2 ** 30;
+/** The real batches.meta.txt is 61 bytes. */
+const META_CAP: FileCap = { maxBytes: 2 ** 20, what: `a CIFAR-10 ${META_FILE}` };
 
 /** One batch file, wherever it lives; `bytes` reads it when its turn comes. */
 interface Batch {
@@ -49,9 +64,8 @@ export const cifar10Importer: Importer = {
 
   async sniff(path: string): Promise<boolean> {
     try {
-      const info = await stat(path);
+      const info = await statNamed(path);
       if (info.isDirectory()) return (await batchFolder(path)) !== null;
-      if (!info.isFile()) return false;
       if (await isGzip(path)) return await tarNamesBatches(path);
       return await looksLikeBatch(path, info.size);
     } catch {
@@ -109,7 +123,7 @@ export const cifar10Importer: Importer = {
 };
 
 async function findBatches(path: string, opts: ImportOptions): Promise<Found> {
-  const info = await statExisting(path);
+  const info = await statNamed(path);
   if (info.isDirectory()) return fromFolder(path);
   if (await isGzip(path)) return fromTarGz(path, info.size, opts);
   return fromSingleFile(path, info.size);
@@ -125,13 +139,19 @@ async function fromFolder(path: string): Promise<Found> {
   }
   const batches = await Promise.all(folder.names.map(async (name): Promise<Batch> => {
     const source = join(folder.dir, name);
-    return { name, source, size: (await stat(source)).size, bytes: () => readFile(source) };
+    const info = await lstat(source);
+    refuseUnlessRegular(source, info);
+    checkFileSize(source, info.size, BATCH_CAP);
+    return { name, source, size: info.size, bytes: () => readRegular(source, { named: false, cap: BATCH_CAP }) };
   }));
+  const budget = importBudget(folder.dir, MAX_IMPORT_BYTES);
+  for (const batch of batches) budget.take(batch.source, batch.size);
   return { batches, meta: await readMeta(join(folder.dir, META_FILE)), single: false };
 }
 
 async function fromSingleFile(path: string, size: number): Promise<Found> {
-  const batch: Batch = { name: basename(path), source: path, size, bytes: () => readFile(path) };
+  checkFileSize(path, size, BATCH_CAP);
+  const batch: Batch = { name: basename(path), source: path, size, bytes: () => readRegular(path, { named: true, cap: BATCH_CAP }) };
   return { batches: [batch], meta: await readMeta(join(dirname(path), META_FILE)), single: true };
 }
 
@@ -140,6 +160,7 @@ async function fromTarGz(path: string, size: number, opts: ImportOptions): Promi
   const batches: Batch[] = [];
   let meta: Found['meta'] = null;
   const meter = progressMeter('unpacking CIFAR-10 archive', size, opts);
+  const budget = importBudget(path, MAX_IMPORT_BYTES);
   await forEachTarEntry(path, meter, async (entry) => {
     const name = basename(entry.header.name);
     const source = `${path}/${entry.header.name}`;
@@ -148,6 +169,7 @@ async function fromTarGz(path: string, size: number, opts: ImportOptions): Promi
       entry.resume();
       return true;
     }
+    checkTarEntrySize(source, name, entry.header.size ?? 0, budget);
     const chunks: Buffer[] = [];
     for await (const chunk of entry) chunks.push(chunk as Buffer);
     const bytes = Buffer.concat(chunks);
@@ -162,6 +184,12 @@ async function fromTarGz(path: string, size: number, opts: ImportOptions): Promi
     );
   }
   return { batches, meta, single: false };
+}
+
+/** Refused from the size its header declares, before it is inflated (tar-stream holds an entry to that size). */
+function checkTarEntrySize(source: string, name: string, size: number, budget: ImportBudget): void {
+  checkFileSize(source, size, name === META_FILE ? META_CAP : BATCH_CAP);
+  budget.take(source, size);
 }
 
 interface TarEntry extends AsyncIterable<unknown> {
@@ -179,7 +207,10 @@ async function forEachTarEntry(
   visit: (entry: TarEntry) => Promise<boolean>,
 ): Promise<void> {
   const extract = tarExtract();
-  const stages = [createReadStream(path), ...(meter ? [meter] : []), createGunzip()] as const;
+  const { handle, size } = await openRegular(path, { named: true });
+  // Up to the size it had when opened: a file that keeps growing cannot keep the import going.
+  const file = handle.createReadStream({ end: Math.max(0, size - 1) });
+  const stages = [file, ...(meter ? [meter] : []), createGunzip()] as const;
   const feeding = pipeline([...stages, extract]);
   // The loop below reports the same failure; this only keeps the rejection from going unhandled.
   feeding.catch(() => {});
@@ -252,7 +283,7 @@ function classNamesFrom(source: string, text: string): string[] {
 
 async function readMeta(path: string): Promise<Found['meta']> {
   try {
-    return { source: path, text: await readFile(path, 'utf8') };
+    return { source: path, text: (await readRegular(path, { named: false, cap: META_CAP })).toString('utf8') };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -269,7 +300,11 @@ function batchRank(name: string): number {
   return number === undefined ? Number.MAX_SAFE_INTEGER : Number(number);
 }
 
-/** The folder that holds the batch files (the given one or its cifar-10-batches-bin/), or null. */
+/**
+ * The folder that holds the batch files (the given one or its cifar-10-batches-bin/), or null.
+ * Batch-named links and special files count, to be refused by name when read; a
+ * cifar-10-batches-bin/ that is a link is refused, not followed.
+ */
 async function batchFolder(path: string): Promise<{ dir: string; names: string[] } | null> {
   for (const dir of [path, join(path, SUBFOLDER)]) {
     let entries;
@@ -278,8 +313,10 @@ async function batchFolder(path: string): Promise<{ dir: string; names: string[]
     } catch {
       continue;
     }
-    const names = entries.filter((e) => e.isFile() && BATCH_FILE.test(e.name)).map((e) => e.name);
+    const names = entries.filter((e) => !e.isDirectory() && BATCH_FILE.test(e.name)).map((e) => e.name);
     if (names.length > 0) return { dir, names };
+    const inner = entries.find((e) => e.name === SUBFOLDER);
+    if (inner && !inner.isDirectory()) refuseUnlessRegular(join(dir, SUBFOLDER), inner);
   }
   return null;
 }
@@ -303,24 +340,13 @@ async function tarNamesBatches(path: string): Promise<boolean> {
 async function looksLikeBatch(path: string, size: number): Promise<boolean> {
   if (size === 0 || size % RECORD_BYTES !== 0) return false;
   const records = Math.min(SNIFF_RECORDS, size / RECORD_BYTES);
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc((records - 1) * RECORD_BYTES + 1);
-    await handle.read(head, 0, head.length, 0);
-    for (let r = 0; r < records; r++) if (head[r * RECORD_BYTES] >= CLASS_COUNT) return false;
-    return true;
-  } finally {
-    await handle.close();
-  }
+  const head = await readHead(path, (records - 1) * RECORD_BYTES + 1, { named: true });
+  if (head === null || head.length < (records - 1) * RECORD_BYTES + 1) return false;
+  for (let r = 0; r < records; r++) if (head[r * RECORD_BYTES] >= CLASS_COUNT) return false;
+  return true;
 }
 
 async function isGzip(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
+  const head = await readHead(path, 2, { named: true });
+  return head !== null && head.length === 2 && head[0] === 0x1f && head[1] === 0x8b;
 }

@@ -1,21 +1,32 @@
 // Glyphs as CSV: one row per glyph, a label column and H×W pixel columns, with or without a
 // header. The 28×28 "A–Z handwritten" CSV is 372,450 rows and ~700 MB, so rows are streamed
-// into one array sized from the file's length, never held as text.
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+// into chunks that grow with the glyphs read (a file's length says nothing of how many glyphs it
+// holds), never held as text.
+import type { FileHandle } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { UserError } from '../../errors.ts';
-import { progressMeter, statExisting } from './files.ts';
+import { openRegular, progressMeter, readHead, statNamed, type FileCap } from './files.ts';
 import type { FontInfo, GlyphSet } from '../glyphset.ts';
-import { LETTERS, type ImportOptions, type Imported, type Importer } from './types.ts';
+import { LETTERS, MAX_PIXEL_BYTES, type ImportOptions, type Imported, type Importer } from './types.ts';
 
 const LABEL_HEADERS = ['label', 'letter', 'class', 'char'];
 const FONT_HEADERS = ['font', 'font_id', 'fontid', 'font_name'];
 const PIXEL_HEADER = /^(?:(?:pixel|pix|px|p)[_ ]?\d+|\d+x\d+|\d+)$/i;
 /** The UNet halves the image three times, so sides must be multiples of 8. */
 const SIDE_MULTIPLE = 8;
+/** Rows of a pixel or two are a table of something else (a 1×1 "glyph" is a label and a number). */
+const MIN_SIDE = 8;
+/** Over five times the 372,450 rows of the largest real glyph CSV. */
+const MAX_GLYPHS = 2_000_000;
+/** Rows are streamed, so this bounds time, not memory: 2,000,000 rows of 28×28 fit. */
+const CSV_CAP: FileCap = { maxBytes: 4 * 2 ** 30, what: 'a glyph CSV' };
+/** One row of 1024×1024 pixels is ~4 M characters; a longer one is a wrong delimiter or not a glyph table. */
+const MAX_RECORD_CHARS = 16 * 2 ** 20;
+/** Pixels are gathered in chunks of up to this many bytes, the first ones smaller. */
+const CHUNK_BYTES = 16 * 2 ** 20;
+const FIRST_CHUNK_GLYPHS = 256;
 const SNIFF_BYTES = 256 * 1024;
 const MIN_SNIFF_CELLS = 65;
 
@@ -31,16 +42,18 @@ interface Layout {
   /** The side after padding to a multiple of 8, and where the source image starts inside it. */
   paddedSide: number;
   offset: number;
+  /** The most glyph rows taken: MAX_GLYPHS, or fewer where their pixels would pass MAX_PIXEL_BYTES. */
+  maxRows: number;
 }
 
 /** Everything gathered from the data rows, before class names and polarity are settled. */
 interface Rows {
   count: number;
-  pixels: Uint8Array;
+  pixels: GlyphChunks;
   /** Per row, an index into `labels`' keys; mapped to classes once all labels are known. */
-  labelKeys: Int32Array;
+  labelKeys: number[];
   labels: Map<string, { key: number; row: number }>;
-  fontIds: Int32Array;
+  fontIds: number[];
   fonts: Map<string, number>;
   /** Histogram of the source images' border pixels, for telling the polarity. */
   border: Float64Array;
@@ -50,7 +63,7 @@ export const csvImporter: Importer = {
   format: 'csv',
 
   async sniff(path: string): Promise<boolean> {
-    const head = await readHead(path, SNIFF_BYTES);
+    const head = await readHead(path, SNIFF_BYTES, { named: true });
     if (!head || head.includes(0)) return false;
     const text = head.toString('utf8').replace(/^\uFEFF/, '');
     const newline = text.indexOf('\n');
@@ -63,13 +76,10 @@ export const csvImporter: Importer = {
   },
 
   async read(path: string, opts: ImportOptions = {}): Promise<Imported> {
-    const size = await fileSize(path);
-    const { layout, rows } = await readRows(path, size, opts);
+    const { layout, rows } = await readRows(path, await openCsv(path), opts);
     const { classNames, classOfKey, note: classNote } = resolveClasses(rows.labels, path);
-    const labels = rows.labelKeys.subarray(0, rows.count).map((key) => classOfKey[key]);
-    const used = rows.count * layout.paddedSide * layout.paddedSide;
-    // Keep the array when little of it is spare: copying 400 MB to trim 80 MB would double the peak.
-    const pixels = used * 2 >= rows.pixels.length ? rows.pixels.subarray(0, used) : rows.pixels.slice(0, used);
+    const labels = Int32Array.from(rows.labelKeys, (key) => classOfKey[key]);
+    const pixels = rows.pixels.join();
     const notes = [
       ...(classNote ? [classNote] : []),
       settlePolarity(pixels, rows, layout),
@@ -111,7 +121,7 @@ function fontsOf(rows: Rows, layout: Layout, path: string): { fonts: FontInfo[];
   if (layout.fontColumn !== null) {
     return {
       fonts: [...rows.fonts.keys()].map((name) => ({ name, source: path })),
-      fontIds: rows.fontIds.slice(0, rows.count),
+      fontIds: Int32Array.from(rows.fontIds),
       note: null,
     };
   }
@@ -124,12 +134,30 @@ function fontsOf(rows: Rows, layout: Layout, path: string): { fonts: FontInfo[];
   };
 }
 
-async function readRows(path: string, size: number, opts: ImportOptions): Promise<{ layout: Layout; rows: Rows }> {
+/** The CSV, opened once it is known to be a regular file within CSV_CAP that is not empty. */
+async function openCsv(path: string): Promise<{ handle: FileHandle; size: number }> {
+  if ((await statNamed(path)).isDirectory()) {
+    throw new UserError(`${path} is a folder; a CSV dataset is one .csv file.`);
+  }
+  const opened = await openRegular(path, { named: true, cap: CSV_CAP });
+  if (opened.size === 0) {
+    await opened.handle.close();
+    throw emptyFile(path);
+  }
+  return opened;
+}
+
+async function readRows(
+  path: string,
+  { handle, size }: { handle: FileHandle; size: number },
+  opts: ImportOptions,
+): Promise<{ layout: Layout; rows: Rows }> {
   let read: { layout: Layout; rows: Rows } | null = null;
   let rowNumber = 0;
   const meter = progressMeter('reading CSV', size, opts);
-  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true });
-  const feeding = pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), meter, parser);
+  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, max_record_size: MAX_RECORD_CHARS });
+  // Up to the size it had when opened: a file that keeps growing cannot keep the import going.
+  const feeding = pipeline(handle.createReadStream({ highWaterMark: 1 << 20, end: size - 1 }), meter, parser);
   // A read error also ends the loop below with that error; this only keeps it from going unhandled.
   feeding.catch(() => {});
   try {
@@ -137,7 +165,7 @@ async function readRows(path: string, size: number, opts: ImportOptions): Promis
       rowNumber++;
       if (!read) {
         const layout = layoutOf(record, path);
-        read = { layout, rows: allocateRows(layout, size) };
+        read = { layout, rows: emptyRows(layout) };
         if (layout.hasHeader) continue;
       }
       addRow(read.rows, record, rowNumber, read.layout, path);
@@ -145,7 +173,7 @@ async function readRows(path: string, size: number, opts: ImportOptions): Promis
     await feeding;
   } catch (err) {
     // csv-parse's own errors (an unclosed quote) name the line; say which file too.
-    if (String((err as { code?: unknown }).code).startsWith('CSV_')) {
+    if (err instanceof CsvError) {
       throw new UserError(`${path} is not a readable CSV: ${(err as Error).message}`);
     }
     throw err;
@@ -179,6 +207,13 @@ function layoutOf(first: string[], path: string): Layout {
         '1024 (32×32) or another N×N.',
     );
   }
+  if (side < MIN_SIDE) {
+    throw new UserError(
+      `${path} has ${first.length} columns, so its rows hold ${side}×${side}-pixel images: too small for ` +
+        `glyphs, which must be at least ${MIN_SIDE}×${MIN_SIDE} (${MIN_SIDE * MIN_SIDE} pixel columns; 784 for 28×28). ` +
+        'Is it a glyph table, one row per glyph?',
+    );
+  }
   const paddedSide = Math.ceil(side / SIDE_MULTIPLE) * SIDE_MULTIPLE;
   return {
     hasHeader,
@@ -190,21 +225,59 @@ function layoutOf(first: string[], path: string): Layout {
     side,
     paddedSide,
     offset: Math.floor((paddedSide - side) / 2),
+    maxRows: Math.min(MAX_GLYPHS, Math.floor(MAX_PIXEL_BYTES / (paddedSide * paddedSide))),
   };
 }
 
-/** Sized for the most rows the file can hold: every cell at least one character and a comma. */
-function allocateRows(layout: Layout, size: number): Rows {
-  const capacity = Math.max(1, Math.ceil(size / (2 * layout.cells - 1)));
+function emptyRows(layout: Layout): Rows {
   return {
     count: 0,
-    pixels: new Uint8Array(capacity * layout.paddedSide * layout.paddedSide),
-    labelKeys: new Int32Array(capacity),
+    pixels: new GlyphChunks(layout.paddedSide * layout.paddedSide),
+    labelKeys: [],
     labels: new Map(),
-    fontIds: new Int32Array(layout.fontColumn === null ? 0 : capacity),
+    fontIds: [],
     fonts: new Map(),
     border: new Float64Array(256),
   };
+}
+
+/**
+ * Glyph pixels in chunks added as rows arrive, each as large as all before it up to CHUNK_BYTES,
+ * so memory follows the glyphs read; joined into one array at the end.
+ */
+class GlyphChunks {
+  private readonly chunks: Uint8Array[] = [];
+  /** Glyphs the last chunk has room for still. */
+  private room = 0;
+  private stored = 0;
+
+  constructor(private readonly area: number) {}
+
+  /** The chunk and offset where the next glyph's pixels go (zeroed: padding stays black). */
+  next(): { chunk: Uint8Array; offset: number } {
+    if (this.room === 0) {
+      const most = Math.max(1, Math.floor(CHUNK_BYTES / this.area));
+      this.room = Math.min(most, Math.max(FIRST_CHUNK_GLYPHS, this.stored));
+      this.chunks.push(new Uint8Array(this.room * this.area));
+    }
+    const chunk = this.chunks[this.chunks.length - 1];
+    const offset = chunk.length - this.room * this.area;
+    this.room--;
+    this.stored++;
+    return { chunk, offset };
+  }
+
+  /** Every glyph stored, as one array; each chunk is let go once it is copied. */
+  join(): Uint8Array {
+    const out = new Uint8Array(this.stored * this.area);
+    for (let at = 0; this.chunks.length > 0;) {
+      const chunk = this.chunks.shift()!;
+      const bytes = Math.min(chunk.length, out.length - at);
+      out.set(chunk.subarray(0, bytes), at);
+      at += bytes;
+    }
+    return out;
+  }
 }
 
 function addRow(rows: Rows, record: string[], row: number, layout: Layout, path: string): void {
@@ -213,7 +286,7 @@ function addRow(rows: Rows, record: string[], row: number, layout: Layout, path:
       `${path}: row ${row} has ${record.length} cells, expected ${layout.cells} like row 1.`,
     );
   }
-  if (rows.count === rows.labelKeys.length) throw new Error(`${path} grew while it was being read.`);
+  if (rows.count === layout.maxRows) throw tooManyRows(path, row, layout);
   const label = record[layout.labelColumn].trim();
   if (label === '') {
     throw new UserError(`${path}: row ${row} has an empty label (${columnName(layout, layout.labelColumn)}).`);
@@ -223,7 +296,7 @@ function addRow(rows: Rows, record: string[], row: number, layout: Layout, path:
     entry = { key: rows.labels.size, row };
     rows.labels.set(label, entry);
   }
-  rows.labelKeys[rows.count] = entry.key;
+  rows.labelKeys.push(entry.key);
   if (layout.fontColumn !== null) {
     const font = record[layout.fontColumn].trim();
     if (font === '') {
@@ -231,10 +304,10 @@ function addRow(rows: Rows, record: string[], row: number, layout: Layout, path:
     }
     let id = rows.fonts.get(font);
     if (id === undefined) rows.fonts.set(font, (id = rows.fonts.size));
-    rows.fontIds[rows.count] = id;
+    rows.fontIds.push(id);
   }
   const { side, paddedSide, offset, pixelColumns } = layout;
-  const base = rows.count * paddedSide * paddedSide;
+  const { chunk, offset: base } = rows.pixels.next();
   for (let y = 0, k = 0; y < side; y++) {
     const rowStart = base + (y + offset) * paddedSide + offset;
     for (let x = 0; x < side; x++, k++) {
@@ -246,11 +319,23 @@ function addRow(rows: Rows, record: string[], row: number, layout: Layout, path:
             'expected a pixel value from 0 to 255.',
         );
       }
-      rows.pixels[rowStart + x] = value;
+      chunk[rowStart + x] = value;
       if (y === 0 || y === side - 1 || x === 0 || x === side - 1) rows.border[value]++;
     }
   }
   rows.count++;
+}
+
+function tooManyRows(path: string, row: number, layout: Layout): UserError {
+  const { maxRows, paddedSide } = layout;
+  const bound = maxRows === MAX_GLYPHS
+    ? `at most ${MAX_GLYPHS.toLocaleString('en-US')} glyphs`
+    : `at most ${maxRows.toLocaleString('en-US')} glyphs of ${paddedSide}×${paddedSide} ` +
+      `(${MAX_PIXEL_BYTES / 2 ** 30} GB of pixels)`;
+  return new UserError(
+    `${path} has more than ${maxRows.toLocaleString('en-US')} glyph rows (row ${row} is one too many): ` +
+      `Fontloom imports ${bound} from one CSV. Split the file, or import part of it.`,
+  );
 }
 
 /** A cell's pixel value, or −1 when it is not a number from 0 to 255. */
@@ -351,27 +436,4 @@ function isNumber(cell: string): boolean {
 /** A first line's cells for sniffing: commas only, quotes stripped; enough to tell a glyph CSV. */
 function splitLine(line: string): string[] {
   return line.replace(/\r$/, '').split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-}
-
-async function fileSize(path: string): Promise<number> {
-  const info = await statExisting(path);
-  if (!info.isFile()) throw new UserError(`${path} is not a file; a CSV dataset is one .csv file.`);
-  if (info.size === 0) throw emptyFile(path);
-  return info.size;
-}
-
-/** Up to `bytes` bytes from the start of a file, or null when it cannot be read as a file. */
-async function readHead(path: string, bytes: number): Promise<Buffer | null> {
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(bytes);
-      const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-      return buffer.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return null;
-  }
 }

@@ -2,11 +2,12 @@
 // Every font is drawn by one rule (RENDER_RULE) so that an A from one font lies on an A from
 // another the way a type designer would overlay them: same baseline, same cap height.
 
-import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import opentype from 'opentype.js';
 import sharp from 'sharp';
 import { UserError } from '../../errors.ts';
+import { RefusedFile, importBudget, readHead, readRegular, statNamed, type FileCap, type OpenOptions } from './files.ts';
 import { GLYPH_GEOMETRY, type FontInfo, type GlyphSet } from '../glyphset.ts';
 import { LETTERS, type Imported, type Importer, type ImportOptions } from './types.ts';
 
@@ -23,6 +24,10 @@ const SUPERSAMPLE = 4;
 /** Bounds on sCapHeight ÷ top of H within which the declared cap height is trusted. */
 const CAP_HEIGHT_SANE = { min: 0.8, max: 1.1 } as const;
 const FONT_EXTENSIONS = new Set(['.ttf', '.otf', '.woff', '.woff2', '.ttc', '.otc']);
+/** Latin fonts are well under 1 MB; this still takes the CJK collections (about 20 MB) a fonts folder may hold. */
+const FONT_CAP: FileCap = { maxBytes: 32 * 2 ** 20, what: 'a font file' };
+/** Fonts are read one at a time, so this bounds the time an import takes more than its memory. */
+const MAX_IMPORT_BYTES = 4 * 2 ** 30;
 
 export type RenderedFont =
   | {
@@ -99,11 +104,10 @@ export const fontsImporter: Importer = {
 
   async sniff(path) {
     try {
-      const info = await stat(path);
-      if (info.isFile()) return fontMagic(await readHead(path)) !== null;
-      if (!info.isDirectory()) return false;
+      const info = await statNamed(path);
+      if (info.isFile()) return await startsLikeFont(path, true);
       for await (const file of fontFilesUnder(path)) {
-        if (fontMagic(await readHead(file)) !== null) return true;
+        if (await startsLikeFont(file, false)) return true;
       }
       return false;
     } catch {
@@ -112,7 +116,7 @@ export const fontsImporter: Importer = {
   },
 
   async read(path, opts = {}) {
-    const info = await statInput(path);
+    const info = await statNamed(path, 'Give a font file (.ttf, .otf, .woff) or a folder of them.');
     const files: string[] = [];
     if (info.isDirectory()) {
       opts.onProgress?.({ phase: 'finding fonts', done: 0, total: null });
@@ -220,17 +224,15 @@ function fontMagic(head: Buffer): Magic | null {
   return null;
 }
 
-async function readHead(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+async function startsLikeFont(file: string, named: boolean): Promise<boolean> {
+  const head = await readHead(file, 4, { named });
+  return head !== null && fontMagic(head) !== null;
 }
 
-/** Font-named files under `dir`, breadth first and sorted, so a shallow font is found quickly. */
+/**
+ * Font-named entries under `dir`, breadth first and sorted, so a shallow font is found quickly.
+ * Only real folders are entered; a font-named link or special file is listed, to be refused when read.
+ */
 async function* fontFilesUnder(dir: string): AsyncGenerator<string> {
   const queue = [dir];
   while (queue.length > 0) {
@@ -239,19 +241,8 @@ async function* fontFilesUnder(dir: string): AsyncGenerator<string> {
     for (const entry of entries) {
       const full = join(current, entry.name);
       if (entry.isDirectory()) queue.push(full);
-      else if (entry.isFile() && FONT_EXTENSIONS.has(extname(entry.name).toLowerCase())) yield full;
+      else if (FONT_EXTENSIONS.has(extname(entry.name).toLowerCase())) yield full;
     }
-  }
-}
-
-async function statInput(path: string) {
-  try {
-    return await stat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(`${path} does not exist. Give a font file (.ttf, .otf, .woff) or a folder of them.`);
-    }
-    throw err;
   }
 }
 
@@ -267,16 +258,18 @@ async function importFonts(files: string[], folder: string | null, opts: ImportO
   const notes: string[] = [];
   const fonts: FontInfo[] = [];
   const pixels: Uint8Array[] = [];
+  const budget = importBudget(folder ?? files[0], MAX_IMPORT_BYTES);
   for (const [done, file] of files.entries()) {
     opts.onProgress?.({ phase: 'rendering fonts', done, total: files.length });
     let drawn: DrawnFace[];
     try {
-      drawn = await drawFile(file);
+      drawn = await drawFile(file, { named: folder === null, cap: FONT_CAP, budget });
     } catch (err) {
-      if (!(err instanceof Unusable)) throw err;
-      // A lone file that is not a font is the user's mistake; junk in a folder is only noted.
-      if (folder === null) throw new UserError(`${file} ${err.message}`);
-      notes.push(`${file} ${err.message} Skipped.`);
+      const why = err instanceof Unusable ? `${file} ${err.message}` : err instanceof RefusedFile ? err.message : null;
+      if (why === null) throw err;
+      // A lone file that is not a font is the user's mistake; junk in a folder (links, FIFOs and oversized files too) is only noted.
+      if (folder === null) throw new UserError(why);
+      notes.push(`${why} Skipped.`);
       continue;
     }
     for (const { info, rendered } of drawn) {
@@ -306,9 +299,9 @@ async function importFonts(files: string[], folder: string | null, opts: ImportO
   return { set: glyphSetOfFonts(fonts, pixels), notes, suggestedName };
 }
 
-/** Reads, parses and draws every face in one file; throws Unusable when it cannot. */
-async function drawFile(file: string): Promise<DrawnFace[]> {
-  const faces = facesOf(await readFile(file));
+/** Reads, parses and draws every face in one file; throws Unusable when it cannot (RefusedFile when it may not). */
+async function drawFile(file: string, read: OpenOptions): Promise<DrawnFace[]> {
+  const faces = facesOf(await readRegular(file, read));
   const drawn: DrawnFace[] = [];
   for (const [i, font] of faces.entries()) {
     const info = fontInfo(font, faces.length > 1 ? `${file}#${i}` : file);

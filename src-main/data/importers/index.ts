@@ -1,9 +1,9 @@
 // Every importer, and the choice among them: a named format, or the first whose content sniff
 // says yes. CSV goes last: its sniff reads text, which the binary formats never are.
-import { existsSync } from 'node:fs';
 import { UserError } from '../../errors.ts';
 import { cifar10Importer } from './cifar10.ts';
 import { csvImporter } from './csv.ts';
+import { statNamed } from './files.ts';
 import { fontsImporter } from './fonts.ts';
 import { kaggleImporter } from './kaggle.ts';
 import { npzImporter } from './npz.ts';
@@ -13,7 +13,8 @@ import type { DatasetFormat } from '../../contract/api.ts';
 export const IMPORTERS: readonly Importer[] = [kaggleImporter, npzImporter, cifar10Importer, fontsImporter, csvImporter];
 
 export async function chooseImporter(path: string, format: DatasetFormat | 'auto'): Promise<Importer> {
-  if (!existsSync(path)) throw new UserError(`${path} does not exist`);
+  // Before any sniff opens it: a FIFO or device is refused by name, not waited on.
+  await statNamed(path);
   if (format !== 'auto') return IMPORTERS.find((i) => i.format === format)!;
   for (const importer of IMPORTERS) if (await importer.sniff(path)) return importer;
   throw new UserError(

@@ -1,19 +1,22 @@
 // The Kaggle "alphabet characters fonts" layout: letter folders A..Z of PNG glyphs in which the
 // same file name is the same font (Images/Images/A/0.png, Images/Images/B/0.png, …). Read from
 // the folder, at any of its levels, or from a zip of it without unpacking.
-import { opendir, readdir, readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { opendir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UserError, errorCode } from '../../errors.ts';
-import { statExisting } from './files.ts';
+import { importBudget, readRegular, refuseUnlessRegular, statNamed, type FileCap, type ImportBudget } from './files.ts';
 import type { GlyphSet } from '../glyphset.ts';
-import { LETTERS, type Importer, type ImportOptions, type Imported } from './types.ts';
+import { LETTERS, MAX_PIXEL_BYTES, type Importer, type ImportOptions, type Imported } from './types.ts';
 import { checkZipSizes, listZip, readZipEntries, someZipEntry, startsLikeZip, type ZipEntryInfo, type ZipLimits } from './zip.ts';
 
-/** A glyph PNG is a few hundred bytes; entries near these limits are not this dataset. */
+/** A glyph PNG is a few hundred bytes; files near these limits, in a folder or a zip, are not this dataset. */
+const PNG_CAP: FileCap = { maxBytes: 8 * 2 ** 20, what: 'a glyph PNG' };
+const MAX_IMPORT_BYTES = 4 * 2 ** 30;
 const ZIP_LIMITS: ZipLimits = {
-  maxEntryBytes: 8 * 2 ** 20,
-  maxTotalBytes: 4 * 2 ** 30,
+  maxEntryBytes: PNG_CAP.maxBytes,
+  maxTotalBytes: MAX_IMPORT_BYTES,
   // PNG data is deflated already, so a large entry that shrinks 200-fold is a zip bomb.
   maxRatio: 200,
   ratioFloorBytes: 64 * 2 ** 10,
@@ -31,8 +34,6 @@ const LAYOUT_HINT = 'expected letter folders A..Z of PNG glyphs, one file per fo
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Glyphs are tens of pixels across; a header claiming more is not a glyph (and would exhaust memory). */
 const MAX_GLYPH_SIDE = 1024;
-/** The whole set's pixels are held in memory; the real dataset needs 400 MB. */
-const MAX_PIXEL_BYTES = 2 * 2 ** 30;
 
 /** Where each glyph is: per letter 0..25, the font's file stem → a file path or zip entry name. */
 interface Layout {
@@ -70,7 +71,7 @@ export const kaggleImporter: Importer = {
 
   async sniff(path: string): Promise<boolean> {
     try {
-      if ((await stat(path)).isDirectory()) {
+      if ((await statNamed(path)).isDirectory()) {
         const root = await findLetterRoot(path);
         return root !== null && (await holdsLetterPng(root));
       }
@@ -89,7 +90,7 @@ export const kaggleImporter: Importer = {
     const layout = isFolder ? await folderLayout(path) : await zipLayout(path);
     const plan = planItems(layout);
     const sink = glyphSink(plan.items.length, opts);
-    if (isFolder) await decodeFiles(plan, sink);
+    if (isFolder) await decodeFiles(layout, plan, sink);
     else await decodeZipEntries(path, layout, plan, sink);
     const { pixels, width, height } = sink.result();
     const set: GlyphSet = {
@@ -108,7 +109,7 @@ export const kaggleImporter: Importer = {
 };
 
 async function isDirectory(path: string): Promise<boolean> {
-  return (await statExisting(path)).isDirectory();
+  return (await statNamed(path)).isDirectory();
 }
 
 // ---- Finding the glyphs ----
@@ -126,8 +127,13 @@ async function findLetterRoot(dir: string): Promise<string | null> {
   return null;
 }
 
+/** The real folders in `dir`; a link or special file named like a letter folder or Images/ is refused. */
 async function subfolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const wanted = letterIndex(entry.name) >= 0 || entry.name.toLowerCase() === NESTING_FOLDER;
+    if (wanted && !entry.isDirectory()) refuseUnlessRegular(join(dir, entry.name), entry);
+  }
   return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
 }
 
@@ -152,7 +158,7 @@ async function folderLayout(dir: string): Promise<Layout> {
   for (const [letter, folder] of folders.entries()) {
     const folderPath = join(root, folder);
     for (const entry of await readdir(folderPath, { withFileTypes: true })) {
-      const stem = entry.isDirectory() ? null : pngStem(entry.name);
+      const stem = glyphStem(folderPath, entry);
       if (stem === null) ignored.push(join(folderPath, entry.name));
       else addGlyph(glyphs[letter], stem, join(folderPath, entry.name), folderPath);
     }
@@ -196,6 +202,13 @@ async function zipLayout(path: string): Promise<Layout> {
   const pngNames = new Set(glyphs.flatMap((letterGlyphs) => [...letterGlyphs.values()]));
   checkZipSizes(path, entries.filter((entry) => pngNames.has(entry.name)), ZIP_LIMITS);
   return { source: path, glyphs, ignored, describe: (name) => `Zip entry ${name} in ${path}` };
+}
+
+/** A letter folder's entry's font stem, or null to skip it; a PNG-named link, FIFO or device is refused. */
+function glyphStem(folder: string, entry: Dirent): string | null {
+  const stem = entry.isDirectory() ? null : pngStem(entry.name);
+  if (stem !== null) refuseUnlessRegular(join(folder, entry.name), entry);
+  return stem;
 }
 
 /** For an entry `<up to 3 folders>/<letter>/<file>`, its prefix and letter folder; else null. */
@@ -370,20 +383,22 @@ function notPng(where: string, reason: string): UserError {
   return new UserError(`${where} is not a readable PNG (${reason}). Replace or remove it and import again.`);
 }
 
-async function decodeFiles(plan: Plan, sink: GlyphSink): Promise<void> {
+async function decodeFiles(layout: Layout, plan: Plan, sink: GlyphSink): Promise<void> {
+  const budget = importBudget(layout.source, MAX_IMPORT_BYTES);
   const decode = async (item: number) => {
     const file = plan.items[item].locator;
-    await sink.put(item, await readGlyphFile(file), file);
+    await sink.put(item, await readGlyphFile(file, budget), file);
   };
   // The first glyph alone, so that the size every other glyph must have does not depend on timing.
   await decode(0);
   await forEachBounded(range(1, plan.items.length), DECODES_IN_FLIGHT, decode);
 }
 
-async function readGlyphFile(file: string): Promise<Buffer> {
+async function readGlyphFile(file: string, budget: ImportBudget): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return await readRegular(file, { named: false, cap: PNG_CAP, budget });
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(`${file} could not be read (${errorCode(err) ?? String(err)}). Check the folder and import again.`);
   }
 }

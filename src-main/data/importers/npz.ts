@@ -2,6 +2,7 @@
 // of `images.npy` (uint8, N×H×W or N×H×W×C) and `labels.npy` (integers 0..K−1).
 import { basename, extname } from 'node:path';
 import { UserError } from '../../errors.ts';
+import { statNamed } from './files.ts';
 import type { FontInfo, GlyphSet } from '../glyphset.ts';
 import { LETTERS, type Importer, type ImportOptions, type Imported } from './types.ts';
 import { checkZipSizes, listZip, readZipEntries, startsLikeZip, type ZipLimits } from './zip.ts';
@@ -80,6 +81,7 @@ export const npzImporter: Importer = {
 };
 
 async function readArrays(path: string, { onProgress }: ImportOptions): Promise<Map<string, NpyArray>> {
+  await statNamed(path);
   if (!(await startsLikeZip(path))) {
     throw new UserError(
       `${path} is not an npz file: it is not a zip archive. Expected the zip of ${IMAGES} and ${LABELS} ` +

@@ -35,5 +35,8 @@ export interface Importer {
   read(path: string, opts?: ImportOptions): Promise<Imported>;
 }
 
+/** The most pixel bytes an import holds in memory (the real Kaggle letters need 400 MB). */
+export const MAX_PIXEL_BYTES = 2 * 2 ** 30;
+
 /** The 26 capital letters, the class names of every letter dataset. */
 export const LETTERS: readonly string[] = Array.from({ length: 26 }, (_, i) => String.fromCharCode(65 + i));

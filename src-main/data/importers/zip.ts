@@ -2,11 +2,12 @@
 // unpacking to disk. Refuses what could escape the archive or exhaust memory: absolute or `..`
 // names, entries or totals over the caller's limits, compression ratios no real data reaches,
 // and data that inflates past the size its entry declares.
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { inflateRaw, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { UserError, errorCode } from '../../errors.ts';
+import { formatBytes, openRegular, readHead } from './files.ts';
 
 export interface ZipLimits {
   /** Largest declared uncompressed size of one entry that is read. */
@@ -42,21 +43,10 @@ const SYNC_INFLATE_BYTES = 2 ** 20;
 
 const inflateRawAsync = promisify(inflateRaw);
 
-/** True when the file begins like a zip archive (a local file header, or an empty archive). */
+/** True when the named path is a regular file that begins like a zip archive (a local file header, or an empty archive). */
 export async function startsLikeZip(path: string): Promise<boolean> {
-  try {
-    const file = await open(path, 'r');
-    try {
-      const head = Buffer.alloc(4);
-      const { bytesRead } = await file.read(head, 0, 4, 0);
-      const magic = head.toString('latin1', 0, bytesRead);
-      return magic === 'PK\x03\x04' || magic === 'PK\x05\x06';
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return false;
-  }
+  const magic = (await readHead(path, 4, { named: true }))?.toString('latin1');
+  return magic === 'PK\x03\x04' || magic === 'PK\x05\x06';
 }
 
 /**
@@ -148,17 +138,21 @@ async function walkZip(
   }
 }
 
+/**
+ * The archive itself has no size cap: only its central directory and the wanted entries are read,
+ * and those are bounded by the caller's limits.
+ */
 async function openZip(path: string): Promise<{ zip: yauzl.ZipFile; reader: BlockReader }> {
-  let file: FileHandle;
+  let opened: { handle: FileHandle; size: number };
   try {
-    file = await open(path, 'r');
+    opened = await openRegular(path, { named: true });
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new UserError(`${path} does not exist.`);
+    if (err instanceof UserError) throw err;
     throw new UserError(`${path} could not be opened (${errorMessage(err)}).`);
   }
+  const { handle: file, size } = opened;
   const reader = new BlockReader(file);
   try {
-    const { size } = await file.stat();
     // Names are decoded and checked here, to refuse them with a message of our own.
     const options = { decodeStrings: false, validateEntrySizes: false, autoClose: false };
     return { zip: await yauzl.fromRandomAccessReaderPromise(reader, size, options), reader };
@@ -328,13 +322,6 @@ class BlockReader extends yauzl.RandomAccessReader {
     if (filled < length && !partial) throw new Error('unexpected end of file');
     return out.subarray(0, filled);
   }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GB`;
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MB`;
-  if (bytes >= 2 ** 10) return `${(bytes / 2 ** 10).toFixed(1)} KB`;
-  return `${bytes} bytes`;
 }
 
 function errorMessage(err: unknown): string {
