@@ -140,6 +140,43 @@ describe('queries', () => {
     store.close();
   });
 
+  it('lets one process at a time claim a run: a second is refused, the holder may claim again and hand it on, keeping a pause asked meanwhile', () => {
+    const store = new Store(join(dir, 'fontloom.db'));
+    store.insertDataset(dataset);
+    addRun(store);
+    const claim = { heldBy: null, host: 'here', now: 1000, whenBusy: 'train', heldOnly: false } as const;
+    expect(store.claimRun('run-1', { ...claim, pid: 101 })).toMatchObject({ status: 'running', pid: 101, host: 'here', heartbeat: 1000 });
+    expect(store.claimRun('run-1', { ...claim, pid: 202 })).toBeNull();
+    store.updateRun('run-1', { control: 'pause' });
+    expect(store.claimRun('run-1', { ...claim, pid: 303, heldBy: 101 })).toMatchObject({ status: 'running', pid: 303, control: 'pause' });
+    expect(store.claimRun('run-1', { ...claim, pid: 101 })).toBeNull();
+    expect(store.beat('run-1', 303, 2000)).toBe(true);
+    expect(store.beat('run-1', 101, 2000)).toBe(false);
+    store.updateRun('run-1', { status: 'paused', control: null, pid: null });
+    store.updateRun('run-1', { control: 'stop' });
+    expect(store.claimRun('run-1', { ...claim, pid: 202 })).toMatchObject({ status: 'running', pid: 202, control: null });
+    store.close();
+  });
+
+  it('queues a claim behind a run that trains, refuses one that will not wait, and lets a waiting holder start once the device is free', () => {
+    const store = new Store(join(dir, 'fontloom.db'));
+    store.insertDataset(dataset);
+    addRun(store, 'first');
+    addRun(store, 'second');
+    const claim = { heldBy: null, host: 'here', now: 1000, heldOnly: false } as const;
+    store.claimRun('first', { ...claim, pid: 101, whenBusy: 'train' });
+    expect(store.claimRun('second', { ...claim, pid: 202, whenBusy: 'refuse' })).toBeNull();
+    expect(store.getRun('second')).toMatchObject({ status: 'queued', pid: null });
+    expect(store.claimRun('second', { ...claim, pid: 202, whenBusy: 'queue' })).toMatchObject({ status: 'queued', pid: 202 });
+    expect(store.claimRun('second', { ...claim, pid: 202, whenBusy: 'queue', heldOnly: true })).toMatchObject({ status: 'queued' });
+    store.updateRun('first', { status: 'completed', pid: null });
+    expect(store.claimRun('second', { ...claim, pid: 202, whenBusy: 'queue', heldOnly: true })).toMatchObject({ status: 'running', pid: 202 });
+    store.updateRun('second', { status: 'paused', pid: null });
+    // A waiting process whose run was paused meanwhile does not take it back.
+    expect(store.claimRun('second', { ...claim, pid: 202, whenBusy: 'queue', heldOnly: true })).toBeNull();
+    store.close();
+  });
+
   it('refuses a status that is not one of a run’s statuses', () => {
     const store = new Store(join(dir, 'fontloom.db'));
     store.insertDataset(dataset);

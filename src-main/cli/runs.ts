@@ -15,7 +15,7 @@ import { describeRecipe, VAL_FRACTION } from '../contract/presets.ts';
 import { parseWith } from '../api/boundary.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
-import { createRun, listRuns, loadRun, processAlive, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
+import { claimRun, createRun, listRuns, loadRun, refuseIfHeld, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { loadTrainingData } from '../data/training.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { progressReporter } from './progress.ts';
@@ -67,14 +67,37 @@ async function resolveData(data: string): Promise<{ path: string; dataset?: stri
   throw new UserError(`no dataset or file "${data}"`);
 }
 
-/** Starts the training process on its own, outliving this command; its output goes to the run's train.log. */
-function detach(home: string, run: StoredRun): number {
-  const log = openSync(join(runDir(home, run.id), 'train.log'), 'a');
-  const task: WorkerTask = { task: 'train', home, run: run.id };
+/**
+ * Starts the training process on its own, outliving this command; its output goes to the run's
+ * train.log. It joins the queue: the run is claimed in the process's name (`running` if no other
+ * run trains, else `queued`), and the process waits its turn polling the store (jobs/run.ts:
+ * waitForTurn), so two detached runs never train together. A run another process holds is
+ * refused, and the process, which has not run a line yet, goes.
+ */
+function detach(home: string, id: string): StoredRun {
+  const log = openSync(join(runDir(home, id), 'train.log'), 'a');
+  const task: WorkerTask = { task: 'train', home, run: id, heldBy: process.pid, queue: true };
   const child = spawn(process.execPath, [WORKER_ENTRY, JSON.stringify(task)], { detached: true, stdio: ['ignore', log, log] });
   child.unref();
-  storeFor(home).updateRun(run.id, { status: 'running', pid: child.pid ?? null });
-  return child.pid ?? 0;
+  if (child.pid === undefined) throw new Error(`could not start the training process for run ${id} (${process.execPath})`);
+  try {
+    return claimRun(home, id, { pid: child.pid, heldBy: process.pid, whenBusy: 'queue' });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+/** What `--detach` says: the run, and whether it trains now or waits for the one that does. */
+function reportDetached(home: string, run: StoredRun, json: boolean): void {
+  process.stdout.write(json ? JSON.stringify({ run: run.id, status: run.status, pid: run.pid }) + '\n' : `${run.id}\n`);
+  const log = join(runDir(home, run.id), 'train.log');
+  const ahead = storeFor(home).listRuns('running').find((r) => r.id !== run.id);
+  const state =
+    run.status === 'queued' && ahead
+      ? `queued in process ${run.pid} behind run ${ahead.id}; it starts when that run ends`
+      : `training in process ${run.pid}`;
+  process.stderr.write(`fontloom: run ${run.id} ${state}; follow it with fontloom run show ${run.id}, log in ${log}\n`);
 }
 
 /** Measurements every --eval-every steps, printed as they come and kept in the store. */
@@ -109,20 +132,11 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
   const source = await resolveData(dataset);
   const data = await loadTrainingData(source.path, VAL_FRACTION);
   const config = await runConfig(settings, async () => data.train.length);
-  const run = await createRun(home, {
-    name,
-    data: source.path,
-    dataset: source.dataset,
-    datasetName: source.name,
-    config,
-    status: 'running',
-    pid: process.pid,
-  });
+  // Held by this process from the start, so no studio's queue takes it. In the foreground it is
+  // claimed at once (the user asked for it now, whatever else trains); --detach hands it on.
+  const run = await createRun(home, { name, data: source.path, dataset: source.dataset, datasetName: source.name, config, status: opts.detach ? 'queued' : 'running', pid: process.pid });
   if (opts.detach) {
-    const pid = detach(home, run);
-    if (opts.json) process.stdout.write(JSON.stringify({ run: run.id, status: 'running', pid }) + '\n');
-    else process.stdout.write(`${run.id}\n`);
-    process.stderr.write(`fontloom: run ${run.id} training in process ${pid}; follow it with fontloom run show ${run.id}, log in ${join(runDir(home, run.id), 'train.log')}\n`);
+    reportDetached(home, detach(home, run.id), opts.json ?? false);
     return;
   }
   const backend = await initBackend(opts.backend, { engines: config.threads > 1 ? 2 : 1 });
@@ -138,12 +152,10 @@ export async function resumeCommand(id: string, opts: { backend?: BackendChoice;
   const home = fontloomHome();
   const run = loadRun(home, id);
   if (run.status === 'completed') throw new UserError(`run ${id} is already complete (${run.step}/${run.config.steps} steps)`);
-  if (run.status === 'running' && run.pid !== process.pid) {
-    if (processAlive(run.pid)) throw new UserError(`run ${id} is training already (process ${run.pid})`);
-  }
+  // Said before any engine starts; trainRun's claim decides.
+  refuseIfHeld(home, run);
   if (opts.detach) {
-    const pid = detach(home, run);
-    process.stdout.write(opts.json ? JSON.stringify({ run: id, status: 'running', pid }) + '\n' : `${id}\n`);
+    reportDetached(home, detach(home, id), opts.json ?? false);
     return;
   }
   const threads = opts.threads ?? run.config.threads ?? defaultEngines(run.config.preset);

@@ -1,7 +1,7 @@
 // The studio's side of training: a queue that trains one run at a time in its own process,
 // pause/resume/stop carried by the store's control column (so they work for a run started by
-// any Fontloom process), progress relayed as events, and runs whose process died turned
-// `interrupted`, resumable from their last checkpoint.
+// any Fontloom process), progress relayed as events, and runs whose process died (here or in a
+// `fontloom` command) turned `interrupted` within seconds, resumable from their last checkpoint.
 import { fork as forkChild } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { RESUMABLE, type FontloomEvent, type Run } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
-import { loadRun, markInterrupted, processAlive, requestControl } from './run.ts';
+import { holderGone, loadRun, markInterrupted, refuseIfHeld, requestControl, tryClaimRun } from './run.ts';
 import type { WorkerMessage, WorkerTask } from './worker.ts';
 
 export const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.mjs', import.meta.url));
@@ -38,7 +38,7 @@ export const forkWorker: WorkerLauncher = (task) => {
 
 /** A run as the API shows it: without the training process's bookkeeping. */
 export function publicRun(r: StoredRun): Run {
-  const { data: _data, valFraction: _v, sheet: _s, control: _c, pid: _p, ...run } = r;
+  const { data: _data, valFraction: _v, sheet: _s, control: _c, pid: _p, host: _h, heartbeat: _b, ...run } = r;
   return run;
 }
 
@@ -47,17 +47,23 @@ export interface DrawResult {
   meta: Extract<WorkerMessage, { type: 'drawn' }>;
 }
 
+/** How often the manager looks for runs whose process died (any Fontloom's) and a device gone free. */
+export const WATCH_MS = 2_000;
+
 export class Jobs {
   private active: { run: string; proc: WorkerProcess } | null = null;
   private closing = false;
+  private readonly watch: NodeJS.Timeout;
 
   constructor(
     readonly home: string,
     private readonly emit: (e: FontloomEvent) => void,
     private readonly launch: WorkerLauncher = forkWorker,
   ) {
-    for (const run of markInterrupted(home)) emit({ type: 'run', run: publicRun(run) });
     this.pump();
+    // A run trained by a `fontloom` command dies unseen by this process: look for it, and let the queue move on.
+    this.watch = setInterval(() => this.pump(), WATCH_MS);
+    this.watch.unref();
   }
 
   private get store() {
@@ -73,9 +79,12 @@ export class Jobs {
   /** A run waits in the queue; the device takes it when free. */
   enqueue(id: string): Run {
     const run = loadRun(this.home, id);
+    refuseIfHeld(this.home, run);
     if (run.status !== 'queued') {
-      if (run.status === 'running' || run.status === 'completed') throw new UserError(`run ${id} is ${run.status}`);
-      this.store.updateRun(id, { status: 'queued', control: null, error: null });
+      if (run.status === 'completed') throw new UserError(`run ${id} is ${run.status}`);
+      // Only from a settled status: a process that claimed it since it was read keeps it.
+      const queued = this.store.updateRunIf(id, { status: RESUMABLE }, { status: 'queued', pid: null, control: null, error: null });
+      if (!queued) refuseIfHeld(this.home, loadRun(this.home, id));
     }
     this.announce(id);
     this.pump();
@@ -84,6 +93,7 @@ export class Jobs {
 
   resume(id: string): Run {
     const run = loadRun(this.home, id);
+    refuseIfHeld(this.home, run);
     if (!RESUMABLE.includes(run.status)) {
       throw new UserError(`run ${id} is ${run.status}; only a ${RESUMABLE.join(', ')} run can be resumed`);
     }
@@ -103,37 +113,54 @@ export class Jobs {
   /** Whether a run is being trained, here or by another Fontloom process. */
   private deviceBusy(): boolean {
     if (this.active) return true;
-    return this.store.listRuns('running').some((r) => processAlive(r.pid));
+    return this.store.listRuns('running').some((r) => !holderGone(r));
   }
 
+  /** Runs whose process died become interrupted, and say so. */
+  private reap(): void {
+    for (const run of markInterrupted(this.home)) this.emit({ type: 'run', run: publicRun(run) });
+  }
+
+  /** Starts the next run of the studio's queue (queued, no process of its own) when the device is free. */
   private pump(): void {
-    if (this.closing || this.deviceBusy()) return;
-    const next = this.store.listRuns('queued')[0];
+    if (this.closing) return;
+    this.reap();
+    if (this.deviceBusy()) return;
+    const next = this.store.listRuns('queued').find((r) => r.pid === null);
     if (!next) return;
-    const proc = this.launch({ task: 'train', home: this.home, run: next.id });
+    // Claimed here for the worker, which takes it over; lost to another process, or the device
+    // taken meanwhile, it waits for the next look.
+    if (!tryClaimRun(this.home, next.id, { whenBusy: 'refuse' })) return;
+    const proc = this.launch({ task: 'train', home: this.home, run: next.id, heldBy: process.pid });
     this.active = { run: next.id, proc };
     proc.onMessage((m) => this.relay(next.id, m));
     proc.onExit((code, signal) => {
       this.active = null;
-      const after = this.store.getRun(next.id);
-      // A process that died without settling its run (killed, out of memory) leaves it interrupted,
-      // saying how it ended (its own output went to the studio's log).
-      if (after && (after.status === 'running' || after.status === 'queued')) {
-        const how = signal ? `signal ${signal}` : `exit code ${code}`;
-        this.store.updateRun(next.id, {
-          status: 'interrupted',
-          pid: null,
-          control: null,
-          step: after.checkpointStep,
-          error:
-            after.status === 'queued'
-              ? `the training process could not start (${how})`
-              : `the training process ended without saying why (killed or crashed, ${how}); resume continues from the last checkpoint`,
-        });
-      }
-      if (after) this.announce(next.id);
+      this.settleExited(next.id, proc, signal ? `signal ${signal}` : `exit code ${code}`);
       this.pump();
     });
+  }
+
+  /**
+   * A process that died without settling its run (killed, out of memory) leaves it interrupted,
+   * saying how it ended (its own output went to the studio's log); a run another process holds is left to it.
+   */
+  private settleExited(id: string, proc: WorkerProcess, how: string): void {
+    const after = this.store.getRun(id);
+    if (!after) return;
+    const started = after.pid === proc.pid;
+    if (after.status === 'running' && (started || after.pid === process.pid)) {
+      this.store.updateRunIf(id, { status: ['running'], pid: after.pid }, {
+        status: 'interrupted',
+        pid: null,
+        control: null,
+        step: after.checkpointStep,
+        error: started
+          ? `the training process ended without saying why (killed or crashed, ${how}); resume continues from the last checkpoint`
+          : `the training process could not start (${how})`,
+      });
+    }
+    this.announce(id);
   }
 
   private relay(run: string, m: WorkerMessage): void {
@@ -189,6 +216,7 @@ export class Jobs {
   /** Pauses this manager's training run (checkpointed) and waits for its process, up to `ms`. */
   async close(ms = 60_000): Promise<void> {
     this.closing = true;
+    clearInterval(this.watch);
     const active = this.active;
     if (!active) return;
     if (this.store.getRun(active.run)?.status === 'running') this.store.updateRun(active.run, { control: 'pause' });

@@ -8,12 +8,19 @@ import { type BackendChoice } from '../contract/api.ts';
 import { measureTrainStep } from '../engine/runtime/measure.ts';
 import type { PresetName } from '../contract/presets.ts';
 import { drawFromCheckpoint } from './generate.ts';
-import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
-import { storeFor } from '../store/store.ts';
+import { checkpointPath, failHeldRun, loadRun, trainRun, waitForTurn, type Progress } from './run.ts';
 import { evaluateRun } from './evaluate-run.ts';
 
 export type WorkerTask =
-  | { task: 'train'; home: string; run: string }
+  | {
+      task: 'train';
+      home: string;
+      run: string;
+      /** The process that claimed the run for this one (the studio, a `--detach` command); this one takes it over. */
+      heldBy?: number;
+      /** Wait in line until no other run trains (a `--detach` run). */
+      queue?: boolean;
+    }
   | { task: 'eval'; home: string; run: string; perClass: number; ema: boolean; baselines: boolean }
   | { task: 'estimate'; home: string; preset: PresetName; batch: number; backend: BackendChoice; threads: number }
   | {
@@ -62,9 +69,15 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
     return;
   }
   try {
+    if (task.queue && (await waitForTurn(task.home, run.id, task.heldBy)) === null) {
+      // Paused, stopped or taken while it waited: no longer this process's to train.
+      send({ type: 'done', status: loadRun(task.home, run.id).status });
+      return;
+    }
     const backend = await initBackend(run.config.backend, { engines: (run.config.threads ?? 2) > 1 ? 2 : 1 });
     const outcome = await trainRun(task.home, run, {
       backend,
+      heldBy: task.heldBy,
       threads: run.config.threads,
       onStart: (step) => send({ type: 'started', run: run.id, step, backend: `${backend.name}: ${backend.adapter}` }),
       onProgress: (progress) => send({ type: 'progress', progress }),
@@ -76,9 +89,9 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
     });
     send({ type: 'done', status: outcome.run.status });
   } catch (err) {
-    // A run that could not start (its data gone, a checkpoint that does not fit) says why.
-    const store = storeFor(task.home);
-    if (store.getRun(run.id)?.status !== 'failed') store.updateRun(run.id, { status: 'failed', pid: null, control: null, error: (err as Error).message });
+    // A run that could not start (its data gone, a checkpoint that does not fit) says why; one
+    // held by another process (the claim refused) is left to it.
+    failHeldRun(task.home, run.id, [process.pid, task.heldBy], (err as Error).message);
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 // Queries over fontloom.db: synchronous prepared statements, a transaction wherever several rows
 // change together. Rows become the API's types here, so nothing above sees SQL or JSON columns.
 import { join } from 'node:path';
-import type { Dataset, Evaluation, Metric, Run, RunConfig, RunStatus, SampleOptions, Sheet } from '../contract/api.ts';
+import { RESUMABLE, type Dataset, type Evaluation, type Metric, type Run, type RunConfig, type RunStatus, type SampleOptions, type Sheet } from '../contract/api.ts';
 import type Database from 'better-sqlite3';
 import { openDb, type Db } from './db.ts';
 
@@ -18,8 +18,12 @@ export interface StoredRun extends Run {
   sheet: SampleOptions;
   /** A pause or stop asked for and not yet carried out by the training process. */
   control: Control | null;
-  /** The process training it while `running`. */
+  /** The process that holds it: training it while `running`, waiting its turn while `queued` (null: the studio's queue). */
   pid: number | null;
+  /** Where that process runs (machine and pid namespace): only there can it be asked whether it lives. */
+  host: string | null;
+  /** When that process last said it was alive (ms since 1970). */
+  heartbeat: number | null;
 }
 
 export interface StoredDataset extends Dataset {
@@ -29,6 +33,25 @@ export interface StoredDataset extends Dataset {
 export type NewRunRow = Pick<StoredRun, 'id' | 'name' | 'dataset' | 'datasetName' | 'data' | 'valFraction' | 'config' | 'sheet' | 'status' | 'pid'>;
 
 export type RunPatch = Partial<Pick<StoredRun, 'status' | 'control' | 'pid' | 'backend' | 'step' | 'checkpointStep' | 'trainLoss' | 'bestVal' | 'error'>>;
+
+/** A process's claim on a run (see Store.claimRun). */
+export interface ClaimRow {
+  pid: number;
+  /** A process that claimed the run on this one's behalf and hands it over. */
+  heldBy: number | null;
+  host: string;
+  now: number;
+  /** While another run trains: hold the run `queued` (queue), or leave it as it is (refuse), or neither (train anyway). */
+  whenBusy: 'train' | 'refuse' | 'queue';
+  /** Only a run this process (or heldBy) holds already, not a free one. */
+  heldOnly: boolean;
+}
+
+/** What a conditional write expects of a run: one of these statuses, and (when given) this holder. */
+export interface RunExpectation {
+  status: readonly RunStatus[];
+  pid?: number | null;
+}
 
 /** An evaluation as stored: the API's Evaluation, its report parsed. */
 export type EvalRow = Evaluation;
@@ -45,6 +68,8 @@ interface RunRow {
   status: RunStatus;
   control: Control | null;
   pid: number | null;
+  host: string | null;
+  heartbeat: number | null;
   backend: string | null;
   created: string;
   updated: string;
@@ -107,6 +132,8 @@ function toRun(row: RunRow): StoredRun {
     sheet: JSON.parse(row.sheet) as SampleOptions,
     control: row.control,
     pid: row.pid,
+    host: row.host,
+    heartbeat: row.heartbeat,
   };
 }
 
@@ -129,6 +156,21 @@ function toDataset(row: DatasetRow): StoredDataset {
     notes: JSON.parse(row.notes) as string[],
   };
 }
+
+const FREE = RESUMABLE.map((s) => `'${s}'`).join(', ');
+const OTHER_RUN_TRAINS = "EXISTS (SELECT 1 FROM runs AS other WHERE other.status = 'running' AND other.id <> @id)";
+
+// One statement, so two processes claiming one run (or the one device) cannot both succeed. A run
+// is free when it may resume or waits in the studio's queue (queued, no holder); the holder (or the
+// process it hands over from, heldBy) may claim again, keeping a pause asked meanwhile.
+const CLAIM = `UPDATE runs SET
+    status = CASE WHEN @queue = 1 AND ${OTHER_RUN_TRAINS} THEN 'queued' ELSE 'running' END,
+    control = CASE WHEN status IN ('queued', 'running') AND pid IN (@pid, @heldBy) THEN control END,
+    error = NULL, pid = @pid, host = @host, heartbeat = @now, updated = @updated
+  WHERE id = @id
+    AND ((status IN ('queued', 'running') AND pid IN (@pid, @heldBy))
+      OR (@heldOnly = 0 AND (status IN (${FREE}) OR (status = 'queued' AND pid IS NULL))))
+    AND (@refuse = 0 OR NOT ${OTHER_RUN_TRAINS})`;
 
 // Parameters are positional or named by statement; each call site passes its statement's own.
 type Statement = Database.Statement<unknown[]>;
@@ -211,6 +253,41 @@ export class Store {
     const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`);
     this.prepared(`UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id`).run({ ...patch, id, updated: new Date().toISOString() });
     return this.getRun(id)!;
+  }
+
+  /** Patches a run only while it is as expected (a status, a holder): null when it was not. */
+  updateRunIf(id: string, expected: RunExpectation, patch: RunPatch): StoredRun | null {
+    const keys = Object.keys(patch) as (keyof RunPatch)[];
+    const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`);
+    const holder = expected.pid === undefined ? '' : ' AND pid IS @expectedPid';
+    const sql = `UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id AND status IN (SELECT value FROM json_each(@expectedStatus))${holder}`;
+    const params = { ...patch, id, updated: new Date().toISOString(), expectedStatus: JSON.stringify(expected.status), ...(holder ? { expectedPid: expected.pid } : {}) };
+    return this.prepared(sql).run(params).changes === 1 ? this.getRun(id) : null;
+  }
+
+  /**
+   * Takes a run for a process that will train it (or wait its turn to): one conditional UPDATE in a
+   * transaction. Null when the run is not free, is another process's, or (refuse) another run trains.
+   */
+  claimRun(id: string, c: ClaimRow): StoredRun | null {
+    const params = {
+      id,
+      pid: c.pid,
+      heldBy: c.heldBy,
+      host: c.host,
+      now: c.now,
+      updated: new Date(c.now).toISOString(),
+      queue: c.whenBusy === 'queue' ? 1 : 0,
+      refuse: c.whenBusy === 'refuse' ? 1 : 0,
+      heldOnly: c.heldOnly ? 1 : 0,
+    };
+    const changed = this.db.transaction(() => this.prepared(CLAIM).run(params).changes).immediate();
+    return changed === 1 ? this.getRun(id) : null;
+  }
+
+  /** The holder says it is alive; false once the run is no longer its own. */
+  beat(id: string, pid: number, now: number): boolean {
+    return this.prepared("UPDATE runs SET heartbeat = ? WHERE id = ? AND pid = ? AND status IN ('queued', 'running')").run(now, id, pid).changes === 1;
   }
 
   /** The pause or stop asked of a run, read by its training process between steps. */
