@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FontloomEvent } from '../src-main/contract/api.ts';
+import { downloadPath, type FontloomEvent } from '../src-main/contract/api.ts';
 import { createService, type Service } from '../src-main/api/service.ts';
 import { startServer, type WebHost } from '../src-main/web/server.ts';
 import { createHttpClient } from '../src-renderer/lib/api/http.ts';
@@ -56,14 +56,14 @@ interface RawAnswer {
  * A raw request, for what a browser client never sends (another Host, a path that climbs out);
  * with the launch's key unless `key` says otherwise.
  */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; key?: string | null; at?: string } = {}): Promise<RawAnswer> {
+function raw(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string; key?: string | null; at?: string; binary?: boolean } = {}): Promise<RawAnswer> {
   const key = opts.key === undefined ? host.token : opts.key;
   const headers = { ...(key ? { 'x-fontloom-token': key } : {}), ...opts.headers };
   return new Promise((resolve, reject) => {
     const req = request(`${opts.at ?? base}${path}`, { method: opts.method ?? 'GET', headers }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(opts.binary ? 'latin1' : 'utf8'), headers: res.headers }));
     });
     req.on('error', reject);
     req.end(opts.body);
@@ -115,6 +115,17 @@ describe('the API over HTTP', () => {
       await writeFile(mine, 'mine');
       await expect(client.call('exportGeneration', { generation: generation.id, format: 'sheet', out: mine })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/notes\.txt already exists/) });
       expect(await readFile(mine, 'utf8')).toBe('mine');
+
+      // In a browser the file comes down as an attachment, with the key only.
+      const download = await raw(downloadPath(font.id), { binary: true });
+      expect(download.status).toBe(200);
+      expect(download.headers['content-type']).toBe('font/otf');
+      expect(download.headers['content-disposition']).toBe(`attachment; filename="${basename(font.path)}"`);
+      expect(Buffer.from(download.body, 'latin1').subarray(0, 4).toString('latin1')).toBe('OTTO');
+      expect((await raw(downloadPath(font.id), { key: null })).status).toBe(401);
+      expect((await raw(downloadPath('nope'))).status).toBe(404);
+      const folder = await client.call('exportGeneration', { generation: generation.id, format: 'svg' });
+      expect(JSON.parse((await raw(downloadPath(folder.id))).body)).toMatchObject({ code: 'invalid-input', error: expect.stringMatching(/also as a zip/) });
     } finally {
       await rm(chosen, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
 // CLI all call. Inputs are checked against the contract's schemas here, whoever calls.
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
@@ -33,6 +33,8 @@ import {
 
 export interface Service extends FontloomApi {
   readonly home: string;
+  /** The file to download for an export made while the studio runs (its zip, for a folder). */
+  exportFile(id: string): { path: string; name: string };
   close(): Promise<void>;
 }
 
@@ -91,6 +93,8 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   await ensureDefaultModel(home);
   const jobs = new Jobs(home, emit, opts.launch ?? forkWorker);
   const generations = new Map<string, HeldGeneration>();
+  /** Exports made while the studio runs, by id: the one file a browser downloads for each. */
+  const downloads = new Map<string, string | null>();
 
   let info: Promise<StudioInfo> | null = null;
   const studioInfo = async (): Promise<StudioInfo> => {
@@ -270,7 +274,8 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         title: `${g.run} · step ${g.step} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`,
       });
       store.addExport({ id, run: g.run, format: input.format, path: result.path, settings: { ...input, generation: undefined, seeds: g.seeds, sampler: g.sampler, steps: g.steps, cfg: g.cfg, ema: g.ema } });
-      return result;
+      downloads.set(id, result.zip ?? (input.format === 'sheet' || input.format === 'otf' ? result.path : null));
+      return { ...result, id };
     },
   };
 
@@ -280,6 +285,12 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const parsed = parseInput(method, input);
       const handler = handlers[method] as (i: unknown) => Promise<Outputs[typeof method]>;
       return handler(parsed);
+    },
+    exportFile(id) {
+      if (!downloads.has(id)) throw new NotFound(`no export "${id}" made while the studio runs: export it again`);
+      const path = downloads.get(id);
+      if (!path) throw new InvalidInput(`export ${id} is a folder: export it with "also as a zip" to download it`);
+      return { path, name: basename(path) };
     },
     on(listener) {
       listeners.add(listener);

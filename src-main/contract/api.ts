@@ -177,6 +177,8 @@ export interface Generation {
 }
 
 export interface ExportResult {
+  /** This export, for its download (`downloadPath`). */
+  id: string;
   /** The folder written (or the one file, for a sheet or a font). */
   path: string;
   files: string[];
@@ -377,6 +379,14 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
  * address `fontloom serve` prints carries it as a cookie instead).
  */
 export const TOKEN_HEADER = 'x-fontloom-token';
+
+/**
+ * Where a browser fetches an export's file (the font, the sheet, or a folder's zip): in browser
+ * mode the files are written on the server's side, and this brings them to the user's.
+ */
+export function downloadPath(exportId: string): string {
+  return `/api/exports/${encodeURIComponent(exportId)}/download`;
+}
 
 /** Browser mode only: files dropped or picked are uploaded here before `importDataset`. */
 export const UPLOAD_ROUTE = '/api/uploads';

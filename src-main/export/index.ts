@@ -30,7 +30,7 @@ export interface ExportRequest extends GlyphImages, TraceOptions {
 const SHAPES: Record<ExportFormat, ExportShape> = { sheet: 'file', otf: 'file', png: 'folder', svg: 'folder' };
 const FILE_EXTENSIONS: Partial<Record<ExportFormat, string>> = { sheet: '.png', otf: '.otf' };
 
-export async function exportGlyphs(req: ExportRequest): Promise<ExportResult> {
+export async function exportGlyphs(req: ExportRequest): Promise<Omit<ExportResult, 'id'>> {
   const { shape, zip } = await checkExportTarget(req.format, req.out, req.zip ?? false);
   if (req.format === 'otf') checkLetterClasses(req.classNames);
   const warnings = req.zip && !zip ? [`a ${req.format} export is one file: no zip written.`] : [];

@@ -75,6 +75,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.json': 'application/json',
   '.woff2': 'font/woff2',
+  '.otf': 'font/otf',
+  '.zip': 'application/zip',
   '.ico': 'image/x-icon',
 };
 
@@ -217,6 +219,17 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
     });
   };
 
+  /** An export's file to the browser, as an attachment (browser mode writes exports on this side). */
+  const handleDownload = (res: ServerResponse, id: string) => {
+    const { path, name } = service.exportFile(id);
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream',
+      'content-disposition': `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`,
+      'cache-control': 'no-store',
+    });
+    createReadStream(path).pipe(res);
+  };
+
   const handleStatic = async (res: ServerResponse, url: URL) => {
     const path = decoded(url.pathname);
     if (!existsSync(join(staticDir, 'index.html'))) {
@@ -244,6 +257,8 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
       if (!authorized(req)) return refuse(res, url);
       if (url.pathname === EVENTS_ROUTE && req.method === 'GET') return handleEvents(req, res);
       if (url.pathname === UPLOAD_ROUTE && req.method === 'POST') return await handleUpload(req, res, url);
+      const download = /^\/api\/exports\/([^/]+)\/download$/.exec(url.pathname);
+      if (download && req.method === 'GET') return handleDownload(res, decoded(download[1]));
       if (url.pathname.startsWith('/api/')) {
         const route = COMPILED.find((r) => r.verb === req.method && r.pattern.test(url.pathname));
         if (!route) {

@@ -20,6 +20,9 @@ let runUrl = '';
 test.beforeAll(async ({ browser }) => {
   fixtures = await buildFixtures(await mkdtemp(join(tmpdir(), 'fontloom-e2e-data-')));
   page = await browser.newPage();
+  // As a user opens the studio: from the printed address, whose key the page keeps as a cookie
+  // (the browser's downloads carry only that).
+  await page.goto(`/?token=${process.env.FONTLOOM_E2E_TOKEN}`);
 });
 
 test.afterAll(async () => {
@@ -177,6 +180,10 @@ test('generates a sheet, re-rolls a letter, shows traced outlines and exports gl
   expect(font.unitsPerEm).toBe(1000);
   for (const letter of LETTERS) expect(font.charToGlyph(letter).unicode).toBe(letter.charCodeAt(0));
   expect(font.getEnglishName('fontFamily')).toBe('Stick Test');
+  // In a browser the font comes down to the user's side as a download, the same bytes.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
+  expect(download.suggestedFilename()).toMatch(/\.otf$/);
+  expect((await readFile((await download.path())!)).equals(bytes)).toBe(true);
 
   await page.getByTestId('export-svg').click();
   await expect(page.getByTestId('export-path')).not.toHaveText(/\.otf$/, { timeout: 120_000 });
