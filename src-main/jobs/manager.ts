@@ -10,7 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { RESUMABLE, type FontloomEvent, type Run } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
-import { holderGone, loadRun, markInterrupted, refuseIfHeld, requestControl, tryClaimRun } from './run.ts';
+import { loadRun, requestControl } from './run.ts';
+import { refuseIfHeld } from './claims.ts';
+import { tryClaimRun } from './claims.ts';
+import { markInterrupted } from './claims.ts';
+import { holderGone } from './claims.ts';
 import type { WorkerMessage, WorkerTask } from './worker.ts';
 
 export const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.mjs', import.meta.url));

@@ -8,7 +8,9 @@ import { type BackendChoice } from '../contract/api.ts';
 import { measureTrainStep } from '../engine/runtime/measure.ts';
 import type { PresetName } from '../contract/presets.ts';
 import { drawFromCheckpoint } from './generate.ts';
-import { checkpointPath, failHeldRun, loadRun, trainRun, waitForTurn, type Progress } from './run.ts';
+import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
+import { waitForTurn } from './claims.ts';
+import { failHeldRun } from './claims.ts';
 import { evaluateRun } from './evaluate-run.ts';
 
 export type WorkerTask =
