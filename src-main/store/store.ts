@@ -172,6 +172,12 @@ const CLAIM = `UPDATE runs SET
       OR (@heldOnly = 0 AND (status IN (${FREE}) OR (status = 'queued' AND pid IS NULL))))
     AND (@refuse = 0 OR NOT ${OTHER_RUN_TRAINS})`;
 
+/** A patch's columns as `col = @key`, and the update time: the set list of every run update. */
+function setClause(patch: RunPatch): string {
+  const keys = Object.keys(patch) as (keyof RunPatch)[];
+  return [...keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`), 'updated = @updated'].join(', ');
+}
+
 // Parameters are positional or named by statement; each call site passes its statement's own.
 type Statement = Database.Statement<unknown[]>;
 
@@ -249,18 +255,14 @@ export class Store {
   }
 
   updateRun(id: string, patch: RunPatch): StoredRun {
-    const keys = Object.keys(patch) as (keyof RunPatch)[];
-    const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`);
-    this.prepared(`UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id`).run({ ...patch, id, updated: new Date().toISOString() });
+    this.prepared(`UPDATE runs SET ${setClause(patch)} WHERE id = @id`).run({ ...patch, id, updated: new Date().toISOString() });
     return this.getRun(id)!;
   }
 
   /** Patches a run only while it is as expected (a status, a holder): null when it was not. */
   updateRunIf(id: string, expected: RunExpectation, patch: RunPatch): StoredRun | null {
-    const keys = Object.keys(patch) as (keyof RunPatch)[];
-    const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`);
     const holder = expected.pid === undefined ? '' : ' AND pid IS @expectedPid';
-    const sql = `UPDATE runs SET ${[...sets, 'updated = @updated'].join(', ')} WHERE id = @id AND status IN (SELECT value FROM json_each(@expectedStatus))${holder}`;
+    const sql = `UPDATE runs SET ${setClause(patch)} WHERE id = @id AND status IN (SELECT value FROM json_each(@expectedStatus))${holder}`;
     const params = { ...patch, id, updated: new Date().toISOString(), expectedStatus: JSON.stringify(expected.status), ...(holder ? { expectedPid: expected.pid } : {}) };
     return this.prepared(sql).run(params).changes === 1 ? this.getRun(id) : null;
   }
