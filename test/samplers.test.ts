@@ -159,6 +159,9 @@ describe('sampling from a v-prediction model', () => {
     preset: getPreset('micro'),
     shape: { channels: 1, classes: 2, size },
     variables: new Map(),
+    encodeStyle: () => {
+      throw new Error('not a style model');
+    },
     apply: (x, t) => {
       const aBar = cosine.alphaBar[t[0]];
       const x0 = tf.tensor4d(target, [1, size, size, 1]);

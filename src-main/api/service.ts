@@ -13,7 +13,7 @@ import { renderPreview } from '../export/preview.ts';
 import { renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, traceOutlines } from '../export/index.ts';
 import { createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
-import { loadTrainingData } from '../data/training.ts';
+import { loadTrainingData, requireStyleSupport } from '../data/training.ts';
 import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
 import { ensureDefaultModel } from '../jobs/default-model.ts';
 import { storeFor } from '../store/store.ts';
@@ -176,7 +176,10 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     },
     createRun: async ({ dataset, name, ...request }) => {
       const record = await findDataset(dataset);
-      const config = await runConfig(request, async () => (await loadTrainingData(registry.glyphsPath(record), VAL_FRACTION)).train.length);
+      let loaded: ReturnType<typeof loadTrainingData> | undefined;
+      const data = () => (loaded ??= loadTrainingData(registry.glyphsPath(record), VAL_FRACTION));
+      if (request.style) requireStyleSupport((await data()).set, record.name);
+      const config = await runConfig(request, async () => (await data()).train.length);
       const run = await createRun(home, { name, data: registry.glyphsPath(record), dataset: record.id, datasetName: record.name, config });
       return jobs.enqueue(run.id);
     },

@@ -68,6 +68,7 @@ export function buildProgram(): Command {
     .option('--prediction <target>', `what the network predicts: ${PREDICTIONS.join(' or ')} (default: the preset's)`, oneOf('prediction', PREDICTIONS))
     .option('--weighting <w>', `loss weighting: ${WEIGHTINGS.join(' or ')} (default: the preset's)`, oneOf('weighting', WEIGHTINGS))
     .option('--snr-gamma <g>', "Min-SNR's γ (default 5)", positiveNumber('--snr-gamma'))
+    .option('--style', 'a style-conditioned model: letter and style (read from other letters of a font), so one seed draws one whole font; needs a dataset that knows its fonts')
     .option('--val-every <n>', 'validation MSE every N steps (default: 20 times a run)', positiveInt('--val-every'))
     .option('--sample-every <n>', 'A–Z sheets (model and EMA) every N steps; 0: only at the end', nonNegativeInt('--sample-every'))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default 500)', positiveInt('--checkpoint-every'))

@@ -18,7 +18,7 @@ import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
 import { createRun, listRuns, loadRun, requestControl, runConfig, runDir, trainRun, type RunOutcome } from '../jobs/run.ts';
 import { refuseIfHeld } from '../jobs/claims.ts';
 import { claimRun } from '../jobs/claims.ts';
-import { loadTrainingData } from '../data/training.ts';
+import { loadTrainingData, requireStyleSupport } from '../data/training.ts';
 import { storeFor, type StoredRun } from '../store/store.ts';
 import { progressReporter } from './progress.ts';
 import type { WorkerTask } from '../jobs/worker.ts';
@@ -133,6 +133,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
   const settings = parseWith(RUN_SETTINGS, { ...flags, sampleEvery: opts.sampleEvery ?? 1000 }, { what: 'train', field: flag });
   const source = await resolveData(dataset);
   const data = await loadTrainingData(source.path, VAL_FRACTION);
+  if (settings.style) requireStyleSupport(data.set, source.name ?? source.path);
   const config = await runConfig(settings, async () => data.train.length);
   // Held by this process from the start, so no studio's queue takes it. In the foreground it is
   // claimed at once (the user asked for it now, whatever else trains); --detach hands it on.

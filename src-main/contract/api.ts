@@ -35,6 +35,11 @@ export interface SampleOptions {
   seed: number;
   /** DDIM's η (0: deterministic). DDPM ignores it. */
   eta: number;
+  /**
+   * A style model's guidance on style, s_s in ε_∅∅ + s·(ε_c∅ − ε_∅∅) + s_s·(ε_cs − ε_c∅) (s is
+   * `cfg`, on the letter); default: the same as `cfg`, which needs no third branch.
+   */
+  styleCfg?: number;
 }
 
 /** The one set of sampling defaults: the studio's Generate, `fontloom sample`, sheets and evaluations. */
@@ -234,6 +239,8 @@ const runSettings = z.object({
   weighting: z.enum(WEIGHTINGS).optional(),
   /** Min-SNR's γ; only with Min-SNR weighting (the preset's or asked for). */
   snrGamma: z.number().positive().max(1000).optional(),
+  /** A style-conditioned model: letter and style (read from other letters of a font). */
+  style: z.boolean().optional(),
 });
 
 /** Checks across a run's fields; they name the fields as {field}, which the CLI writes as its flags. */

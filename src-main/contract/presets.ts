@@ -153,6 +153,21 @@ export function checkRecipe(value: unknown, where: string): Recipe {
   return { schedule: r.schedule, prediction: r.prediction, weighting: r.weighting, snrGamma: r.snrGamma } as Recipe;
 }
 
+/**
+ * A style-conditioned model: a style encoder reads 1..maxRefs other letters of a training
+ * glyph's font, and the UNet is conditioned on letter, style and time.
+ */
+export interface StyleConfig {
+  /** Length of the style code. */
+  dim: number;
+  /** Training draws 1..maxRefs references per glyph. */
+  maxRefs: number;
+  /** Share of labelled samples trained without their style (classifier-free guidance on style). */
+  dropout: number;
+}
+
+export const STYLE_DEFAULTS: Readonly<StyleConfig> = { dim: 32, maxRefs: 8, dropout: 0.1 };
+
 /** Optimizer steps of a run when the user names neither steps nor epochs. */
 export const DEFAULT_RUN_STEPS = 1000;
 
@@ -176,6 +191,8 @@ export interface TrainConfig {
   valEvery: number;
   /** Validate on at most this many held-out glyphs, always the same ones. */
   valMax: number;
+  /** Present for a style-conditioned model (`--style`); absent: conditioned on the letter only. */
+  style?: StyleConfig;
 }
 
 /** Overrides for a run: any field, and any part of the recipe (the rest stays the preset's). */

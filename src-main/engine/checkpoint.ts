@@ -10,6 +10,7 @@ import { describeRecipe, getPreset, type TrainConfig } from '../contract/presets
 import { createUNet, type ModelShape, type UNet } from './unet.ts';
 import { makeDiffusion, type Diffusion } from './diffusion.ts';
 import { trainConfigFromJson, type Trainer } from './train.ts';
+import type { StylePrior } from './style.ts';
 
 const MAGIC = 'FLCKPT01';
 const VERSION = 1;
@@ -33,6 +34,8 @@ export interface CheckpointHeader {
   optimizerStep: number;
   emaStep: number;
   tensors: TensorEntry[];
+  /** A style model's training-font codes and the Gaussian new styles are drawn from, per weights. */
+  stylePriors?: Partial<Record<'model' | 'ema', StylePrior>>;
 }
 
 export interface Checkpoint {
@@ -72,6 +75,7 @@ export async function saveCheckpoint(path: string, trainer: Trainer): Promise<vo
     emaStep: trainer.emaUpdater.step,
     tensors,
   };
+  if (trainer.config.style) header.stylePriors = { model: await trainer.stylePrior('model'), ema: await trainer.stylePrior('ema') };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(12);
   prefix.write(MAGIC, 0, 'latin1');
@@ -129,7 +133,8 @@ function assignGroup(ckpt: Checkpoint, group: Group, vars: ReadonlyMap<string, t
 }
 
 function describe(config: TrainConfig, shape: ModelShape): string {
-  return `preset ${config.preset}, ${shape.channels} channel(s), ${shape.classes} classes, ${shape.size}×${shape.size}, ${describeRecipe(config.recipe)}`;
+  const style = shape.style ? `, style-conditioned (${shape.style}-d style code)` : '';
+  return `preset ${config.preset}, ${shape.channels} channel(s), ${shape.classes} classes, ${shape.size}×${shape.size}${style}, ${describeRecipe(config.recipe)}`;
 }
 
 /** Puts a checkpoint's state into a trainer built for the same preset, data shape and recipe. */

@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SampleOptions } from '../contract/api.ts';
 import type { Prediction, Recipe } from '../contract/presets.ts';
 import { rngFor } from './rng.ts';
-import { SAMPLERS, guide, timesteps, toUint8 } from './samplers.ts';
+import { SAMPLERS, guide, guideTwice, timesteps, toUint8 } from './samplers.ts';
 import { makeSchedule, type NoiseSchedule } from './schedule.ts';
-import { oneHot, type UNet } from './unet.ts';
+import { oneHot, styleRows, type UNet } from './unet.ts';
 
 export interface Diffusion {
   readonly model: UNet;
@@ -94,6 +94,12 @@ export interface StepBatch {
   labels: Int32Array;
   /** Per-sample loss weights (all 1 for plain MSE). */
   weights: Float32Array;
+  /**
+   * A style model's references: glyphs of each sample's font (other letters than the sample's),
+   * in sample order; `owner[r]` is the sample reference r belongs to. A sample without
+   * references trains without style (classifier-free guidance on style).
+   */
+  refs?: { x: Float32Array; owner: Int32Array };
 }
 
 /** The samples [start, end) of a batch, as views. */
@@ -106,7 +112,32 @@ export function sliceBatch(b: StepBatch, start: number, end: number): StepBatch 
     t: b.t.subarray(start, end),
     labels: b.labels.subarray(start, end),
     weights: b.weights.subarray(start, end),
+    refs: b.refs && sliceRefs(b.refs, per, start, end),
   };
+}
+
+function sliceRefs(refs: NonNullable<StepBatch['refs']>, per: number, start: number, end: number): NonNullable<StepBatch['refs']> {
+  let first = 0;
+  while (first < refs.owner.length && refs.owner[first] < start) first++;
+  let last = first;
+  while (last < refs.owner.length && refs.owner[last] < end) last++;
+  return { x: refs.x.subarray(first * per, last * per), owner: refs.owner.subarray(first, last).map((o) => o - start) };
+}
+
+/**
+ * The style rows of n samples from their references: each sample's code is the mean of its
+ * references' codes (so the order and number of references do not matter); a sample without
+ * references gets the all-zero "no style" row.
+ */
+export function batchStyleRows(model: UNet, n: number, refs: tf.Tensor4D | null, owner: ArrayLike<number>): tf.Tensor2D {
+  const dim = model.shape.style ?? 0;
+  const counts = new Float32Array(n);
+  for (let r = 0; r < owner.length; r++) counts[owner[r]] += 1;
+  if (!refs || owner.length === 0) return tf.zeros([n, dim + 1]);
+  const mean = new Float32Array(n * owner.length);
+  for (let r = 0; r < owner.length; r++) mean[owner[r] * owner.length + r] = 1 / counts[owner[r]];
+  const codes = tf.matMul(tf.tensor2d(mean, [n, owner.length]), model.encodeStyle(refs)) as tf.Tensor2D;
+  return styleRows(codes, counts);
 }
 
 /** √ᾱ_t and √(1−ᾱ_t) per sample, shaped to broadcast over an image batch. */
@@ -132,7 +163,12 @@ export function lossAndGrads(d: Diffusion, b: StepBatch): { value: tf.Scalar; gr
   const rows = oneHot(b.labels, classes);
   // With plain mse every weight is 1 and this is the reference's mean over the whole batch.
   const w = tf.tensor1d(b.weights);
-  return tf.variableGrads(() => weightedMse(d.model.apply(xt, b.t, rows), target, w), [...d.model.variables.values()]);
+  const styled = (d.model.shape.style ?? 0) > 0;
+  const refs = styled && b.refs && b.refs.owner.length > 0 ? tf.tensor4d(b.refs.x, [b.refs.owner.length, size, size, channels]) : null;
+  return tf.variableGrads(() => {
+    const style = styled ? batchStyleRows(d.model, b.n, refs, b.refs?.owner ?? []) : undefined;
+    return weightedMse(d.model.apply(xt, b.t, rows, style), target, w);
+  }, [...d.model.variables.values()]);
 }
 
 // ---- Sampling: the reverse process over the sampler's timesteps, with classifier-free guidance
@@ -147,9 +183,25 @@ export interface RowRange {
 }
 
 /**
+ * The branches of one guided step, batched: which rows carry the letter and the style, and how
+ * the outputs mix. Without style codes: (letter) and (nothing), mixed by `cfg`. With them and
+ * one scale for both: (letter, style) and (nothing). With two scales: (letter, style),
+ * (letter) and (nothing), so the letter's and the style's guidance can differ.
+ */
+export type GuidanceBranches = 'letter' | 'letter-style' | 'letter-style+letter';
+
+export function guidanceBranches(opts: Pick<SampleOptions, 'cfg' | 'styleCfg'>, styled: boolean): { branches: GuidanceBranches; guided: boolean } {
+  const styleCfg = opts.styleCfg ?? opts.cfg;
+  if (!styled) return { branches: 'letter', guided: opts.cfg !== 1 };
+  if (styleCfg === opts.cfg) return { branches: 'letter-style', guided: opts.cfg !== 1 };
+  return { branches: 'letter-style+letter', guided: true };
+}
+
+/**
  * One image per label, as uint8 NHWC in 0..255. With `rows`, only those rows of the batch are
  * drawn, with exactly the noise the whole batch would give them: two engines drawing halves
- * produce the batch one engine would.
+ * produce the batch one engine would. A style model draws row i in the style whose code is
+ * `styles[i·dim … (i+1)·dim)` (one code per label, for the whole batch).
  */
 export async function sampleImages(
   d: Diffusion,
@@ -157,6 +209,7 @@ export async function sampleImages(
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
   rows: RowRange = { start: 0, count: labels.length },
+  styles?: Float32Array,
 ): Promise<Uint8Array> {
   const { model } = d;
   const { channels, classes, size } = model.shape;
@@ -167,12 +220,25 @@ export async function sampleImages(
   const mine = (all: Float32Array) => all.subarray(rows.start * perImage, (rows.start + n) * perImage);
   const rng = rngFor(opts.seed, 'sample');
   const step = SAMPLERS[opts.sampler];
-  const guided = opts.cfg !== 1;
+  const dim = model.shape.style ?? 0;
+  if (styles && dim === 0) throw new Error('this model is not style-conditioned: it draws without a style');
+  if (styles && styles.length !== total * dim) throw new Error(`expected ${total} style codes of ${dim}, found ${styles.length} numbers`);
+  const { branches, guided } = guidanceBranches(opts, styles !== undefined);
+  const styleCfg = opts.styleCfg ?? opts.cfg;
   const addsNoise = opts.sampler === 'ddpm' || opts.eta > 0;
-  const classRows = tf.tidy(() => {
+  // Conditions per branch, stacked in the order the outputs are sliced below.
+  const [classRows, styleInput] = tf.tidy(() => {
     const cond = oneHot(labels.slice(rows.start, rows.start + n), classes);
-    return guided ? tf.concat([cond, tf.zerosLike(cond)]) : cond;
-  });
+    const none = tf.zerosLike(cond);
+    if (branches === 'letter') return [guided ? tf.concat([cond, none]) : cond, undefined];
+    const codes = tf.tensor2d(styles!.subarray(rows.start * dim, (rows.start + n) * dim), [n, dim]);
+    const style = styleRows(codes, new Array(n).fill(true));
+    const noStyle = tf.zerosLike(style);
+    if (!guided) return [cond, style];
+    if (branches === 'letter-style') return [tf.concat([cond, none]), tf.concat([style, noStyle])];
+    return [tf.concat([cond, cond, none]), tf.concat([style, noStyle, noStyle])];
+  }) as [tf.Tensor2D, tf.Tensor2D | undefined];
+  const copies = classRows.shape[0] / n;
   const ts = timesteps(d.schedule, opts.steps);
   let x = tf.tensor4d(mine(rng.normal(total * perImage)), shape);
   try {
@@ -180,9 +246,10 @@ export async function sampleImages(
       const t = ts[i];
       const tPrev = ts[i + 1];
       const next = tf.tidy(() => {
-        const batch = guided ? 2 * n : n;
-        const out = model.apply(guided ? tf.concat([x, x]) : x, new Array(batch).fill(t), classRows);
-        const guidedOut = guided ? guide(tf.slice(out, 0, n), tf.slice(out, n, n), opts.cfg) : out;
+        const batch = copies * n;
+        const out = model.apply(copies > 1 ? tf.concat(new Array(copies).fill(x)) : x, new Array(batch).fill(t), classRows, styleInput);
+        const part = (i: number) => tf.slice(out, i * n, n);
+        const guidedOut = !guided ? out : copies === 2 ? guide(part(0), part(1), opts.cfg) : guideTwice(part(0), part(1), part(2), opts.cfg, styleCfg);
         const eps = epsFromOutput(d, x, guidedOut, t);
         const noise = addsNoise ? tf.tensor4d(mine(rng.normal(total * perImage)), shape) : tf.zeros(shape);
         return step(d.schedule, { x, eps, t, tPrev, noise: noise as tf.Tensor4D, eta: opts.eta });
@@ -194,6 +261,6 @@ export async function sampleImages(
     return await toUint8(x);
   } finally {
     x.dispose();
-    classRows.dispose();
+    tf.dispose([classRows, ...(styleInput ? [styleInput] : [])]);
   }
 }

@@ -77,6 +77,17 @@ export function guide(cond: tf.Tensor4D, uncond: tf.Tensor4D, scale: number): tf
   return tf.add<tf.Tensor4D>(uncond, tf.mul(tf.sub(cond, uncond), scale));
 }
 
+/**
+ * Guidance on two conditions (letter, then style; after InstructPix2Pix):
+ * ε = ε_∅∅ + s_c·(ε_c∅ − ε_∅∅) + s_s·(ε_cs − ε_c∅). With s_c = s_s it is `guide(ε_cs, ε_∅∅, s)`.
+ */
+export function guideTwice(both: tf.Tensor4D, letterOnly: tf.Tensor4D, neither: tf.Tensor4D, letterScale: number, styleScale: number): tf.Tensor4D {
+  return tf.add<tf.Tensor4D>(
+    tf.add(neither, tf.mul(tf.sub(letterOnly, neither), letterScale)),
+    tf.mul(tf.sub(both, letterOnly), styleScale),
+  );
+}
+
 /** Clamp to [−1, 1] and map to 0..255 (rounded) on the host. */
 export async function toUint8(x: tf.Tensor): Promise<Uint8Array> {
   const data = await x.data();

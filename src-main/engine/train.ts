@@ -10,8 +10,9 @@ import { AdamW, oneCycle, oneCycleAt, type OneCycleConfig } from './optim.ts';
 import { Ema } from './ema.ts';
 import type { BackendName } from '../contract/api.ts';
 import { checkRecipe, getPreset, REFERENCE_RECIPE, stepsPerEpoch, type TrainConfig } from '../contract/presets.ts';
-import { lossAndGrads, lossWeights, makeDiffusion, noiseScales, outputAsEps, sliceBatch, type Diffusion, type StepBatch } from './diffusion.ts';
+import { batchStyleRows, lossAndGrads, lossWeights, makeDiffusion, noiseScales, outputAsEps, sliceBatch, type Diffusion, type StepBatch } from './diffusion.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
+import { fitStylePrior, glyphCodes, meanCode, type StylePrior } from './style.ts';
 import { rngFor } from './rng.ts';
 import { EngineWorker, flatWeights, unflatGrads } from './runtime/parallel.ts';
 
@@ -25,6 +26,32 @@ export interface TrainingData {
   classNames: readonly string[];
   train: Int32Array;
   val: Int32Array;
+  /** Font per glyph: a style model's references are other glyphs of the same font. */
+  fontIds?: Int32Array;
+}
+
+/** The glyphs of each font within a split (items, in item order). */
+function fontsOf(data: TrainingData, items: Int32Array): Map<number, number[]> {
+  const fonts = new Map<number, number[]>();
+  if (!data.fontIds) return fonts;
+  for (const item of items) {
+    const f = data.fontIds[item];
+    const list = fonts.get(f);
+    if (list) list.push(item);
+    else fonts.set(f, [item]);
+  }
+  return fonts;
+}
+
+/** Up to k glyphs of the item's font other than the item itself, without repeats. */
+function referencesFor(item: number, font: readonly number[], k: number, rng: { next(): number }): number[] {
+  const others = font.filter((i) => i !== item);
+  const take = Math.min(k, others.length);
+  for (let i = 0; i < take; i++) {
+    const j = i + Math.floor(rng.next() * (others.length - i));
+    [others[i], others[j]] = [others[j], others[i]];
+  }
+  return others.slice(0, take);
 }
 
 export interface StepResult {
@@ -42,8 +69,9 @@ export function trainConfigFromJson(stored: TrainConfig, where: string): TrainCo
   return { ...config, recipe: checkRecipe(stored.recipe ?? REFERENCE_RECIPE, where) };
 }
 
-export function modelShapeOf(data: TrainingData): ModelShape {
-  return { channels: data.channels, classes: data.classNames.length, size: data.height };
+export function modelShapeOf(data: TrainingData, config?: Pick<TrainConfig, 'style'>): ModelShape {
+  const shape = { channels: data.channels, classes: data.classNames.length, size: data.height };
+  return config?.style ? { ...shape, style: config.style.dim } : shape;
 }
 
 /** Images as floats in [−1, 1], NHWC. */
@@ -77,11 +105,17 @@ export class Trainer {
   step = 0;
   private order: { epoch: number; perm: Int32Array } | null = null;
   private worker: EngineWorker | null = null;
+  /** A style model's fonts: training glyphs by font, and validation glyphs by font. */
+  private readonly trainFonts: Map<number, number[]>;
+  private readonly valFonts: Map<number, number[]>;
 
   constructor(readonly config: TrainConfig, readonly data: TrainingData) {
     if (data.train.length === 0) throw new Error('the training split is empty');
     const preset = getPreset(config.preset);
-    const shape = modelShapeOf(data);
+    if (config.style && !data.fontIds) throw new Error('a style model needs the font of every glyph');
+    const shape = modelShapeOf(data, config);
+    this.trainFonts = config.style ? fontsOf(data, data.train) : new Map();
+    this.valFonts = config.style ? fontsOf(data, data.val) : new Map();
     this.model = createUNet(preset, shape, config.seed);
     this.ema = createUNet(preset, shape, config.seed);
     this.diffusion = makeDiffusion(this.model, config.recipe);
@@ -121,7 +155,53 @@ export class Trainer {
     }
     const eps = rng.normal(n * this.data.height * this.data.width * this.data.channels);
     const weights = lossWeights(this.diffusion.schedule, t, this.diffusion.recipe);
-    return { n, x0: imageFloats(this.data, items), eps, t, labels, weights };
+    const batch: StepBatch = { n, x0: imageFloats(this.data, items), eps, t, labels, weights };
+    if (this.config.style) batch.refs = this.stepRefs(step, items, labels);
+    return batch;
+  }
+
+  /**
+   * Step k's references (their own stream, so a letter-only run's draws are unchanged): a sample
+   * trained without its label is trained without style too (the fully unconditional branch);
+   * of the others, `style.dropout` are trained without style; the rest get 1..maxRefs other
+   * glyphs of their font.
+   */
+  private stepRefs(step: number, items: Int32Array, labels: Int32Array): NonNullable<StepBatch['refs']> {
+    const style = this.config.style!;
+    const rng = rngFor(this.config.seed, 'style-refs', step);
+    const chosen: number[] = [];
+    const owner: number[] = [];
+    items.forEach((item, i) => {
+      const dropped = rng.next() < style.dropout;
+      const k = rng.int(1, style.maxRefs + 1);
+      if (labels[i] < 0 || dropped) return;
+      const font = this.trainFonts.get(this.data.fontIds![item]) ?? [];
+      for (const r of referencesFor(item, font, k, rng)) {
+        chosen.push(r);
+        owner.push(i);
+      }
+    });
+    return { x: imageFloats(this.data, chosen), owner: Int32Array.from(owner) };
+  }
+
+  /**
+   * The training fonts' style codes and the Gaussian fitted to them, for the model or the EMA:
+   * where a style model's new styles come from. Undefined for a letter-only model.
+   */
+  async stylePrior(which: 'model' | 'ema'): Promise<StylePrior | undefined> {
+    const dim = this.config.style?.dim;
+    if (!dim) return undefined;
+    const model = which === 'ema' ? this.ema : this.model;
+    const fontIds: number[] = [];
+    const codes: number[] = [];
+    const per = this.data.height * this.data.width * this.data.channels;
+    for (const [font, items] of this.trainFonts) {
+      const pixels = new Uint8Array(items.length * per);
+      items.forEach((item, i) => pixels.set(this.data.pixels.subarray(item * per, (item + 1) * per), i * per));
+      codes.push(...meanCode(await glyphCodes(model, pixels, items.length), items.length, dim));
+      fontIds.push(font);
+    }
+    return fitStylePrior(Float32Array.from(codes), fontIds, dim);
   }
 
   /** Shares each batch with a gradient worker on another thread (wasm runs one thread per engine). */
@@ -184,18 +264,37 @@ export class Trainer {
       const t = Int32Array.from(chunk, () => rng.int(1, this.diffusion.schedule.steps));
       const noise = rng.normal(chunk.length * per);
       const labels = Int32Array.from(chunk, (i) => this.data.labels[i]);
+      const refs = this.config.style ? this.validationRefs(chunk) : null;
       const sse = tf.tidy(() => {
         const x0 = batchImages(this.data, chunk);
         const eps = tf.tensor4d(noise, x0.shape);
         const [sa, sb] = noiseScales(this.diffusion.schedule, t);
         const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(eps, sb));
-        const out = model.apply(xt, t, oneHot(labels, this.data.classNames.length));
+        const style = refs
+          ? batchStyleRows(model, chunk.length, refs.owner.length ? tf.tensor4d(refs.x, [refs.owner.length, this.data.height, this.data.width, this.data.channels]) : null, refs.owner)
+          : undefined;
+        const out = model.apply(xt, t, oneHot(labels, this.data.classNames.length), style);
         return tf.sum(tf.squaredDifference(outputAsEps(this.diffusion.recipe.prediction, xt, out, sa, sb), eps));
       });
       sum += (await sse.data())[0];
       sse.dispose();
     }
     return sum / (items.length * per);
+  }
+
+  /** Four fixed references per validation glyph (other letters of its font), for a style model. */
+  private validationRefs(chunk: Int32Array): NonNullable<StepBatch['refs']> {
+    const rng = rngFor(this.config.seed, 'validation-refs', chunk[0]);
+    const chosen: number[] = [];
+    const owner: number[] = [];
+    chunk.forEach((item, i) => {
+      const font = this.valFonts.get(this.data.fontIds![item]) ?? [];
+      for (const r of referencesFor(item, font, 4, rng)) {
+        chosen.push(r);
+        owner.push(i);
+      }
+    });
+    return { x: imageFloats(this.data, chosen), owner: Int32Array.from(owner) };
   }
 
   dispose(): void {

@@ -19,6 +19,11 @@ export interface ModelShape {
   readonly classes: number;
   /** Square image size; a multiple of 8. */
   readonly size: number;
+  /**
+   * Length of the style code for a style-conditioned model (a style encoder reads reference
+   * glyphs of a font); absent or 0 for a model conditioned on the letter only.
+   */
+  readonly style?: number;
 }
 
 export interface UNet {
@@ -31,7 +36,13 @@ export interface UNet {
    * The output (ε or v: the diffusion's recipe says which) for images x [N,H,W,C] at integer timesteps t, for classes given
    * as one-hot rows [N, classes]; an all-zero row means "no label" (classifier-free guidance).
    */
-  apply(x: tf.Tensor4D, t: ArrayLike<number>, classes: tf.Tensor2D): tf.Tensor4D;
+  apply(x: tf.Tensor4D, t: ArrayLike<number>, classes: tf.Tensor2D, style?: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * A style model's per-glyph style codes [R, style] for reference glyphs [R,H,W,C] in [−1, 1].
+   * A font's style is the mean of its glyphs' codes (order-free, any number of glyphs); it
+   * reaches `apply` as style rows (see `styleRows`).
+   */
+  encodeStyle(refs: tf.Tensor4D): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -195,6 +206,35 @@ export function timeEncoding(t: ArrayLike<number>, dim: number): Float32Array {
   return out;
 }
 
+/**
+ * The style encoder: three conv → GroupNorm → GELU → 2×2 max-pool stages (widths w, 2w, 4w),
+ * a mean over the remaining pixels, and a linear map to the code. Small next to the UNet, since
+ * each training sample brings up to eight references.
+ */
+function styleEncoder(b: Builder, channels: number, width: number, dim: number): (x: tf.Tensor4D) => tf.Tensor2D {
+  const stage = (name: string, cin: number, cout: number): Layer<tf.Tensor4D> => {
+    const conv = conv3x3(b.scope(`${name}.conv`), cin, cout);
+    const norm = groupNormLayer(b.scope(`${name}.norm`), cout);
+    return (x) => maxPool2(gelu(norm(conv(x))));
+  };
+  const s1 = stage('stage1', channels, width);
+  const s2 = stage('stage2', width, 2 * width);
+  const s3 = stage('stage3', 2 * width, 4 * width);
+  const out = linear(b.scope('out'), 4 * width, dim);
+  return (x) => out(tf.mean(s3(s2(s1(x))), [1, 2]) as tf.Tensor2D);
+}
+
+/**
+ * Style rows for `apply`: each row is a style code followed by 1, or all zeros for "no style"
+ * (classifier-free guidance on style), as an all-zero one-hot row means "no letter".
+ * `codes` is [N, dim]; rows whose `present` is false become zeros.
+ */
+export function styleRows(codes: tf.Tensor2D, present: ArrayLike<boolean | number>): tf.Tensor2D {
+  const n = codes.shape[0];
+  const mask = tf.tensor2d(Float32Array.from({ length: n }, (_, i) => (present[i] ? 1 : 0)), [n, 1]);
+  return tf.concat([tf.mul(codes, mask), mask], 1) as tf.Tensor2D;
+}
+
 let modelsCreated = 0;
 
 export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNet {
@@ -231,14 +271,23 @@ export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNe
   const outcW = outcScope.param('weight', [1, 1, W, channels], outcScope.uniform(outcBound));
   const outcB = outcScope.param('bias', [channels], outcScope.uniform(outcBound));
   const labelEmb = root.scope('label_emb').param('weight', [classes, T], root.normal());
+  // A style model adds its style the way the label is added: a linear map of [code, 1] (no bias,
+  // so a zero row adds nothing) into the time embedding.
+  const styleDim = shape.style ?? 0;
+  const encoder = styleDim > 0 ? styleEncoder(root.scope('style_enc'), channels, Math.max(8, W), styleDim) : null;
+  const styleEmb = styleDim > 0 ? root.scope('style_emb').param('weight', [styleDim + 1, T], root.uniform(1 / Math.sqrt(styleDim + 1))) : null;
 
   return {
     preset,
     shape,
     variables: root.variables,
-    apply(x, t, classOneHot) {
+    apply(x, t, classOneHot, style) {
       const n = x.shape[0];
-      const time = tf.add<tf.Tensor2D>(tf.tensor2d(timeEncoding(t, T), [n, T]), tf.matMul(classOneHot, labelEmb as tf.Tensor2D));
+      let time = tf.add<tf.Tensor2D>(tf.tensor2d(timeEncoding(t, T), [n, T]), tf.matMul(classOneHot, labelEmb as tf.Tensor2D));
+      if (style && styleEmb) {
+        if (style.shape[1] !== styleDim + 1) throw new Error(`style rows are ${style.shape[1]} wide; this model takes ${styleDim + 1}`);
+        time = tf.add(time, tf.matMul(style, styleEmb as tf.Tensor2D));
+      }
       const x1 = inc(x);
       const x2 = sa1(down1(x1, time));
       const x3 = sa2(down2(x2, time));
@@ -251,6 +300,10 @@ export function createUNet(preset: Preset, shape: ModelShape, seed: number): UNe
       const flat = tf.reshape<tf.Rank.R2>(h, [n * size * size, W]);
       const out = dense(flat, tf.reshape<tf.Rank.R2>(outcW, [W, channels]), outcB as tf.Tensor1D);
       return tf.reshape<tf.Rank.R4>(out, [n, size, size, channels]);
+    },
+    encodeStyle(refs) {
+      if (!encoder) throw new Error('this model is not style-conditioned');
+      return encoder(refs);
     },
     dispose() {
       for (const v of root.variables.values()) v.dispose();

@@ -10,10 +10,11 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { DEFAULT_SAMPLE, RUN_LIMITS, type Metric, type RunConfig, type RunSettings, type SampleOptions } from '../contract/api.ts';
-import { defaultTrainConfig, stepsPerEpoch, VAL_FRACTION } from '../contract/presets.ts';
+import { defaultTrainConfig, STYLE_DEFAULTS, stepsPerEpoch, VAL_FRACTION } from '../contract/presets.ts';
 import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
 import { sampleImages } from '../engine/diffusion.ts';
+import { inventStyle, repeatCode } from '../engine/style.ts';
 import { Trainer, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
 import { deriveSeed } from '../engine/rng.ts';
 import { loadTrainingData } from '../data/training.ts';
@@ -93,7 +94,7 @@ export function checkpointPath(home: string, id: string): string {
  * whose size `trainGlyphs` gives (read only when epochs are asked for).
  */
 export async function runConfig(request: RunSettings, trainGlyphs: () => Promise<number>): Promise<RunConfig> {
-  const { preset, epochs, schedule, prediction, weighting, snrGamma, steps: asked, ...rest } = request;
+  const { preset, epochs, schedule, prediction, weighting, snrGamma, steps: asked, style, ...rest } = request;
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<typeof rest>;
   const recipe = Object.fromEntries(Object.entries({ schedule, prediction, weighting, snrGamma }).filter(([, v]) => v !== undefined));
   const { sampleEvery, checkpointEvery, evalEvery, backend, threads, valEvery, ...training } = given;
@@ -102,6 +103,7 @@ export async function runConfig(request: RunSettings, trainGlyphs: () => Promise
   if (steps > RUN_LIMITS.steps) throw new UserError(`${epochs} epochs are ${steps} steps here, over the ${RUN_LIMITS.steps} a run may take: ask for fewer epochs`);
   return {
     ...base,
+    ...(style ? { style: { ...STYLE_DEFAULTS } } : {}),
     steps,
     valEvery: valEvery ?? Math.max(1, Math.floor(steps / 20)),
     sampleEvery: sampleEvery ?? Math.max(1, Math.floor(steps / 10)),
@@ -176,7 +178,11 @@ async function writeSheets(home: string, run: StoredRun, trainer: Trainer): Prom
   const store = storeFor(home);
   let last = '';
   for (const which of ['model', 'ema'] as const) {
-    const images = await sampleImages(which === 'ema' ? trainer.emaDiffusion : trainer.diffusion, labels, run.sheet);
+    // A style model's sheet is one invented style (the sheet's seed picks it), so the sheet shows
+    // whether the alphabet holds together.
+    const prior = await trainer.stylePrior(which);
+    const styles = prior ? repeatCode(inventStyle(prior, run.sheet.seed), labels.length) : undefined;
+    const images = await sampleImages(which === 'ema' ? trainer.emaDiffusion : trainer.diffusion, labels, run.sheet, undefined, undefined, styles);
     last = join(runDir(home, run.id), 'samples', `step-${String(trainer.step).padStart(7, '0')}-${which}.png`);
     const title = `${run.name} · ${run.config.preset} · step ${trainer.step} · ${which === 'ema' ? 'EMA' : 'model'} · ${run.sheet.sampler} ${run.sheet.steps}, cfg ${run.sheet.cfg}`;
     await writeSheet(last, images, labels.length, height, width, channels as 1 | 3, [...trainer.data.classNames], { title });

@@ -21,7 +21,7 @@ export interface EngineWorkerInit {
 export type EngineRequest =
   /** `weights`: every variable's values, concatenated in the model's variable order. */
   | { kind: 'grad'; weights: Float32Array; batch: StepBatch }
-  | { kind: 'sample'; weights: Float32Array; labels: number[]; opts: SampleOptions; rows: RowRange };
+  | { kind: 'sample'; weights: Float32Array; labels: number[]; opts: SampleOptions; rows: RowRange; styles?: Float32Array };
 
 export interface GradReply {
   loss: number;
@@ -71,7 +71,7 @@ parentPort!.on('message', async (request: EngineRequest) => {
     const reply = await gradients(request.batch);
     parentPort!.postMessage(reply, [reply.grads.buffer as ArrayBuffer]);
   } else {
-    const images = await sampleImages(diffusion, request.labels, request.opts, undefined, request.rows);
+    const images = await sampleImages(diffusion, request.labels, request.opts, undefined, request.rows, request.styles);
     parentPort!.postMessage({ images } satisfies SampleReply, [images.buffer as ArrayBuffer]);
   }
 });

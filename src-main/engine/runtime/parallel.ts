@@ -28,8 +28,8 @@ export class EngineWorker {
   }
 
   /** Rows of a batch being sampled (see sampleImages); the caller samples the other rows meanwhile. */
-  async sample(weights: Float32Array, labels: readonly number[], opts: SampleOptions, rows: RowRange): Promise<Uint8Array> {
-    return (await this.ask<SampleReply>({ kind: 'sample', weights, labels: [...labels], opts, rows })).images;
+  async sample(weights: Float32Array, labels: readonly number[], opts: SampleOptions, rows: RowRange, styles?: Float32Array): Promise<Uint8Array> {
+    return (await this.ask<SampleReply>({ kind: 'sample', weights, labels: [...labels], opts, rows, styles })).images;
   }
 
   private ask<T>(request: EngineRequest): Promise<T> {
@@ -82,11 +82,12 @@ export async function sampleOnTwoEngines(
   labels: readonly number[],
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
+  styles?: Float32Array,
 ): Promise<Uint8Array> {
   const n = labels.length;
   const first = Math.ceil(n / 2);
-  const theirs = worker.sample(await flatWeights(d.model), labels, opts, { start: first, count: n - first });
-  const mine = await sampleImages(d, labels, opts, onStep, { start: 0, count: first });
+  const theirs = worker.sample(await flatWeights(d.model), labels, opts, { start: first, count: n - first }, styles);
+  const mine = await sampleImages(d, labels, opts, onStep, { start: 0, count: first }, styles);
   const rest = await theirs;
   const out = new Uint8Array(mine.length + rest.length);
   out.set(mine, 0);
@@ -97,21 +98,23 @@ export async function sampleOnTwoEngines(
 /**
  * A batch of two glyphs or more shares a second core on cpu (one thread per engine), and on wasm
  * where this process planned two engines; a wasm engine planned alone has every core already.
+ * A style model draws row i in style `styles[i·dim …]` (see sampleImages).
  */
 export async function sampleOnEngines(
   d: Diffusion,
   labels: readonly number[],
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
+  styles?: Float32Array,
 ): Promise<Uint8Array> {
   const backend = tf.getBackend();
   const oneEngine = backend === 'wasm' && plannedEngines() === 1;
   if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu') || oneEngine) {
-    return sampleImages(d, labels, opts, onStep);
+    return sampleImages(d, labels, opts, onStep, undefined, styles);
   }
   const worker = await EngineWorker.start(backend, d);
   try {
-    return await sampleOnTwoEngines(worker, d, labels, opts, onStep);
+    return await sampleOnTwoEngines(worker, d, labels, opts, onStep, styles);
   } finally {
     await worker.stop();
   }
