@@ -25,7 +25,7 @@ const SUPERSAMPLE = 4;
 const CAP_HEIGHT_SANE = { min: 0.8, max: 1.1 } as const;
 const FONT_EXTENSIONS = new Set(['.ttf', '.otf', '.woff', '.woff2', '.ttc', '.otc']);
 /** Latin fonts are well under 1 MB; this still takes the CJK collections (about 20 MB) a fonts folder may hold. */
-const FONT_CAP: FileCap = { maxBytes: 32 * 2 ** 20, what: 'a font file' };
+export const FONT_CAP: FileCap = { maxBytes: 32 * 2 ** 20, what: 'a font file' };
 /** Fonts are read one at a time, so this bounds the time an import takes more than its memory. */
 const MAX_IMPORT_BYTES = 4 * 2 ** 30;
 
@@ -45,18 +45,32 @@ export async function renderFont(font: opentype.Font, size = 32): Promise<Render
   const missing = LETTERS.filter((_, i) => outlines[i] === null);
   if (missing.length > 0) return { missing };
   const letters = outlines as Outline[];
-  const baseline = (GLYPH_GEOMETRY.baseline * size) / 32;
-  const { capHeight, from } = capHeightOf(font, letters[LETTERS.indexOf('H')]);
-  const capScale = (GLYPH_GEOMETRY.capHeight * size) / 32 / capHeight;
-  const fit = fitScale(letters, capScale, size, baseline);
-  const scale = capScale * fit.scale;
-  const placed = letters.map((letter) => ({
-    pathData: letter.pathData,
-    x: size / 2 - (scale * (letter.box.x1 + letter.box.x2)) / 2,
-    y: baseline,
-    scale,
-  }));
+  const { capHeight, from } = capHeightOf(font, letters[LETTERS.indexOf('H')])!;
+  const { placed, fit } = placeByRule(letters, capHeight, size);
   return { pixels: await rasterise(placed, size), fit, capHeightFrom: from };
+}
+
+export interface RenderedLetters {
+  /** Letter → size × size grey pixels, white ink on black, for each capital the font has, A→Z. */
+  glyphs: Map<string, Uint8Array>;
+  fit: { scale: number; letter: string };
+  capHeightFrom: 'OS/2' | 'H';
+}
+
+/**
+ * Draws the capitals `font` has by RENDER_RULE, for a font still being drawn; the shrink that
+ * fits them is over these letters alone. Null when it has none, or neither an H nor an OS/2 cap
+ * height to scale by.
+ */
+export async function renderLetters(font: opentype.Font, size = 32): Promise<RenderedLetters | null> {
+  const outlines = letterOutlines(font);
+  const letters = outlines.filter((outline): outline is Outline => outline !== null);
+  const cap = capHeightOf(font, outlines[LETTERS.indexOf('H')] ?? undefined);
+  if (letters.length === 0 || cap === null) return null;
+  const { placed, fit } = placeByRule(letters, cap.capHeight, size);
+  const pixels = await rasterise(placed, size);
+  const glyphs = new Map(letters.map(({ letter }, i) => [letter, pixels.slice(i * size * size, (i + 1) * size * size)]));
+  return { glyphs, fit, capHeightFrom: cap.from };
 }
 
 /** A FontInfo from the font's name table: family and style, and its licence when it states one. */
@@ -134,7 +148,7 @@ export const fontsImporter: Importer = {
   },
 };
 
-type Outline = { pathData: string; box: { x1: number; y1: number; x2: number; y2: number } };
+type Outline = { letter: string; pathData: string; box: { x1: number; y1: number; x2: number; y2: number } };
 
 /** Each letter's outline in font units (y down, origin on the baseline), or null when it has none. */
 function letterOutlines(font: opentype.Font): (Outline | null)[] {
@@ -144,30 +158,46 @@ function letterOutlines(font: opentype.Font): (Outline | null)[] {
     const path = font.glyphs.get(index).getPath(0, 0, font.unitsPerEm, {}, font);
     const box = path.getBoundingBox();
     if (path.commands.length === 0 || box.isEmpty() || box.x2 <= box.x1 || box.y2 <= box.y1) return null;
-    return { pathData: path.toPathData(2), box: { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } };
+    return { letter, pathData: path.toPathData(2), box: { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } };
   });
 }
 
-/** OS/2 sCapHeight where it is near the drawn H (some fonts declare nonsense), else H's top. */
-function capHeightOf(font: opentype.Font, h: Outline): { capHeight: number; from: 'OS/2' | 'H' } {
-  const measured = -h.box.y1;
+/** OS/2 sCapHeight where it is near the drawn H (some fonts declare nonsense), else H's top; without H, sCapHeight or null. */
+function capHeightOf(font: opentype.Font, h: Outline | undefined): { capHeight: number; from: 'OS/2' | 'H' } | null {
   const declared = font.tables.os2?.sCapHeight as number | undefined;
+  if (!h) return declared ? { capHeight: declared, from: 'OS/2' } : null;
+  const measured = -h.box.y1;
   if (declared && declared >= CAP_HEIGHT_SANE.min * measured && declared <= CAP_HEIGHT_SANE.max * measured) {
     return { capHeight: declared, from: 'OS/2' };
   }
   return { capHeight: measured, from: 'H' };
 }
 
+/** Scales outlines so that `capHeight` becomes the geometry's cap height, shrinks them all to fit, and centres each on its ink. */
+function placeByRule(letters: Outline[], capHeight: number, size: number) {
+  const baseline = (GLYPH_GEOMETRY.baseline * size) / 32;
+  const capScale = (GLYPH_GEOMETRY.capHeight * size) / 32 / capHeight;
+  const fit = fitScale(letters, capScale, size, baseline);
+  const scale = capScale * fit.scale;
+  const placed = letters.map((letter): Placed => ({
+    pathData: letter.pathData,
+    x: size / 2 - (scale * (letter.box.x1 + letter.box.x2)) / 2,
+    y: baseline,
+    scale,
+  }));
+  return { placed, fit };
+}
+
 /** The uniform shrink (≤ 1) about the baseline that keeps every letter inside the cell. */
 function fitScale(letters: Outline[], scale: number, size: number, baseline: number) {
   let fit = { scale: 1, letter: '' };
-  letters.forEach(({ box }, i) => {
+  letters.forEach(({ letter, box }) => {
     const room = Math.min(
       size / ((box.x2 - box.x1) * scale),
       box.y1 < 0 ? baseline / (-box.y1 * scale) : Infinity,
       box.y2 > 0 ? (size - baseline) / (box.y2 * scale) : Infinity,
     );
-    if (room < fit.scale) fit = { scale: room, letter: LETTERS[i] };
+    if (room < fit.scale) fit = { scale: room, letter };
   });
   return fit;
 }
@@ -214,7 +244,7 @@ async function rasterise(letters: Placed[], size: number): Promise<Uint8Array> {
 
 type Magic = 'sfnt' | 'woff' | 'woff2' | 'collection';
 
-function fontMagic(head: Buffer): Magic | null {
+export function fontMagic(head: Buffer): Magic | null {
   if (head.length < 4) return null;
   const tag = head.toString('latin1', 0, 4);
   if (head.readUInt32BE(0) === 0x00010000 || tag === 'OTTO' || tag === 'true') return 'sfnt';
