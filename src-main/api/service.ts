@@ -12,8 +12,10 @@ import { openRegistry, type DatasetRecord, type Registry } from '../data/registr
 import { renderPreview } from '../export/preview.ts';
 import { renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, traceOutlines } from '../export/index.ts';
-import { createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
-import { loadTrainingData, requireStyleSupport } from '../data/training.ts';
+import { checkpointPath, createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
+import { loadTrainingData, requireStyleSupport, styleSupport } from '../data/training.ts';
+import { readCheckpointHeader } from '../engine/checkpoint.ts';
+import { generationStyle, resolveStyleInput } from './styles.ts';
 import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
 import { ensureDefaultModel } from '../jobs/default-model.ts';
 import { storeFor } from '../store/store.ts';
@@ -29,6 +31,7 @@ import {
   type Png,
   type PresetInfo,
   type StudioInfo,
+  type StyleSpec,
 } from '../contract/api.ts';
 
 export interface Service extends FontloomApi {
@@ -52,6 +55,9 @@ const KEPT_GENERATIONS = 20;
 
 interface HeldGeneration {
   generation: Generation;
+  /** The style its glyphs share (a re-roll keeps it), and the letters given as images. */
+  style?: StyleSpec;
+  given: Map<string, Uint8Array>;
   images: Uint8Array;
   size: number;
   channels: number;
@@ -129,7 +135,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     return held;
   };
 
-  const draw = async (run: string, input: { ema: boolean; sampler: 'ddim' | 'ddpm'; steps: number; cfg: number; seed: number }, classes?: number[]) =>
+  const draw = async (run: string, input: { ema: boolean; sampler: 'ddim' | 'ddpm'; steps: number; cfg: number; seed: number; style?: StyleSpec; styleCfg?: number }, classes?: number[]) =>
     jobs.draw({ run, ...input, classes });
 
   const sheetOf = async (held: Omit<HeldGeneration, 'generation'>, g: Omit<Generation, 'sheet' | 'glyphs'>) => {
@@ -161,6 +167,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const { png, fonts } = await renderPreview(await registry.load(record), record, input.fonts ?? 8);
       return { ...(await pngOf(png)), fonts };
     },
+    datasetStyle: async (input) => styleSupport(await registry.load(await findDataset(input.id))),
     deleteDataset: async (input) => {
       const record = await findDataset(input.id);
       await registry.remove(record.id);
@@ -210,7 +217,22 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     generate: async (input) => {
       const run = findRun(input.id);
       const started = performance.now();
-      const { images, meta } = await draw(run.id, input);
+      const { style: asked, ...sampling } = input;
+      if (asked && asked.kind !== 'none' && !run.config.style) {
+        throw new InvalidInput(`run ${run.name} draws each letter on its own (trained without a style): new fonts, finishing a font and blends need a style-conditioned run`);
+      }
+      // A style model's default: a new style from the seed.
+      const styleInput = run.config.style ? (asked ?? { kind: 'invented' as const, seed: input.seed }) : undefined;
+      const header = styleInput ? await readCheckpointHeader(checkpointPath(home, run.id)).catch(() => null) : null;
+      if (styleInput && !header) throw new InvalidInput(`run ${run.name} has no checkpoint yet: let it train to its first checkpoint`);
+      const resolved = styleInput && header ? await resolveStyleInput(styleInput, header.shape.size, header.classNames) : undefined;
+      const { images, meta } = await draw(run.id, { ...sampling, style: resolved?.spec });
+      const per = meta.size * meta.size * meta.channels;
+      // Letters given as images stay exactly as given.
+      for (const [letter, glyph] of resolved?.given ?? []) {
+        const k = meta.classNames.indexOf(letter);
+        if (k >= 0 && glyph.length === per) images.set(glyph, k * per);
+      }
       const base = {
         id: randomBytes(6).toString('hex'),
         run: run.id,
@@ -222,9 +244,10 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         ema: input.ema,
         classNames: meta.classNames,
         seeds: meta.classNames.map(() => input.seed),
+        style: styleInput && resolved && meta.style ? generationStyle(styleInput, resolved, meta.style.nearestTrainingFont) : null,
         seconds: 0,
       };
-      const held = { images, size: meta.size, channels: meta.channels };
+      const held = { images, size: meta.size, channels: meta.channels, style: resolved?.spec, given: resolved?.given ?? new Map<string, Uint8Array>() };
       const glyphs = await Promise.all(meta.classNames.map((_, k) => glyphPng(images, k, meta.size, meta.channels)));
       const generation: Generation = { ...base, sheet: await sheetOf(held, base), glyphs, seconds: (performance.now() - started) / 1000 };
       generations.set(generation.id, { ...held, generation });
@@ -236,7 +259,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const g = held.generation;
       if (input.class >= g.classNames.length) throw new InvalidInput(`reroll: class ${input.class} is not one of the ${g.classNames.length} classes`);
       const started = performance.now();
-      const { images } = await draw(g.run, { ...g, seed: input.seed }, [input.class]);
+      const { images } = await draw(g.run, { ...g, seed: input.seed, style: held.style }, [input.class]);
       const per = held.size * held.size * held.channels;
       held.images.set(images.subarray(0, per), input.class * per);
       const seeds = g.seeds.map((s, k) => (k === input.class ? input.seed : s));

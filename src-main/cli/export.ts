@@ -35,8 +35,9 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
   await checkExportTarget(opts.format, opts.out, opts.zip ?? false);
   const backend = await initBackend(opts.backend, { engines: defaultEngines(run.config.preset) });
   const started = performance.now();
+  const { style: fontStyle, ...drawing } = opts;
   const drawn = await drawFromCheckpoint(checkpointPath(home, run.id), run.id, {
-    ...opts,
+    ...drawing,
     eta: 0, // deterministic DDIM: the same seed exports the same letters
     ema: opts.ema ?? false,
     onStep: (done, total) => {
@@ -55,7 +56,7 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
     sizes: opts.sizes,
     zip: opts.zip,
     family: opts.name ?? run.name,
-    style: opts.style,
+    style: fontStyle,
     threshold: opts.threshold,
     title: `${run.name} · step ${drawn.step} · ${opts.ema ? 'EMA' : 'model'} · ${opts.sampler} ${drawn.steps}, cfg ${opts.cfg}, seed ${opts.seed}`,
   });

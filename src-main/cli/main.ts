@@ -28,12 +28,13 @@ function lazy<M, A extends unknown[]>(load: () => Promise<M>, pick: (m: M) => (.
 const runs = () => import('./runs.ts');
 
 /** How glyphs are drawn, for the commands that draw them: sampler, steps, guidance and seed. */
-function samplingOptions(command: Command): Command {
+function samplingOptions(command: Command, stepsFlag = '--steps'): Command {
   return command
     .option('--sampler <name>', 'ddim or ddpm', oneOf('sampler', SAMPLER_NAMES), DEFAULT_SAMPLE.sampler)
-    .option('--steps <n>', `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt('--steps'))
-    .option('--cfg <s>', 'classifier-free guidance scale', guidanceScale, DEFAULT_SAMPLE.cfg)
-    .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed);
+    .option(`${stepsFlag} <n>`, `denoising steps (default: ${DEFAULT_SAMPLE.steps} for ddim, 999 for ddpm)`, positiveInt(stepsFlag))
+    .option('--cfg <s>', 'classifier-free guidance scale (on the letter)', guidanceScale, DEFAULT_SAMPLE.cfg)
+    .option('--style-cfg <s>', "a style model's guidance on style (default: the same as --cfg)", guidanceScale)
+    .option('--seed <n>', "noise seed; a style model's new style is drawn from it too (one seed, one font)", nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed);
 }
 const datasets = () => import('./datasets.ts');
 
@@ -94,10 +95,12 @@ export function buildProgram(): Command {
   samplingOptions(
     program
       .command('sample')
-      .description("draw an A–Z sheet from a run's checkpoint")
+      .description("draw an A–Z sheet from a run's checkpoint, or with --alphabets N new fonts in a style model's invented styles")
       .requiredOption('--run <id>', 'run id')
-      .requiredOption('--out <file.png>', 'where to write the sheet')
-      .option('--ema', 'use the EMA weights'),
+      .requiredOption('--out <path>', 'the sheet (*.png), or with --alphabets a new folder')
+      .option('--ema', 'use the EMA weights')
+      .option('--alphabets <n>', 'a style model: N new fonts, one per seed from --seed on: OUT/1/A.png … OUT/N/Z.png and OUT/sheet.png', positiveInt('--alphabets'))
+      .option('--per-letter', 'a style model: draw each letter on its own, without a shared style'),
   )
     .option('--eta <x>', "DDIM's η (0: deterministic)", etaValue, DEFAULT_SAMPLE.eta)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
@@ -119,6 +122,37 @@ export function buildProgram(): Command {
     .option('--threshold <t>', 'grey level (1–254) where ink begins when tracing (svg, otf)', greyLevel, 128)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(lazy(() => import('./export.ts'), (c) => c.runExport));
+
+  samplingOptions(
+    program
+      .command('complete')
+      .description('finish a font: the rest of the alphabet in the style of the letters you give (a style model)')
+      .requiredOption('--run <id>', 'run id (a style model, e.g. default)')
+      .requiredOption('--from <path>', 'a folder of letter images (A.png, H.png, … any size, dark-on-light or light-on-dark) or a font file (.ttf, .otf, .woff)')
+      .option('--letters <ABC>', 'which letters of --from are given (default: every letter found)')
+      .requiredOption('--out <dir>', 'a new folder: OUT/A.png … OUT/Z.png (given letters as given) and OUT/sheet.png')
+      .option('--otf <file.otf>', 'also export the finished font')
+      .option('--name <family>', 'font family name for --otf')
+      .option('--model-weights', 'draw with the trained weights instead of their EMA'),
+  )
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .action(async (opts) => (await import('./fonts.ts')).runComplete({ ...opts, ema: !opts.modelWeights, family: opts.name }));
+
+  samplingOptions(
+    program
+      .command('blend')
+      .description('alphabets on the way from one style to another (a style model)')
+      .requiredOption('--run <id>', 'run id (a style model, e.g. default)')
+      .requiredOption('--from <A>', 'a folder of letter images, a font file, or seed:N (an invented style)')
+      .requiredOption('--to <B>', 'the same kinds as --from')
+      .option('--steps <n>', 'alphabets along the way, both ends included', positiveInt('--steps'), 5)
+      .option('--letters <ABC>', 'which letters of a font file or folder to read the style from (default: all)')
+      .requiredOption('--out <dir>', 'a new folder: OUT/1/A.png … OUT/N/Z.png and OUT/sheet.png')
+      .option('--model-weights', 'draw with the trained weights instead of their EMA'),
+    '--denoise-steps',
+  )
+    .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
+    .action(async (opts) => (await import('./fonts.ts')).runBlend({ ...opts, stages: opts.steps, steps: opts.denoiseSteps, ema: !opts.modelWeights }));
 
   program
     .command('eval')

@@ -16,9 +16,17 @@ export async function runSample(opts: {
   steps?: number;
   cfg: number;
   eta: number;
+  styleCfg?: number;
   seed: number;
   backend: BackendChoice;
+  alphabets?: number;
+  perLetter?: boolean;
 }): Promise<void> {
+  if (opts.alphabets !== undefined) {
+    if (opts.perLetter) throw new UserError('--alphabets draws each alphabet in one style; leave out --per-letter');
+    const { runAlphabets } = await import('./fonts.ts');
+    return runAlphabets({ ...opts, alphabets: opts.alphabets, ema: opts.ema ?? false });
+  }
   const home = fontloomHome();
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   const run = loadRun(home, opts.run);
@@ -28,13 +36,15 @@ export async function runSample(opts: {
   const drawn = await drawFromCheckpoint(checkpointPath(home, run.id), run.id, {
     ...opts,
     ema: opts.ema ?? false,
+    ...(opts.perLetter && { style: { kind: 'none' as const } }),
     onStep: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2Ksampling ${done}/${total}`);
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
   const { size, channels, classNames } = drawn;
-  const title = `${run.name} · step ${drawn.step} · ${opts.ema ? 'EMA' : 'model'} · ${opts.sampler} ${drawn.steps}, cfg ${opts.cfg}, seed ${opts.seed}`;
+  const style = drawn.style ? ' · one style' : opts.perLetter ? ' · letter by letter' : '';
+  const title = `${run.name} · step ${drawn.step} · ${opts.ema ? 'EMA' : 'model'} · ${opts.sampler} ${drawn.steps}, cfg ${opts.cfg}, seed ${opts.seed}${style}`;
   await writeSheet(opts.out, drawn.images, classNames.length, size, size, channels as 1 | 3, classNames, { title });
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`fontloom: ${opts.out} (${classNames.length} glyphs in ${seconds.toFixed(1)} s on ${backend.name}: ${backend.adapter})\n`);

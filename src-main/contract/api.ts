@@ -42,6 +42,18 @@ export interface SampleOptions {
   styleCfg?: number;
 }
 
+/**
+ * Where a style model's drawing takes its style: a new style invented from a seed (one seed, one
+ * font), the style of given glyphs (a font to finish: class name → base64 of its size×size uint8
+ * glyph, white on black), a point between two styles, or none (each letter on its own, as a
+ * letter-only model draws).
+ */
+export type StyleSpec =
+  | { kind: 'invented'; seed: number }
+  | { kind: 'glyphs'; glyphs: Record<string, string> }
+  | { kind: 'blend'; from: StyleSpec; to: StyleSpec; t: number }
+  | { kind: 'none' };
+
 /** The one set of sampling defaults: the studio's Generate, `fontloom sample`, sheets and evaluations. */
 export const DEFAULT_SAMPLE: Readonly<SampleOptions> = { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 };
 
@@ -175,11 +187,35 @@ export interface Generation {
   classNames: string[];
   /** Per class, the seed its glyph was drawn with (re-rolls change one). */
   seeds: number[];
+  /**
+   * A style model's style: how it was chosen, the letters given (kept as given, for a completed
+   * font), and how far its code lies from the nearest training font's. Null: each letter on its
+   * own (a letter-only model, or a style model asked for none).
+   */
+  style: GenerationStyle | null;
   sheet: Png;
   /** One image per class at the model's size (32×32). */
   glyphs: Png[];
   seconds: number;
 }
+
+export interface GenerationStyle {
+  kind: StyleInput['kind'];
+  /** Words for it: "new style (seed 7)", "from H, A, M (3 letters)", "30% from seed 1 to seed 2". */
+  description: string;
+  given: string[];
+  nearestTrainingFont: { fontId: number; distance: number } | null;
+}
+
+/** A style as the studio asks for it: letter images (PNG, JPEG or WebP, base64) where a font is finished. */
+export type StyleInput =
+  | { kind: 'invented'; seed: number }
+  | { kind: 'letters'; letters: { name: string; data: string }[] }
+  | { kind: 'blend'; from: StyleInput; to: StyleInput; t: number }
+  | { kind: 'none' };
+
+/** Whether a dataset can train a style model, and if not, why. */
+export type DatasetStyle = { ok: true; fonts: number } | { ok: false; reason: string };
 
 export interface ExportResult {
   /** This export, for its download (`downloadPath`). */
@@ -256,6 +292,17 @@ function checkRunSettings(run: z.infer<typeof runSettings>, ctx: z.RefinementCtx
 export const RUN_SETTINGS = runSettings.superRefine(checkRunSettings);
 export type RunSettings = z.output<typeof RUN_SETTINGS>;
 
+/** A letter image as sent: the letter in its name ("A.png" or "A"), the image base64 (≤ 10 MB). */
+const letterImage = z.object({ name: z.string().min(1).max(200), data: z.string().min(1).max(14_000_000) });
+const styleInput: z.ZodType<StyleInput> = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('invented'), seed: wholeIn(0, RUN_LIMITS.seed) }),
+    z.object({ kind: z.literal('letters'), letters: z.array(letterImage).min(1).max(26) }),
+    z.object({ kind: z.literal('blend'), from: styleInput, to: styleInput, t: z.number().min(0).max(1) }),
+    z.object({ kind: z.literal('none') }),
+  ]),
+);
+
 export const inputs = {
   info: z.object({}),
   listDatasets: z.object({}),
@@ -268,6 +315,8 @@ export const inputs = {
   }),
   previewDataset: z.object({ id, fonts: z.coerce.number().int().min(1).max(64).optional() }),
   deleteDataset: z.object({ id }),
+  /** Whether the dataset can train a style model (it must know which glyphs share a font). */
+  datasetStyle: z.object({ id }),
   listRuns: z.object({}),
   createRun: runSettings.extend({ name: z.string().max(100).optional(), dataset: id }).superRefine(checkRunSettings),
   /** Measures a training step of a preset on this machine, in a process of its own (seconds). */
@@ -301,6 +350,10 @@ export const inputs = {
     cfg: z.number().min(0).max(20).default(DEFAULT_SAMPLE.cfg),
     seed: z.number().int().min(0).default(DEFAULT_SAMPLE.seed),
     ema: z.boolean().default(true),
+    /** A style model's style; default: a new style from `seed` (one seed, one font). */
+    style: styleInput.optional(),
+    /** A style model's guidance on style; default: `cfg`. */
+    styleCfg: z.number().min(0).max(20).optional(),
   }),
   reroll: z.object({ generation: id, class: z.number().int().min(0), seed: z.number().int().min(0) }),
   /** Traced outlines of a generation, one SVG per class, for a preview over the bitmaps. */
@@ -329,6 +382,7 @@ export interface Outputs {
   importDataset: { dataset: Dataset; existing: boolean };
   previewDataset: Png & { fonts: number };
   deleteDataset: { deleted: string };
+  datasetStyle: DatasetStyle;
   listRuns: Run[];
   createRun: Run;
   getRun: Run;
@@ -362,6 +416,7 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
   importDataset: { verb: 'POST', path: '/api/datasets' },
   previewDataset: { verb: 'GET', path: '/api/datasets/:id/preview' },
   deleteDataset: { verb: 'DELETE', path: '/api/datasets/:id' },
+  datasetStyle: { verb: 'GET', path: '/api/datasets/:id/style' },
   listRuns: { verb: 'GET', path: '/api/runs' },
   createRun: { verb: 'POST', path: '/api/runs' },
   getRun: { verb: 'GET', path: '/api/runs/:id' },

@@ -113,6 +113,32 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   return { path, header, data };
 }
 
+/** A checkpoint's header only (its shape, classes and config), without reading its weights. */
+export async function readCheckpointHeader(path: string): Promise<CheckpointHeader> {
+  const { open } = await import('node:fs/promises');
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`checkpoint ${path} does not exist`);
+    throw err;
+  }
+  try {
+    const prefix = Buffer.alloc(12);
+    await file.read(prefix, 0, 12, 0);
+    if (prefix.toString('latin1', 0, 8) !== MAGIC) throw new UserError(`checkpoint ${path} is not usable: it is not a Fontloom checkpoint`);
+    const length = prefix.readUInt32LE(8);
+    const json = Buffer.alloc(length);
+    const { bytesRead } = await file.read(json, 0, length, 12);
+    if (bytesRead !== length) throw new UserError(`checkpoint ${path} is not usable: the file is truncated`);
+    const header = JSON.parse(json.toString('utf8')) as CheckpointHeader;
+    header.config = trainConfigFromJson(header.config, path);
+    return header;
+  } finally {
+    await file.close();
+  }
+}
+
 function valuesOf(ckpt: Checkpoint, entry: TensorEntry): Float32Array {
   const size = entry.shape.reduce((a, b) => a * b, 1);
   return ckpt.data.subarray(entry.offset, entry.offset + size);

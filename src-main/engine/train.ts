@@ -143,7 +143,7 @@ export class Trainer {
   }
 
   /** The batch of step k: its items, timesteps, label dropout and noise all follow from (seed, k). */
-  private stepBatch(step: number): StepBatch {
+  stepBatch(step: number): StepBatch {
     const items = this.batchItems(step);
     const rng = rngFor(this.config.seed, 'step', step);
     const n = items.length;

@@ -1,9 +1,12 @@
 // Glyphs drawn from a run's checkpoint: what `fontloom sample`, the studio's Generate page and
-// exports all start from.
+// exports all start from. A style model draws every glyph of a request in one style: invented
+// from a seed by default (one seed, one font), or the style of given glyphs, or a blend.
 import { existsSync } from 'node:fs';
-import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
+import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw, type Checkpoint } from '../engine/checkpoint.ts';
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';
-import { defaultSamplerSteps, type SampleOptions } from '../contract/api.ts';
+import { blendStyles, inventStyle, nearestFont, repeatCode, styleOf } from '../engine/style.ts';
+import type { UNet } from '../engine/unet.ts';
+import { defaultSamplerSteps, type SampleOptions, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
 export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
@@ -12,6 +15,8 @@ export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
   ema: boolean;
   /** Classes to draw, one glyph each; default: every class once. */
   classes?: readonly number[];
+  /** A style model's style; default: invented from `seed`. A letter-only model takes none. */
+  style?: StyleSpec;
   onStep?: (done: number, total: number) => void;
 }
 
@@ -25,20 +30,71 @@ export interface Drawn {
   /** The checkpoint's training step. */
   step: number;
   steps: number;
+  /** Whether the glyphs share one style (a style model), and the code they were drawn in. */
+  style: { code: number[]; nearestTrainingFont: { fontId: number; distance: number } | null } | null;
+}
+
+/** Whether a checkpoint's model is style-conditioned. */
+export function isStyleModel(ckpt: Checkpoint): boolean {
+  return (ckpt.header.shape.style ?? 0) > 0;
+}
+
+/** base64 of a uint8 glyph, as a StyleSpec carries it. */
+export function glyphToBase64(glyph: Uint8Array): string {
+  return Buffer.from(glyph.buffer, glyph.byteOffset, glyph.byteLength).toString('base64');
+}
+
+/** The style code a spec asks for, or undefined for none. */
+export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', model: UNet, spec: StyleSpec): Promise<Float32Array | undefined> {
+  const { size, channels } = ckpt.header.shape;
+  switch (spec.kind) {
+    case 'none':
+      return undefined;
+    case 'invented': {
+      const prior = ckpt.header.stylePriors?.[which] ?? ckpt.header.stylePriors?.ema;
+      if (!prior) throw new UserError(`checkpoint ${ckpt.path} holds no style prior to invent styles from: train it again with this Fontloom`);
+      return inventStyle(prior, spec.seed);
+    }
+    case 'glyphs': {
+      const per = size * size * channels;
+      const entries = Object.entries(spec.glyphs);
+      if (entries.length === 0) throw new UserError('a style from letters needs at least one letter');
+      const pixels = new Uint8Array(entries.length * per);
+      entries.forEach(([name, b64], i) => {
+        const bytes = Buffer.from(b64, 'base64');
+        if (bytes.length !== per) throw new UserError(`letter ${name}: expected a ${size}×${size} glyph (${per} bytes), found ${bytes.length}`);
+        pixels.set(bytes, i * per);
+      });
+      return styleOf(model, pixels, entries.length);
+    }
+    case 'blend': {
+      const [from, to] = [await resolveStyle(ckpt, which, model, spec.from), await resolveStyle(ckpt, which, model, spec.to)];
+      if (!from || !to) throw new UserError('a blend needs two styles');
+      return blendStyles(from, to, spec.t);
+    }
+  }
 }
 
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
   if (!existsSync(file)) throw new UserError(`run ${runName} has no checkpoint yet: train it first (fontloom resume ${runName})`);
   const ckpt = await readCheckpoint(file);
-  const diffusion = diffusionFromCheckpoint(ckpt, weightsToDraw(ckpt, req.ema ? 'ema' : 'model'));
+  const which = weightsToDraw(ckpt, req.ema ? 'ema' : 'model');
+  const diffusion = diffusionFromCheckpoint(ckpt, which);
   try {
     const steps = req.steps ?? defaultSamplerSteps(req.sampler);
     const classNames = [...ckpt.header.classNames];
     const classes = req.classes ? [...req.classes] : classNames.map((_, i) => i);
     for (const k of classes) if (!(k >= 0 && k < classNames.length)) throw new UserError(`class ${k} is not one of the run's ${classNames.length} classes`);
-    const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed };
-    const images = await sampleOnEngines(diffusion, classes, opts, req.onStep);
-    return { images, classes, classNames, size: ckpt.header.shape.size, channels: ckpt.header.shape.channels, step: ckpt.header.step, steps };
+    const styled = isStyleModel(ckpt);
+    if (!styled && req.style && req.style.kind !== 'none') {
+      throw new UserError(`run ${runName} draws each letter on its own (it was trained without --style): it cannot take a style. Train a model with --style on a dataset of fonts.`);
+    }
+    const code = styled ? await resolveStyle(ckpt, which, diffusion.model, req.style ?? { kind: 'invented', seed: req.seed }) : undefined;
+    const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed, ...(req.styleCfg !== undefined && { styleCfg: req.styleCfg }) };
+    const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length));
+    const prior = ckpt.header.stylePriors?.[which];
+    const style = code ? { code: [...code], nearestTrainingFont: prior ? nearestFont(prior, code) : null } : null;
+    return { images, classes, classNames, size: ckpt.header.shape.size, channels: ckpt.header.shape.channels, step: ckpt.header.step, steps, style };
   } finally {
     diffusion.model.dispose();
   }

@@ -4,10 +4,10 @@
 // It also draws glyphs for the Generate page, so sampling never blocks the studio either.
 import { writeFile } from 'node:fs/promises';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
-import { type BackendChoice } from '../contract/api.ts';
+import { type BackendChoice, type StyleSpec } from '../contract/api.ts';
 import { measureTrainStep } from '../engine/runtime/measure.ts';
 import type { PresetName } from '../contract/presets.ts';
-import { drawFromCheckpoint } from './generate.ts';
+import { drawFromCheckpoint, type Drawn } from './generate.ts';
 import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
 import { waitForTurn } from './claims.ts';
 import { failHeldRun } from './claims.ts';
@@ -35,6 +35,9 @@ export type WorkerTask =
       cfg: number;
       seed: number;
       classes?: number[];
+      /** A style model's style (default: invented from `seed`) and guidance on it. */
+      style?: StyleSpec;
+      styleCfg?: number;
       /** Where to write the raw uint8 images. */
       out: string;
     };
@@ -42,7 +45,7 @@ export type WorkerTask =
 export type WorkerMessage =
   | { type: 'started'; run: string; step: number; backend: string }
   | { type: 'progress'; progress: Progress }
-  | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number }
+  | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number; style: Drawn['style'] }
   | { type: 'evaluated'; run: string; step: number }
   | { type: 'estimated'; secondsPerStep: number; backend: string }
   | { type: 'done'; status: string }
@@ -67,7 +70,7 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
     await initBackend('auto', { engines: defaultEngines(run.config.preset) });
     const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
     await writeFile(task.out, drawn.images);
-    send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps });
+    send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps, style: drawn.style });
     return;
   }
   try {

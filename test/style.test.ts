@@ -1,0 +1,247 @@
+// The style-conditioned model: a font's style is the mean of its glyphs' codes (order-free, any
+// number of references), training drops style and letter as asked, sampling runs the guidance
+// branches the two scales ask for, new styles come from the fitted Gaussian, and a dataset that
+// does not know its fonts refuses a style model by name.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultTrainConfig, getPreset, STYLE_DEFAULTS } from '../src-main/contract/presets.ts';
+import { batchStyleRows, guidanceBranches, makeDiffusion, sampleImages } from '../src-main/engine/diffusion.ts';
+import { createUNet, type UNet } from '../src-main/engine/unet.ts';
+import { Trainer, type TrainingData } from '../src-main/engine/train.ts';
+import { fitStylePrior, inventStyle, blendStyles, nearestFont } from '../src-main/engine/style.ts';
+import { readCheckpoint, restoreTrainer, saveCheckpoint, diffusionFromCheckpoint } from '../src-main/engine/checkpoint.ts';
+import { splitByFont, type GlyphSet } from '../src-main/data/glyphset.ts';
+import { requireStyleSupport, styleSupport } from '../src-main/data/training.ts';
+import { cosineSchedule } from '../src-main/engine/schedule.ts';
+import { guide, guideTwice } from '../src-main/engine/samplers.ts';
+import { initBackend } from '../src-main/engine/runtime/backend.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
+
+const styleShape = { channels: 1, classes: 26, size: 16, style: 8 };
+
+function styleData(fonts: number): TrainingData & { set: GlyphSet } {
+  const set = syntheticGlyphSet({ fonts, size: 16, seed: 5 });
+  return { ...set, ...splitByFont(set, 0.25, 0), set };
+}
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+describe('the style encoder', () => {
+  let model: UNet;
+  beforeAll(() => {
+    model = createUNet(getPreset('micro'), styleShape, 1);
+  });
+  afterAll(() => model.dispose());
+
+  it('gives one style for a font whatever the order of its references, for k = 1 to 8', async () => {
+    const data = styleData(2);
+    const fontIds = data.fontIds!;
+    const per = 16 * 16;
+    for (let k = 1; k <= 8; k++) {
+      const items = Array.from({ length: k }, (_, i) => i); // the first font's first k letters
+      const refs = (order: number[]) => tf.tensor4d(Float32Array.from({ length: k * per }, (_, j) => data.pixels[order[Math.floor(j / per)] * per + (j % per)] / 127.5 - 1), [k, 16, 16, 1]);
+      const forward = tf.tidy(() => batchStyleRows(model, 1, refs(items), new Array(k).fill(0)).arraySync());
+      const reversed = tf.tidy(() => batchStyleRows(model, 1, refs([...items].reverse()), new Array(k).fill(0)).arraySync());
+      expect(forward[0]).toHaveLength(styleShape.style + 1);
+      expect(forward[0][styleShape.style]).toBe(1); // "style present"
+      for (let j = 0; j < styleShape.style; j++) expect(reversed[0][j]).toBeCloseTo(forward[0][j], 5);
+    }
+  });
+
+  it('gives the all-zero "no style" row to a sample without references, and different styles to different fonts', () => {
+    const data = styleData(2);
+    const fontIds = data.fontIds!;
+    const per = 16 * 16;
+    const firstFontA = 0;
+    const secondFontA = fontIds.findIndex((f, i) => f === 1 && data.labels[i] === 0);
+    const rows = tf.tidy(() => {
+      const x = tf.tensor4d(Float32Array.from({ length: 2 * per }, (_, j) => data.pixels[[firstFontA, secondFontA][Math.floor(j / per)] * per + (j % per)] / 127.5 - 1), [2, 16, 16, 1]);
+      return batchStyleRows(model, 3, x, [0, 2]).arraySync();
+    });
+    expect(rows[1].every((v) => v === 0)).toBe(true);
+    const distance = Math.hypot(...rows[0].map((v, j) => v - rows[2][j]));
+    expect(distance).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('training a style model', () => {
+  it('draws references from other letters of the same font, drops style and letter as configured, and keeps tensors flat', async () => {
+    const data = styleData(6);
+    const fontIds = data.fontIds!;
+    const config = defaultTrainConfig('micro', { steps: 4, batch: 16, cfgDropout: 0.2, style: { ...STYLE_DEFAULTS, dim: 8, dropout: 0.3 } });
+    const trainer = new Trainer(config, data);
+    let unconditional = 0;
+    let styleOnlyDropped = 0;
+    let samples = 0;
+    for (let step = 0; step < 40; step++) {
+      const batch = trainer.stepBatch(step);
+      const items = (trainer as unknown as { batchItems(s: number): Int32Array }).batchItems(step);
+      const owners = [...batch.refs!.owner];
+      for (let i = 0; i < batch.n; i++) {
+        const mine = owners.filter((o) => o === i).length;
+        samples++;
+        if (batch.labels[i] < 0) {
+          unconditional++;
+          expect(mine).toBe(0); // no letter: no style either (the fully unconditional branch)
+        } else if (mine === 0) styleOnlyDropped++;
+        else expect(mine).toBeLessThanOrEqual(STYLE_DEFAULTS.maxRefs);
+      }
+      // Every reference is another glyph of its sample's font: same font, different letter.
+      const per = 16 * 16;
+      owners.forEach((o, r) => {
+        const ref = batch.refs!.x.subarray(r * per, (r + 1) * per);
+        const candidates = [...data.train].filter((it) => fontIds[it] === fontIds[items[o]] && it !== items[o]);
+        const match = candidates.some((it) => ref.every((v, j) => v === Math.fround(data.pixels[it * per + j] / 127.5 - 1)));
+        expect(match).toBe(true);
+      });
+    }
+    expect(unconditional / samples).toBeGreaterThan(0.12);
+    expect(unconditional / samples).toBeLessThan(0.28);
+    // 30% of the labelled samples: about 24% of all.
+    expect(styleOnlyDropped / samples).toBeGreaterThan(0.16);
+    expect(styleOnlyDropped / samples).toBeLessThan(0.32);
+
+    await trainer.trainStep();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await trainer.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    trainer.dispose();
+  }, 60_000);
+
+  it('learns: the style encoder gets gradients, and the checkpoint carries the fitted style prior and restores', async () => {
+    const data = styleData(6);
+    const fontIds = data.fontIds!;
+    const config = defaultTrainConfig('micro', { steps: 6, batch: 16, style: { ...STYLE_DEFAULTS, dim: 8 } });
+    const trainer = new Trainer(config, data);
+    const encoderWeight = trainer.model.variables.get('style_enc.stage1.conv.weight')!;
+    const before = (await encoderWeight.data()).slice();
+    for (let i = 0; i < 6; i++) expect(Number.isFinite((await trainer.trainStep()).loss)).toBe(true);
+    const after = await encoderWeight.data();
+    expect(after.some((v, i) => v !== before[i])).toBe(true);
+    expect(await trainer.validate()).toBeGreaterThan(0);
+
+    const dir = await mkdtemp(join(tmpdir(), 'fontloom-style-'));
+    try {
+      const file = join(dir, 'latest.ckpt');
+      await saveCheckpoint(file, trainer);
+      const ckpt = await readCheckpoint(file);
+      const trainFonts = new Set([...data.train].map((i) => fontIds[i]));
+      expect(ckpt.header.shape.style).toBe(8);
+      expect(ckpt.header.stylePriors?.ema?.fontIds.sort()).toEqual([...trainFonts].sort());
+      expect(ckpt.header.stylePriors?.ema?.mean).toHaveLength(8);
+      const again = new Trainer(config, data);
+      restoreTrainer(again, ckpt);
+      expect(again.step).toBe(6);
+      const d = diffusionFromCheckpoint(ckpt, 'ema');
+      expect(d.model.shape.style).toBe(8);
+      d.model.dispose();
+      again.dispose();
+      // A letter-only run cannot take a style checkpoint, and says what differs.
+      const plain = new Trainer(defaultTrainConfig('micro', { steps: 6, batch: 16 }), data);
+      expect(() => restoreTrainer(plain, ckpt)).toThrow(/style-conditioned/);
+      plain.dispose();
+    } finally {
+      trainer.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('guidance on letter and style', () => {
+  // A stand-in network whose output says which conditions each row carried: 1 per letter, 10 per style.
+  const calls: { rows: number; letters: number[]; styles: number[] }[] = [];
+  const stub: UNet = {
+    preset: getPreset('micro'),
+    shape: { channels: 1, classes: 2, size: 8, style: 2 },
+    variables: new Map(),
+    encodeStyle: () => {
+      throw new Error('not used');
+    },
+    apply: (x, _t, classes, style) => {
+      const letters = classes.sum(1).arraySync() as number[];
+      const styles = style ? ((style.slice([0, 2], [-1, 1]).reshape([-1]).arraySync()) as number[]) : letters.map(() => 0);
+      calls.push({ rows: x.shape[0], letters, styles });
+      const value = tf.add(tf.tensor1d(letters), tf.mul(tf.tensor1d(styles), 10)).reshape([-1, 1, 1, 1]);
+      return tf.mul(tf.onesLike(x), value) as tf.Tensor4D;
+    },
+    dispose: () => {},
+  };
+  const d = { ...makeDiffusion(stub, { schedule: 'cosine', prediction: 'eps', weighting: 'mse', snrGamma: 5 }), schedule: cosineSchedule() };
+  const codes = new Float32Array([0.5, -0.5, 0.5, -0.5]);
+
+  it('asks for (letter, style) and (nothing) with one scale, and adds (letter) only when the scales differ', async () => {
+    expect(guidanceBranches({ cfg: 3 }, false).branches).toBe('letter');
+    expect(guidanceBranches({ cfg: 3 }, true).branches).toBe('letter-style');
+    expect(guidanceBranches({ cfg: 3, styleCfg: 3 }, true).branches).toBe('letter-style');
+    expect(guidanceBranches({ cfg: 3, styleCfg: 5 }, true).branches).toBe('letter-style+letter');
+    expect(guidanceBranches({ cfg: 1 }, true).guided).toBe(false);
+
+    calls.length = 0;
+    await sampleImages(d, [0, 1], { sampler: 'ddim', steps: 2, cfg: 3, seed: 0, eta: 0 }, undefined, undefined, codes);
+    expect(calls[0]).toEqual({ rows: 4, letters: [1, 1, 0, 0], styles: [1, 1, 0, 0] });
+
+    calls.length = 0;
+    await sampleImages(d, [0, 1], { sampler: 'ddim', steps: 2, cfg: 3, styleCfg: 5, seed: 0, eta: 0 }, undefined, undefined, codes);
+    expect(calls[0]).toEqual({ rows: 6, letters: [1, 1, 1, 1, 0, 0], styles: [1, 1, 0, 0, 0, 0] });
+
+    calls.length = 0;
+    await sampleImages(d, [0, 1], { sampler: 'ddim', steps: 2, cfg: 3, seed: 0, eta: 0 });
+    expect(calls[0]).toEqual({ rows: 4, letters: [1, 1, 0, 0], styles: [0, 0, 0, 0] });
+  });
+
+  it('mixes the branches as ε∅∅ + s·(εc∅ − ε∅∅) + s_s·(εcs − εc∅), which is plain guidance when the scales agree', () => {
+    const [cs, c0, none] = [tf.fill([1, 2, 2, 1], 11), tf.fill([1, 2, 2, 1], 1), tf.fill([1, 2, 2, 1], 0.5)] as tf.Tensor4D[];
+    expect(guideTwice(cs, c0, none, 2, 0.5).dataSync()[0]).toBeCloseTo(0.5 + 2 * 0.5 + 0.5 * 10, 5);
+    expect(guideTwice(cs, c0, none, 3, 3).dataSync()[0]).toBeCloseTo(guide(cs, none, 3).dataSync()[0], 5);
+  });
+});
+
+describe('styles: invented, blended, nearest', () => {
+  it('draws a new style per seed from the fitted Gaussian, whose mean and spread follow the fonts', () => {
+    const dim = 3;
+    const n = 400;
+    const codes = new Float32Array(n * dim);
+    const rng = (i: number) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
+    for (let i = 0; i < n; i++) {
+      codes[i * dim] = 2 + (rng(i) - 0.5);
+      codes[i * dim + 1] = -1 + 4 * (rng(i + 1000) - 0.5);
+      codes[i * dim + 2] = codes[i * dim] * 0.5;
+    }
+    const prior = fitStylePrior(codes, Array.from({ length: n }, (_, i) => i), dim);
+    expect(prior.mean[0]).toBeCloseTo(2, 1);
+    expect(prior.mean[1]).toBeCloseTo(-1, 0);
+    const drawn = Array.from({ length: 500 }, (_, s) => inventStyle(prior, s));
+    const meanOf = (j: number) => drawn.reduce((acc, c) => acc + c[j], 0) / drawn.length;
+    const sd = (j: number) => Math.sqrt(drawn.reduce((acc, c) => acc + (c[j] - meanOf(j)) ** 2, 0) / drawn.length);
+    expect(meanOf(0)).toBeCloseTo(2, 1);
+    expect(sd(1) / sd(0)).toBeGreaterThan(2.5); // the second axis spreads four times as wide
+    // The third coordinate follows the first: the fitted covariance carries the correlation.
+    for (const c of drawn.slice(0, 20)) expect(c[2]).toBeCloseTo(c[0] * 0.5, 1);
+    expect(inventStyle(prior, 7)).toEqual(inventStyle(prior, 7));
+    expect(inventStyle(prior, 7)).not.toEqual(inventStyle(prior, 8));
+    const mid = blendStyles(inventStyle(prior, 1), inventStyle(prior, 2), 0.5);
+    expect(mid[0]).toBeCloseTo((inventStyle(prior, 1)[0] + inventStyle(prior, 2)[0]) / 2, 5);
+    expect(nearestFont(prior, codes.subarray(5 * dim, 6 * dim)).fontId).toBe(5);
+  });
+});
+
+describe('datasets that cannot train a style model', () => {
+  it('refuses one whose "fonts" are single rows (a CSV without a font column), naming the dataset', () => {
+    const set = syntheticGlyphSet({ fonts: 4, size: 16, seed: 1 });
+    const rows = { ...set, fontIds: Int32Array.from(set.labels, (_, i) => i), fonts: Array.from(set.labels, (_, i) => ({ name: `row ${i + 2}` })) };
+    expect(styleSupport(rows).ok).toBe(false);
+    expect(() => requireStyleSupport(rows, 'letters.csv')).toThrow(/dataset letters\.csv cannot train a style model \(--style\): it does not say which glyphs share a font.*a CSV needs a font column/);
+  });
+
+  it('refuses one whose groups hold many images of a class (CIFAR-10 batches), and accepts fonts', () => {
+    const set = syntheticGlyphSet({ fonts: 4, size: 16, seed: 1 });
+    const batches = { ...set, fontIds: new Int32Array(set.labels.length), fonts: [{ name: 'data_batch_1' }] };
+    expect(() => requireStyleSupport(batches, 'cifar')).toThrow(/"data_batch_1" holds 104 images of 26 classes/);
+    expect(styleSupport(set)).toEqual({ ok: true, fonts: 4 });
+  });
+});
