@@ -1,7 +1,7 @@
 // A style as the studio asks for it (letter images, a seed, a blend) turned into what a drawing
 // takes: letter images normalised to the model's glyphs, carried as a StyleSpec, with words for it.
 import type { GenerationStyle, StyleInput, StyleSpec } from '../contract/api.ts';
-import { lettersFromImages } from '../data/letters.ts';
+import { lettersFromFontFile, lettersFromImages } from '../data/letters.ts';
 import { glyphToBase64 } from '../jobs/generate.ts';
 import { InvalidInput } from './boundary.ts';
 
@@ -18,11 +18,17 @@ export async function resolveStyleInput(input: StyleInput, size: number, classNa
       return { spec: input, given: new Map(), description: 'each letter on its own' };
     case 'invented':
       return { spec: input, given: new Map(), description: `new style (seed ${input.seed})` };
-    case 'letters': {
-      const images = input.letters.map((l) => ({ name: l.name, bytes: new Uint8Array(Buffer.from(l.data, 'base64')) }));
+    case 'letters':
+    case 'font': {
       let read;
       try {
-        read = await lettersFromImages(images, { size, source: 'the letters given' });
+        read =
+          input.kind === 'font'
+            ? await lettersFromFontFile(new Uint8Array(Buffer.from(input.data, 'base64')), input.name, { size, letters: input.letters })
+            : await lettersFromImages(
+                input.letters.map((l) => ({ name: l.name, bytes: new Uint8Array(Buffer.from(l.data, 'base64')) })),
+                { size, source: 'the letters given' },
+              );
       } catch (err) {
         throw new InvalidInput((err as Error).message);
       }

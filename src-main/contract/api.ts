@@ -211,6 +211,8 @@ export interface GenerationStyle {
 export type StyleInput =
   | { kind: 'invented'; seed: number }
   | { kind: 'letters'; letters: { name: string; data: string }[] }
+  /** A font file (TTF, OTF, WOFF; base64); `letters` picks which of its capitals are given. */
+  | { kind: 'font'; name: string; data: string; letters?: string }
   | { kind: 'blend'; from: StyleInput; to: StyleInput; t: number }
   | { kind: 'none' };
 
@@ -298,6 +300,7 @@ const styleInput: z.ZodType<StyleInput> = z.lazy(() =>
   z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('invented'), seed: wholeIn(0, RUN_LIMITS.seed) }),
     z.object({ kind: z.literal('letters'), letters: z.array(letterImage).min(1).max(26) }),
+    z.object({ kind: z.literal('font'), name: z.string().min(1).max(200), data: z.string().min(1).max(14_000_000), letters: z.string().max(26).optional() }),
     z.object({ kind: z.literal('blend'), from: styleInput, to: styleInput, t: z.number().min(0).max(1) }),
     z.object({ kind: z.literal('none') }),
   ]),

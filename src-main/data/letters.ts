@@ -172,8 +172,17 @@ function noLetterImages(where: string, skipped: string[]): UserError {
 }
 
 async function lettersOfFont(path: string, size: number, wanted: Set<string> | null): Promise<GivenLetters> {
-  const bytes = await readRegular(path, { named: true, cap: FONT_CAP });
-  const magic = fontMagic(bytes);
+  return lettersOfFontBytes(await readRegular(path, { named: true, cap: FONT_CAP }), path, size, wanted);
+}
+
+/** The same from a font file's bytes (the studio's drop), `path` naming it in messages. */
+export async function lettersFromFontFile(bytes: Uint8Array, name: string, opts: { size: number; letters?: string }): Promise<GivenLetters> {
+  if (bytes.length > FONT_CAP.maxBytes) throw new UserError(`${name} is ${bytes.length} bytes, over the ${FONT_CAP.maxBytes} a font file may be`);
+  return lettersOfFontBytes(bytes, name, opts.size, opts.letters === undefined ? null : parseLetterList(opts.letters));
+}
+
+async function lettersOfFontBytes(bytes: Uint8Array, path: string, size: number, wanted: Set<string> | null): Promise<GivenLetters> {
+  const magic = fontMagic(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if (magic === null) {
     throw new UserError(
       `${path} is neither a folder of letter images nor a font file: give a folder holding A.png … Z.png, or a .ttf, .otf or .woff font.`,
