@@ -16,18 +16,23 @@ describe('a gradient worker on a second thread (wasm)', () => {
     await initBackend('wasm');
   });
 
-  it('gives the losses and weights of one thread, and leaks no tensors', async () => {
+  it.each([
+    ['a letter model', {}],
+    ['a style model (its references split with the batch)', { style: { dim: 8, maxRefs: 8, dropout: 0.1 } }],
+  ])('gives the losses and weights of one thread for %s, and leaks no tensors on either', async (_name, extra) => {
     const set = syntheticGlyphSet({ fonts: 6, seed: 8 });
     const data = { ...set, ...splitByFont(set, 0.2, 1) };
-    const config = defaultTrainConfig('micro', { steps: 20, batch: 9, seed: 4 });
+    const config = defaultTrainConfig('micro', { steps: 20, batch: 9, seed: 4, ...extra });
     const run = async (threads: number) => {
       const trainer = new Trainer(config, data);
       if (threads === 2) await trainer.startWorker('wasm');
       expect(trainer.threads).toBe(threads);
       const losses = [(await trainer.trainStep()).loss];
       const before = tf.memory().numTensors;
+      const workerBefore = trainer.workerTensors;
       for (let i = 0; i < 3; i++) losses.push((await trainer.trainStep()).loss);
       expect(tf.memory().numTensors).toBe(before);
+      expect(trainer.workerTensors).toBe(workerBefore);
       const weights = new Map<string, Float32Array>();
       for (const [name, v] of trainer.model.variables) weights.set(name, (await v.data()) as Float32Array);
       await trainer.stopWorker();

@@ -103,6 +103,8 @@ export class Trainer {
   readonly stepsPerEpoch: number;
   /** Updates applied so far; the next step trains step `step`. */
   step = 0;
+  /** Tensors alive in the gradient worker's engine after its last share (null without one). */
+  workerTensors: number | null = null;
   private order: { epoch: number; perm: Int32Array } | null = null;
   private worker: EngineWorker | null = null;
   /** A style model's fonts: training glyphs by font, and validation glyphs by font. */
@@ -231,6 +233,7 @@ export class Trainer {
     const reply = this.worker?.compute(await flatWeights(this.model), sliceBatch(batch, own, batch.n));
     const part = tf.tidy(() => lossAndGrads(this.diffusion, sliceBatch(batch, 0, own)));
     const theirs = reply ? await reply : null;
+    if (theirs) this.workerTensors = theirs.tensors;
     const loss = tf.tidy(() => {
       // A clone: the step's own tensors are disposed below, the loss is read after.
       let value: tf.Tensor = tf.clone(part.value);

@@ -27,6 +27,8 @@ export interface GradReply {
   loss: number;
   /** Every variable's gradient, concatenated in the model's variable order. */
   grads: Float32Array;
+  /** Tensors alive in the worker's engine after the step (flat from step to step). */
+  tensors: number;
 }
 
 export interface SampleReply {
@@ -52,7 +54,8 @@ function loadWeights(weights: Float32Array): void {
 }
 
 async function gradients(batch: StepBatch): Promise<GradReply> {
-  const { value, grads } = lossAndGrads(diffusion, batch);
+  // In a tidy, as on the main thread: the batch's own tensors (images, noise, scales) go with it.
+  const { value, grads } = tf.tidy(() => lossAndGrads(diffusion, batch));
   const flat = new Float32Array(total);
   let offset = 0;
   for (const v of variables) {
@@ -62,7 +65,7 @@ async function gradients(batch: StepBatch): Promise<GradReply> {
   }
   const loss = (await value.data())[0];
   tf.dispose([value, ...Object.values(grads)]);
-  return { loss, grads: flat };
+  return { loss, grads: flat, tensors: tf.memory().numTensors };
 }
 
 parentPort!.on('message', async (request: EngineRequest) => {
