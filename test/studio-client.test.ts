@@ -13,6 +13,8 @@ import { createHttpClient, importRoot, requestFor } from '../src-renderer/lib/ap
 import { stagedPath } from '../src-renderer/lib/api/ipc.ts';
 import { SseParser } from '../src-renderer/lib/api/sse.ts';
 import { ApiError } from '../src-renderer/lib/api/types.ts';
+import { sortFiles, styleOfGiven, withImages, type GivenImage } from '../src-renderer/lib/given.ts';
+import { LatestOnly } from '../src-renderer/lib/latest.ts';
 import { MetricSeries } from '../src-renderer/lib/series.ts';
 import { hrefFor, parseHash } from '../src-renderer/lib/routes.ts';
 
@@ -154,5 +156,45 @@ describe('the pieces the pages rely on', () => {
       expect(parseHash(hrefFor(route))).toEqual(route);
     }
     expect(parseHash('#/nowhere')).toEqual({ page: 'datasets' });
+  });
+
+  it('sorts what a designer drops to finish a font: letter images, one font, and the rest refused with why', () => {
+    const sorted = sortFiles(['H.png', 'a.JPG', 'h.webp', 'Serif.ttf', 'Other.otf', 'logo.png', 'Sans.woff2', 'notes.txt'].map((n) => new File([], n)));
+    expect(sorted.images.map((i) => [i.letter, i.file.name])).toEqual([['H', 'H.png'], ['A', 'a.JPG']]);
+    expect(sorted.font?.name).toBe('Serif.ttf');
+    expect(sorted.refused).toEqual([
+      'h.webp: H.png gives H already',
+      'Other.otf: one font at a time (kept Serif.ttf)',
+      'logo.png: name each image after its letter (A.png … Z.png)',
+      'Sans.woff2: WOFF2 cannot be read; convert it to WOFF, TTF or OTF first',
+      'notes.txt: neither a letter image (PNG, JPEG, WebP) nor a font file (TTF, OTF, WOFF)',
+    ]);
+  });
+
+  it('sends the letters given as the style to finish, a font with the capitals chosen', () => {
+    const image = (letter: string, data: string): GivenImage => ({ letter, name: `${letter}.png`, data, url: '' });
+    const given = withImages(withImages(null, [image('H', 'h1'), image('A', 'a1')]), [image('H', 'h2')]);
+    expect(styleOfGiven(given)).toEqual({ kind: 'letters', letters: [{ name: 'A.png', data: 'a1' }, { name: 'H.png', data: 'h2' }] });
+    const font = { name: 'Serif.ttf', data: 'ttf', family: null, letters: [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'] };
+    expect(styleOfGiven({ kind: 'font', font })).toEqual({ kind: 'font', name: 'Serif.ttf', data: 'ttf' });
+    expect(styleOfGiven({ kind: 'font', font: { ...font, letters: ['A', 'B', 'H', 'M'] } })).toEqual({ kind: 'font', name: 'Serif.ttf', data: 'ttf', letters: 'ABHM' });
+    expect(withImages({ kind: 'font', font }, [image('L', 'l')])).toEqual({ kind: 'letters', images: [image('L', 'l')] });
+  });
+
+  it('draws one blend point at a time, and of those asked meanwhile only the newest', async () => {
+    const drawn: number[] = [];
+    const waits: (() => void)[] = [];
+    const runner = new LatestOnly<number>(async (t) => {
+      drawn.push(t);
+      await new Promise<void>((resolve) => waits.push(resolve));
+    });
+    for (const t of [10, 20, 30, 40]) runner.ask(t);
+    expect(drawn).toEqual([10]);
+    waits.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(drawn).toEqual([10, 40]);
+    waits.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(drawn).toEqual([10, 40]);
   });
 });

@@ -16,6 +16,8 @@ export interface TrainForm {
   sampleEvery: number;
   seed: number;
   backend: NonNullable<Input<'createRun'>['backend']>;
+  /** A style-conditioned model (one design across the alphabet). */
+  style: boolean;
 }
 
 /** The settings a new form starts from: the preset's own training defaults. */
@@ -35,6 +37,7 @@ export function defaultForm(preset: PresetInfo, dataset: string): TrainForm {
     sampleEvery: 200,
     seed: config.seed,
     backend: 'auto',
+    style: false,
   };
 }
 
@@ -60,5 +63,6 @@ export function createRunInput(form: TrainForm): Input<'createRun'> {
     sampleEvery: Math.round(form.sampleEvery),
     seed: Math.round(form.seed),
     backend: form.backend,
+    ...(form.style && { style: true }),
   };
 }

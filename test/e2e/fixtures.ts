@@ -32,7 +32,8 @@ async function zipFolder(folder: string, zipPath: string): Promise<void> {
   });
 }
 
-function csvOf(fonts: number, seed: number): string {
+/** A CSV of pixels with a label column and no font column: each row its own "font". */
+export function csvOf(fonts: number, seed: number): string {
   const set = syntheticGlyphSet({ fonts, seed });
   const area = set.height * set.width;
   const header = ['label', ...Array.from({ length: area }, (_, i) => `pixel${i}`)].join(',');

@@ -6,8 +6,8 @@ import type { Page, TestInfo } from '@playwright/test';
 
 export const SCREENSHOTS = 'test-results/screenshots';
 
-/** A real `drop` event on the drop zone, its DataTransfer holding the files' bytes. */
-export async function dropFiles(page: Page, paths: string[]): Promise<void> {
+/** A real `drop` event on a drop zone (the Datasets page's unless `zone` names another's test id), its DataTransfer holding the files' bytes. */
+export async function dropFiles(page: Page, paths: string[], zone = 'drop-zone'): Promise<void> {
   const files = await Promise.all(paths.map(async (path) => ({ name: basename(path), b64: (await readFile(path)).toString('base64') })));
   const transfer = await page.evaluateHandle((items) => {
     const dt = new DataTransfer();
@@ -19,14 +19,16 @@ export async function dropFiles(page: Page, paths: string[]): Promise<void> {
     }
     return dt;
   }, files);
-  const zone = page.getByTestId('drop-zone');
-  await zone.dispatchEvent('dragenter', { dataTransfer: transfer });
-  await zone.dispatchEvent('dragover', { dataTransfer: transfer });
-  await zone.dispatchEvent('drop', { dataTransfer: transfer });
+  const target = page.getByTestId(zone);
+  await target.dispatchEvent('dragenter', { dataTransfer: transfer });
+  await target.dispatchEvent('dragover', { dataTransfer: transfer });
+  await target.dispatchEvent('drop', { dataTransfer: transfer });
 }
 
 export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   const path = `${SCREENSHOTS}/${name}.png`;
+  // From the top, so the sticky header stays at the top of the full page.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
 }
