@@ -1,7 +1,7 @@
 // Ships a trained run as the pretrained default model: data/default-model.ckpt (its EMA weights
 // only), data/default-model.json (how it was trained, its curve and its evaluation) and
 // data/default-model-sheet.png (its last EMA sheet).
-//   npx tsx scripts/build-default-model.ts --home DIR --run ID --seconds S --command "…" [--evaluation eval.json]
+//   npx tsx scripts/build-default-model.ts --home DIR --run ID --seconds S --command "…" [--evaluation eval.json] [--style-evaluation style.json]
 import { copyFile, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     command: { type: 'string' },
     evaluation: { type: 'string' },
+    'style-evaluation': { type: 'string' },
   },
 });
 if (!values.home || !values.run || !values.seconds || !values.command) throw new Error('usage: --home DIR --run ID --seconds S --command "…" [--evaluation eval.json]');
@@ -51,6 +52,7 @@ const card: ModelCard = {
   bestVal: run.bestVal,
   metrics,
   evaluation: values.evaluation ? JSON.parse(await readFile(values.evaluation, 'utf8')) : null,
+  ...(values['style-evaluation'] && { styleEvaluation: JSON.parse(await readFile(values['style-evaluation'], 'utf8')) }),
 };
 await writeFileAtomic(DEFAULT_MODEL_CARD, Buffer.from(JSON.stringify(card, null, 2) + '\n'));
 process.stdout.write(`wrote ${DEFAULT_MODEL}, ${DEFAULT_MODEL_CARD}, ${DEFAULT_MODEL_SHEET}\n`);

@@ -38,7 +38,7 @@ export async function resolveStyleInput(input: StyleInput, size: number, classNa
         glyphs[letter] = glyphToBase64(glyph);
       }
       const names = [...read.letters.keys()];
-      return { spec: { kind: 'glyphs', glyphs }, given: read.letters, description: `from ${names.join(', ')} (${names.length} letter${names.length === 1 ? '' : 's'})` };
+      return { spec: { kind: 'glyphs', glyphs }, given: read.letters, description: `the given ${names.join(', ')}` };
     }
     case 'blend': {
       const [from, to] = [await resolveStyleInput(input.from, size, classNames), await resolveStyleInput(input.to, size, classNames)];

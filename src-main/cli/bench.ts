@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
 import { BACKEND_NAMES, DEFAULT_SAMPLE, type BackendChoice, type BackendName } from '../contract/api.ts';
-import { defaultTrainConfig, getPreset } from '../contract/presets.ts';
+import { defaultTrainConfig, getPreset, STYLE_DEFAULTS } from '../contract/presets.ts';
+import { repeatCode, styleOf } from '../engine/style.ts';
 import { Trainer } from '../engine/train.ts';
 import { randomTrainingData } from '../engine/runtime/measure.ts';
 import { oneHot, parameterCount } from '../engine/unet.ts';
@@ -29,6 +30,9 @@ export interface BenchRow {
   /** The same with DDPM's 999 steps, extrapolated from the per-step time of `sheet_ddpm_steps_timed` steps. */
   sheet_ddpm1000_s?: number;
   sheet_ddpm_steps_timed?: number;
+  /** One alphabet of a style model of the same preset (26 glyphs in one style, read from 4 glyphs), DDIM 50, measured whole. */
+  alphabet_ddim50_s?: number;
+  alphabet_ddim50_two_engines_s?: number;
   error?: string;
 }
 
@@ -62,6 +66,8 @@ export interface BenchOptions {
   threads: number;
   sheets: boolean;
   profile: boolean;
+  /** Measure training steps of a style model (`train --style`). */
+  style?: boolean;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -79,7 +85,8 @@ async function benchOne(
   try {
     const info = await initBackend(backend, { engines: opts.threads > 1 ? 2 : 1 });
     row.adapter = info.adapter;
-    trainer = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch }), randomTrainingData(batch, 26, 32, 1));
+    const data = randomTrainingData(batch, 26, 32, 1);
+    trainer = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch, ...(opts.style && { style: STYLE_DEFAULTS }) }), data);
     row.params = parameterCount(trainer.model);
     if (opts.threads > 1 && (backend === 'wasm' || backend === 'cpu')) await trainer.startWorker(backend);
     row.threads = trainer.threads;
@@ -130,6 +137,26 @@ async function benchOne(
       await sampleImages(trainer.diffusion, letters, { ...DEFAULT_SAMPLE, sampler: 'ddpm', steps: timed });
       row.sheet_ddpm1000_s = round1((((performance.now() - t0) / timed) * 999) / 1000);
       row.sheet_ddpm_steps_timed = timed;
+      // One alphabet as `fontloom complete` draws it: the style read from four glyphs, then 26
+      // letters in it with guidance on letter and style batched as the sheet's (52 rows).
+      const styled = new Trainer(defaultTrainConfig(preset.name, { steps: 1000, batch, style: STYLE_DEFAULTS }), data);
+      try {
+        const alphabet = async (two: boolean) => {
+          const start = performance.now();
+          const code = await styleOf(styled.model, data.pixels.subarray(0, 4 * 32 * 32), 4);
+          const styles = repeatCode(code, 26);
+          if (two) {
+            const worker = await EngineWorker.start(backend, styled.diffusion);
+            await sampleOnTwoEngines(worker, styled.diffusion, letters, DEFAULT_SAMPLE, undefined, styles);
+            await worker.stop();
+          } else await sampleImages(styled.diffusion, letters, DEFAULT_SAMPLE, undefined, undefined, styles);
+          return round1((performance.now() - start) / 1000);
+        };
+        row.alphabet_ddim50_s = await alphabet(false);
+        if (row.sheet_ddim50_two_engines_s !== undefined) row.alphabet_ddim50_two_engines_s = await alphabet(true);
+      } finally {
+        styled.dispose();
+      }
     }
   } catch (err) {
     row.error = (err as Error).message;
@@ -149,6 +176,7 @@ export async function runBench(opts: {
   steps: number;
   threads?: number;
   sheets?: boolean;
+  style?: boolean;
   profile?: string;
   json?: boolean;
 }): Promise<void> {
@@ -160,7 +188,7 @@ export async function runBench(opts: {
   const profiles: Array<{ backend: BackendName; preset: string; batch: number; train: KernelTime[]; forward: KernelTime[] }> = [];
   for (const b of backends) {
     process.stderr.write(`bench: ${b} ${opts.preset} batch ${opts.batch}…\n`);
-    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, threads, sheets: opts.sheets ?? false, profile: opts.profile !== undefined });
+    const { row, profile } = await benchOne(b, opts.preset, opts.batch, { steps: opts.steps, threads, sheets: opts.sheets ?? false, profile: opts.profile !== undefined, style: opts.style ?? false });
     results.push(row);
     if (profile) profiles.push({ backend: b, preset: row.preset, batch: row.batch, ...profile });
   }
@@ -178,6 +206,10 @@ export async function runBench(opts: {
         ? `${r.backend.padEnd(10)} unavailable: ${r.error}\n`
         : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}, ${r.threads} engine${r.threads === 1 ? "" : "s"}: ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
             (r.sheet_ddim50_s !== undefined ? `, A–Z sheet DDIM 50 ${r.sheet_ddim50_s} s${r.sheet_ddim50_two_engines_s !== undefined ? ` (${r.sheet_ddim50_two_engines_s} s on two engines)` : ''}, DDPM 999 ≈${r.sheet_ddpm1000_s} s` : '') +
+            (r.alphabet_ddim50_s !== undefined
+              ? `; one alphabet in one style (style model) ${r.alphabet_ddim50_s} s = ${(r.alphabet_ddim50_s / r.sheet_ddim50_s!).toFixed(2)}× the sheet` +
+                (r.alphabet_ddim50_two_engines_s !== undefined ? ` (${r.alphabet_ddim50_two_engines_s} s on two engines = ${(r.alphabet_ddim50_two_engines_s / r.sheet_ddim50_two_engines_s!).toFixed(2)}×)` : '')
+              : '') +
             '\n',
     );
   }

@@ -19,12 +19,41 @@ export interface EvalCommand {
   baselines?: boolean;
   backend: BackendChoice;
   json?: boolean;
+  style?: boolean;
+  alphabets?: number;
+  given?: string;
+  completionFonts?: number;
+  font?: string[];
+  styleCfg?: number;
 }
 
-export async function runEval(opts: EvalCommand): Promise<EvalReport> {
+async function runStyleEval(home: string, opts: EvalCommand): Promise<void> {
+  const { evaluateRunStyle } = await import('../jobs/evaluate-style.ts');
+  const { describeStyleReport } = await import('../eval/style-evaluate.ts');
+  // Two engines draw each alphabet's rows; the judge and the classifier read on this one.
+  await initBackend(opts.backend, { engines: 2 });
+  const report = await evaluateRunStyle(home, opts.run, {
+    weights: opts.ema ? 'ema' : 'model',
+    alphabets: opts.alphabets ?? 8,
+    seed: opts.seed,
+    steps: opts.steps,
+    cfg: opts.cfg,
+    styleCfg: opts.styleCfg,
+    given: opts.given ?? 'HAMB',
+    completionFonts: opts.completionFonts,
+    fontFiles: opts.font,
+    onProgress: progressLine,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  const head = `run ${report.run} step ${report.step} (${report.weights} weights), DDIM ${report.sampler.steps}, CFG ${report.sampler.cfg}${report.sampler.styleCfg !== undefined ? `, style CFG ${report.sampler.styleCfg}` : ''}, seeds from ${report.sampler.seed}\n`;
+  process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : head + describeStyleReport(report));
+}
+
+export async function runEval(opts: EvalCommand): Promise<EvalReport | void> {
   const home = fontloomHome();
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   loadRun(home, opts.run); // an unknown run is said before any engine starts (and prints)
+  if (opts.style) return runStyleEval(home, opts);
   const { report } = await evaluateRun(home, opts.run, {
     // Drawing and measuring (a classifier may train too) on one engine with every core.
     backend: await initBackend(opts.backend, { engines: 1 }),

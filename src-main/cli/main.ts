@@ -164,6 +164,12 @@ export function buildProgram(): Command {
     .option('--cfg <s>', 'classifier-free guidance scale', positiveNumber('--cfg'), DEFAULT_SAMPLE.cfg)
     .option('--seed <n>', 'noise seed', nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed)
     .option('--baselines', 'also score real held-out glyphs and an untrained model the same way')
+    .option('--style', "a style model's fonts: consistency, variety and novelty of invented alphabets beside letter-by-letter ones, and completion of held-out fonts against a retrieval baseline")
+    .option('--alphabets <n>', 'with --style: invented alphabets to draw', positiveInt('--alphabets'), 8)
+    .option('--given <letters>', 'with --style: the letters completion starts from', 'HAMB')
+    .option('--completion-fonts <n>', 'with --style: held-out fonts to complete (at most 12 by default)', positiveInt('--completion-fonts'))
+    .option('--font <file...>', 'with --style: also complete these font files (not in the dataset) and score them')
+    .option('--style-cfg <s>', "with --style: guidance on style (default: --cfg)", positiveNumber('--style-cfg'))
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--json', 'the report as one JSON line')
     .action(async (opts) => {
@@ -225,7 +231,8 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'batch size', positiveInt('--batch'), 32)
     .option('--steps <n>', 'timed steps per measurement', positiveInt('--steps'), 3)
     .option('--threads <n>', 'wasm/cpu engines: 2, the training layout (an engine worker, half the cores each), or 1 (one engine with every core, as evaluating uses) (default: 2 for every preset but seed where there are 2 cores, else 1)', threadCount)
-    .option('--sheets', 'also time an A–Z sheet with DDIM 50 (whole) and DDPM 999 (10 steps, scaled)')
+    .option('--sheets', 'also time an A–Z sheet with DDIM 50 (whole) and DDPM 999 (10 steps, scaled), and one alphabet of a style model')
+    .option('--style', 'time training steps of a style model (train --style)')
     .option('--profile <file.json>', 'write per-kernel times of one training step and one forward pass')
     .option('--json', 'JSON output')
     .action(lazy(() => import('./bench.ts'), (c) => c.runBench));

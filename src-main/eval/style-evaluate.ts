@@ -55,6 +55,8 @@ export interface StyleEvalOptions {
   given: string;
   /** How many held-out fonts to complete (default: all, at most 12). */
   completionFonts?: number;
+  /** Whole alphabets (every class, class order) of fonts outside the dataset, to complete as the held-out ones. */
+  outsideFonts?: { name: string; alphabet: Uint8Array }[];
   /** The letter classifier's reader: the share of glyphs read as their label. Reported when given. */
   legibility?: (images: Uint8Array, labels: number[]) => Promise<number>;
   onProgress?: (message: string) => void;
@@ -139,6 +141,8 @@ export interface StyleReport {
     retrieval: CompletionScore;
     /** Whether the model scores above the retrieval baseline. */
     beats: { iou: boolean; style: boolean };
+    /** Fonts from outside the dataset (e.g. a font file the user names), completed and scored the same way. */
+    outside: Array<{ font: string; model: CompletionScore; retrieval: CompletionScore; retrievedFrom: FontRef; beats: { iou: boolean; style: boolean } }>;
   };
   seconds: { judge: number; drawing: number; scoring: number; total: number };
 }
@@ -315,12 +319,23 @@ async function completionFigures(ref: Reference, data: StyleData, given: number[
   }
   const model = meanScore(fonts.map((f) => f.model));
   const retrieval = meanScore(fonts.map((f) => f.retrieval));
+  const outside: StyleReport['completion']['outside'] = [];
+  for (const [k, font] of (opts.outsideFonts ?? []).entries()) {
+    if (font.alphabet.length !== classes * per) throw new Error(`${font.name}: expected ${classes} glyphs of ${per} bytes`);
+    const givenGlyphs = new Map(given.map((c) => [c, font.alphabet.slice(c * per, (c + 1) * per)]));
+    const drawn = await draw(`a completion of ${font.name} from ${opts.given}`, () => opts.drawer.complete(givenGlyphs, opts.seed + chosen.length + k));
+    const retrieved = retrieveCompletion(index, givenGlyphs);
+    const m = await scoreCompletion(ref.judge, drawn, font.alphabet, given);
+    const r = await scoreCompletion(ref.judge, retrieved.alphabet, font.alphabet, given);
+    outside.push({ font: font.name, model: m, retrieval: r, retrievedFrom: { fontId: retrieved.fontId, font: fontName(retrieved.fontId) }, beats: { iou: m.iou > r.iou, style: m.style > r.style } });
+  }
   return {
     given: given.map((c) => data.classNames[c]).join(''),
     fonts,
     model,
     retrieval,
     beats: { iou: model.iou > retrieval.iou, style: model.style > retrieval.style },
+    outside,
   };
 }
 
@@ -432,6 +447,15 @@ export function describeStyleReport(r: StyleReport): string {
     scoreRow('model', c.model) +
     scoreRow(`retrieval (training font nearest on ${c.given})`, c.retrieval) +
     `  the model ${c.beats.iou ? 'beats' : 'does not beat'} retrieval on IoU and ${c.beats.style ? 'beats' : 'does not beat'} it on style\n` +
+    c.outside
+      .map(
+        (o) =>
+          `completion of ${o.font} (not in the dataset) from ${c.given}\n` +
+          scoreRow('model', o.model) +
+          scoreRow(`retrieval (${o.retrievedFrom.font})`, o.retrieval) +
+          `  the model ${o.beats.iou ? 'beats' : 'does not beat'} retrieval on IoU and ${o.beats.style ? 'beats' : 'does not beat'} it on style\n`,
+      )
+      .join('') +
     `time: judge ${r.seconds.judge.toFixed(1)} s, drawing ${r.seconds.drawing.toFixed(1)} s, scoring ${r.seconds.scoring.toFixed(1)} s, total ${r.seconds.total.toFixed(1)} s\n`
   );
 }

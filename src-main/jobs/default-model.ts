@@ -32,6 +32,8 @@ export interface ModelCard {
   metrics: Metric[];
   /** Quality of the shipped weights (legibility, glyph FID, diversity) beside their baselines. */
   evaluation: EvalReport | null;
+  /** A style model's fonts, measured (`fontloom eval --style`): consistency, variety, novelty, completion. */
+  styleEvaluation?: unknown;
 }
 
 export async function readModelCard(): Promise<ModelCard> {

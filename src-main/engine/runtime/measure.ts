@@ -20,6 +20,8 @@ export function randomTrainingData(batch: number, classes: number, size: number,
     classNames: Array.from({ length: classes }, (_, i) => String.fromCharCode(65 + i)),
     train: Int32Array.from({ length: n }, (_, i) => i),
     val: new Int32Array(0),
+    // Fonts of one glyph per class, so a style model finds references.
+    fontIds: Int32Array.from({ length: n }, (_, i) => Math.floor(i / classes)),
   };
 }
 
