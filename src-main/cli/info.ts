@@ -2,7 +2,7 @@
 // enough for a peer implementation to be built to match.
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/runtime/backend.ts';
-import { describeRecipe, getPreset, type Prediction, PRESET_NAMES, type PresetName, type ScheduleKind, type Weighting } from '../contract/presets.ts';
+import { describeRecipe, getPreset, STYLE_DEFAULTS, type Prediction, PRESET_NAMES, type PresetName, type ScheduleKind, type Weighting } from '../contract/presets.ts';
 import { createUNet, parameterCount, type ModelShape } from '../engine/unet.ts';
 
 export interface PresetInfo {
@@ -28,6 +28,8 @@ export interface PresetInfo {
   weighting: Weighting;
   /** Min-SNR's γ (kept, though unused, under plain mse) */
   snr_gamma: number;
+  /** With `train --style`: the parameters it has then (the style encoder and its embedding added) and the style code's length. */
+  style: { params: number; dim: number; max_refs: number; dropout: number };
 }
 
 export async function presetInfo(name: PresetName, shape: ModelShape): Promise<PresetInfo> {
@@ -36,6 +38,9 @@ export async function presetInfo(name: PresetName, shape: ModelShape): Promise<P
   const model = createUNet(p, shape, 0);
   const params = parameterCount(model);
   model.dispose();
+  const styled = createUNet(p, { ...shape, style: STYLE_DEFAULTS.dim }, 0);
+  const style = { params: parameterCount(styled), dim: STYLE_DEFAULTS.dim, max_refs: STYLE_DEFAULTS.maxRefs, dropout: STYLE_DEFAULTS.dropout };
+  styled.dispose();
   return {
     preset: p.name,
     description: p.description,
@@ -56,6 +61,7 @@ export async function presetInfo(name: PresetName, shape: ModelShape): Promise<P
     prediction: p.recipe.prediction,
     weighting: p.recipe.weighting,
     snr_gamma: p.recipe.snrGamma,
+    style,
   };
 }
 
@@ -73,8 +79,10 @@ export async function runInfo(opts: { preset?: string; channels: number; classes
     process.stdout.write(
       `${i.preset.padEnd(10)} ${i.params.toLocaleString('en-US').padStart(11)} params  width ${i.width}, ` +
         `${i.deep ? 'deep' : 'shallow'} bottleneck, attention at ${i.attention.join('/')} px, batch ${i.batch}, ` +
-        `${describeRecipe(getPreset(i.preset).recipe)} — ${i.description}\n`,
+        `${describeRecipe(getPreset(i.preset).recipe)} — ${i.description}; ` +
+        `with --style ${i.style.params.toLocaleString('en-US')} params (a style encoder and a ${i.style.dim}-number style code)\n`,
     );
   }
+  if (!opts.json) process.stdout.write('Any preset trains style-conditioned with fontloom train --style (one design across the alphabet); a run says which in fontloom run show.\n');
   if (tf.memory().numTensors !== 0) throw new Error('info leaked tensors');
 }

@@ -143,7 +143,7 @@ export async function trainCommand(opts: TrainCommand): Promise<void> {
     return;
   }
   const backend = await initBackend(opts.backend, { engines: config.threads > 1 ? 2 : 1 });
-  process.stderr.write(`fontloom: ${config.preset} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${config.steps} steps of batch ${Math.min(config.batch, data.train.length)}\n`);
+  process.stderr.write(`fontloom: ${config.preset}${config.style ? ' style-conditioned' : ''} (${describeRecipe(config.recipe)}) on ${backend.name}: ${backend.adapter}; ${data.train.length} training and ${data.val.length} held-out glyphs; ${config.steps} steps of batch ${Math.min(config.batch, data.train.length)}\n`);
   process.stderr.write(`fontloom: run ${run.id}\n`);
   const progress = progressReporter();
   const outcome = await trainRun(home, run, { backend, threads: config.threads, onProgress: progress.update, stopAt: opts.stopAt, shouldStop: stopOnInterrupt(), evaluate: evaluator(home, run.id, backend) }, data);
@@ -207,7 +207,7 @@ export async function runShowCommand(id: string, opts: { json?: boolean }): Prom
   process.stdout.write(
     [
       `${run.id} "${run.name}": ${run.status} at step ${run.step}/${run.steps} (checkpoint at ${run.checkpointStep})`,
-      `  dataset ${run.datasetName}${run.dataset ? ` (${run.dataset})` : ''}; preset ${c.preset}, ${describeRecipe(c.recipe)}; batch ${c.batch}, lr ${c.lr}`,
+      `  dataset ${run.datasetName}${run.dataset ? ` (${run.dataset})` : ''}; preset ${c.preset}${c.style ? `, style-conditioned (a ${c.style.dim}-number style read from 1–${c.style.maxRefs} letters of a font)` : ', letters only'}, ${describeRecipe(c.recipe)}; batch ${c.batch}, lr ${c.lr}`,
       `  backend ${run.backend ?? '(not started)'}; train loss ${run.trainLoss?.toFixed(4) ?? '–'}; best val MSE ${run.bestVal?.toFixed(4) ?? '–'}`,
       ...(run.error ? [`  error: ${run.error}`] : []),
       `  ${sheets.length} sample sheets${sheets.length ? `, last ${sheets[sheets.length - 1].file}` : ''}`,
