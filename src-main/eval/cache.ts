@@ -4,10 +4,8 @@
 // atomically:
 //   "FLCLSF01" | uint32 LE header length | UTF-8 JSON header | padding to 4 | float32 weights
 // The header carries a sha256 of the weights: a truncated or damaged file is retrained, never used.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic.ts';
+import { readWeightsFile, writeWeightsFile } from './weights-file.ts';
 import {
   CLASSIFIER_VERSION,
   classifierFromWeights,
@@ -31,9 +29,6 @@ interface CacheHeader {
   epochs: number;
   trainSeconds: number;
   created: string;
-  /** sha256 (hex) of the weight bytes. */
-  checksum: string;
-  weights: Array<{ name: string; shape: number[]; offset: number }>;
 }
 
 /** What was trained, and on what; stored beside the weights. */
@@ -67,65 +62,25 @@ export function classifierPath(home: string, dataHash: string, valFraction: numb
 }
 
 async function saveClassifier(path: string, classifier: Classifier, info: ClassifierInfo): Promise<void> {
-  const weights = await classifier.weights();
-  const entries: CacheHeader['weights'] = [];
-  const hash = createHash('sha256');
-  let offset = 0;
-  for (const w of weights) {
-    entries.push({ name: w.name, shape: w.shape, offset });
-    hash.update(new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength));
-    offset += w.values.length;
-  }
-  const header: CacheHeader = { ...info, shape: classifier.shape, checksum: hash.digest('hex'), weights: entries };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(12);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(json.length, 8);
-  const padding = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
-  await mkdir(join(path, '..'), { recursive: true });
-  await writeFileAtomic(path, [prefix, json, padding, ...weights.map((w) => new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength))]);
+  await writeWeightsFile(path, MAGIC, { ...info, shape: classifier.shape }, await classifier.weights());
 }
 
 /** The cached classifier, or why it cannot be used (missing, damaged, for other data). */
 async function readCached(path: string, expect: { dataHash: string; valFraction: number; shape: ClassifierShape }): Promise<
   { classifier: Classifier; info: ClassifierInfo } | { problem: string; missing: boolean }
 > {
-  let bytes: Buffer;
+  const read = await readWeightsFile<CacheHeader>(path, MAGIC, 'classifier', (header) => {
+    if (header.version !== CLASSIFIER_VERSION) return `is version ${header.version}, this Fontloom trains version ${CLASSIFIER_VERSION}`;
+    if (header.dataHash !== expect.dataHash || header.valFraction !== expect.valFraction) return 'was trained on other data or another split';
+    if (JSON.stringify(header.shape) !== JSON.stringify(expect.shape)) return `is for ${JSON.stringify(header.shape)} glyphs`;
+    return null;
+  });
+  if ('problem' in read) return read;
   try {
-    bytes = await readFile(path);
+    const { shape, ...info } = read.header;
+    return { classifier: classifierFromWeights(shape, read.weights), info };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'no cached classifier', missing: true };
-    return { problem: `cannot read ${path}: ${(err as Error).message}`, missing: false };
-  }
-  const bad = (what: string) => ({ problem: `${path} ${what}`, missing: false });
-  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) return bad('is not a Fontloom classifier');
-  const headerLength = bytes.readUInt32LE(8);
-  if (12 + headerLength > bytes.length) return bad('is truncated');
-  let header: CacheHeader;
-  try {
-    header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLength)) as CacheHeader;
-  } catch {
-    return bad('has a damaged header');
-  }
-  if (header.version !== CLASSIFIER_VERSION) return bad(`is version ${header.version}, this Fontloom trains version ${CLASSIFIER_VERSION}`);
-  if (header.dataHash !== expect.dataHash || header.valFraction !== expect.valFraction) return bad('was trained on other data or another split');
-  if (JSON.stringify(header.shape) !== JSON.stringify(expect.shape)) return bad(`is for ${JSON.stringify(header.shape)} glyphs`);
-  const start = 12 + headerLength + ((4 - ((12 + headerLength) % 4)) % 4);
-  const floats = header.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-  if (bytes.length - start !== floats * 4) return bad(`should hold ${start + floats * 4} bytes, holds ${bytes.length} (truncated or damaged)`);
-  const body = bytes.subarray(start);
-  if (createHash('sha256').update(body).digest('hex') !== header.checksum) return bad('is damaged: its weights do not match their checksum');
-  const data = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
-  const weights: NamedWeight[] = header.weights.map((w) => ({
-    name: w.name,
-    shape: w.shape,
-    values: data.subarray(w.offset, w.offset + w.shape.reduce((a, b) => a * b, 1)),
-  }));
-  try {
-    const { shape: _shape, checksum: _checksum, weights: _weights, ...info } = header;
-    return { classifier: classifierFromWeights(header.shape, weights), info };
-  } catch (err) {
-    return bad(`does not fit this network: ${(err as Error).message}`);
+    return { problem: `${path} does not fit this network: ${(err as Error).message}`, missing: false };
   }
 }
 

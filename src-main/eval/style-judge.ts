@@ -7,10 +7,8 @@
 // One file, written atomically:
 //   "FLSTYJ01" | uint32 LE header length | UTF-8 JSON header | padding to 4 | float32 weights
 // The header carries a sha256 of the weights: a truncated or damaged file is retrained, never used.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic.ts';
+import { readWeightsFile, writeWeightsFile } from './weights-file.ts';
 import { rngFor } from '../engine/rng.ts';
 import { UserError } from '../errors.ts';
 import {
@@ -221,68 +219,31 @@ export async function trainStyleJudge(
 
 interface CacheHeader extends StyleJudgeInfo {
   shape: ClassifierShape;
-  /** sha256 (hex) of the weight bytes. */
-  checksum: string;
-  weights: Array<{ name: string; shape: number[]; offset: number }>;
 }
 
 async function saveJudge(path: string, weights: NamedWeight[], shape: ClassifierShape, info: StyleJudgeInfo): Promise<void> {
-  const entries: CacheHeader['weights'] = [];
-  const hash = createHash('sha256');
-  let offset = 0;
-  for (const w of weights) {
-    entries.push({ name: w.name, shape: w.shape, offset });
-    hash.update(new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength));
-    offset += w.values.length;
-  }
-  const header: CacheHeader = { ...info, shape, checksum: hash.digest('hex'), weights: entries };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(12);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(json.length, 8);
-  const padding = Buffer.alloc((4 - ((12 + json.length) % 4)) % 4);
-  await mkdir(join(path, '..'), { recursive: true });
-  await writeFileAtomic(path, [prefix, json, padding, ...weights.map((w) => new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength))]);
+  await writeWeightsFile(path, MAGIC, { ...info, shape }, weights);
 }
 
 /** The cached judge, or why it cannot be used (missing, damaged, for other data). */
 async function readCached(path: string, expect: { dataHash: string; valFraction: number; shape: ClassifierShape }): Promise<
   { judge: StyleJudge; info: StyleJudgeInfo } | { problem: string; missing: boolean }
 > {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'no cached style judge', missing: true };
-    return { problem: `cannot read ${path}: ${(err as Error).message}`, missing: false };
-  }
-  const bad = (what: string) => ({ problem: `${path} ${what}`, missing: false });
-  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) return bad('is not a Fontloom style judge');
-  const headerLength = bytes.readUInt32LE(8);
-  if (12 + headerLength > bytes.length) return bad('is truncated');
-  let header: CacheHeader;
-  try {
-    header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLength)) as CacheHeader;
-  } catch {
-    return bad('has a damaged header');
-  }
-  if (header.version !== STYLE_JUDGE_VERSION || header.classifierVersion !== CLASSIFIER_VERSION) {
-    return bad(`is version ${header.version}/${header.classifierVersion}, this Fontloom trains version ${STYLE_JUDGE_VERSION}/${CLASSIFIER_VERSION}`);
-  }
-  if (header.dataHash !== expect.dataHash || header.valFraction !== expect.valFraction) return bad('was trained on other data or another split');
-  if (JSON.stringify(header.shape) !== JSON.stringify(expect.shape)) return bad(`is for ${JSON.stringify(header.shape)} glyphs and fonts`);
-  const start = 12 + headerLength + ((4 - ((12 + headerLength) % 4)) % 4);
-  const floats = header.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-  if (bytes.length - start !== floats * 4) return bad(`should hold ${start + floats * 4} bytes, holds ${bytes.length} (truncated or damaged)`);
-  const body = bytes.subarray(start);
-  if (createHash('sha256').update(body).digest('hex') !== header.checksum) return bad('is damaged: its weights do not match their checksum');
-  const values = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
-  const weights: NamedWeight[] = header.weights.map((w) => ({ name: w.name, shape: w.shape, values: values.subarray(w.offset, w.offset + w.shape.reduce((a, b) => a * b, 1)) }));
-  const centre = weights.find((w) => w.name === CENTRE);
+  const read = await readWeightsFile<CacheHeader>(path, MAGIC, 'style judge', (header) => {
+    if (header.version !== STYLE_JUDGE_VERSION || header.classifierVersion !== CLASSIFIER_VERSION) {
+      return `is version ${header.version}/${header.classifierVersion}, this Fontloom trains version ${STYLE_JUDGE_VERSION}/${CLASSIFIER_VERSION}`;
+    }
+    if (header.dataHash !== expect.dataHash || header.valFraction !== expect.valFraction) return 'was trained on other data or another split';
+    if (JSON.stringify(header.shape) !== JSON.stringify(expect.shape)) return `is for ${JSON.stringify(header.shape)} glyphs and fonts`;
+    return null;
+  });
+  if ('problem' in read) return read;
+  const bad = (why: string) => ({ problem: `${path} ${why}`, missing: false });
+  const centre = read.weights.find((w) => w.name === CENTRE);
   if (!centre || centre.values.length !== FEATURES) return bad(`has no ${CENTRE} of ${FEATURES} numbers`);
   try {
-    const { shape, checksum: _checksum, weights: _weights, ...info } = header;
-    const classifier = classifierFromWeights(shape, weights.filter((w) => w.name !== CENTRE));
+    const { shape, ...info } = read.header;
+    const classifier = classifierFromWeights(shape, read.weights.filter((w) => w.name !== CENTRE));
     return { judge: judgeOf(classifier, centre.values, info.calibration), info };
   } catch (err) {
     return bad(`does not fit this network: ${(err as Error).message}`);
