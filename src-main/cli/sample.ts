@@ -1,6 +1,7 @@
-// `fontloom sample`: an A–Z sheet from a run's latest checkpoint.
+// `fontloom sample`: an A–Z sheet from a run's latest checkpoint (a style model's in one style), or with
+// --alphabets new fonts (cli/fonts.ts).
+import type { FontDrawOptions } from './fonts.ts';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
-import { type BackendChoice, type SamplerName } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { fontloomHome } from '../home.ts';
@@ -8,20 +9,10 @@ import { drawFromCheckpoint } from '../jobs/generate.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
 
-export async function runSample(opts: {
-  run: string;
-  out: string;
-  ema?: boolean;
-  sampler: SamplerName;
-  steps?: number;
-  cfg: number;
-  eta: number;
-  styleCfg?: number;
-  seed: number;
-  backend: BackendChoice;
-  alphabets?: number;
-  perLetter?: boolean;
-}): Promise<void> {
+/** `fontloom sample`'s flags: how glyphs are drawn (as the font commands take them), and what to draw. */
+export type SampleCommand = FontDrawOptions & { eta: number; alphabets?: number; perLetter?: boolean };
+
+export async function runSample(opts: SampleCommand): Promise<void> {
   if (opts.alphabets !== undefined) {
     if (opts.perLetter) throw new UserError('--alphabets draws each alphabet in one style; leave out --per-letter');
     const { runAlphabets } = await import('./fonts.ts');
