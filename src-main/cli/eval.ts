@@ -89,7 +89,7 @@ function describeReport(run: string, r: EvalReport): string {
     .sort((a, b) => a[1] - b[1]);
   const weakest = missed.slice(0, 8).map(([name, l]) => `${name} ${percent(l)}`).join(', ') + (missed.length > 8 ? ` and ${missed.length - 8} more` : '');
   return (
-    `run ${run} step ${r.step} (${r.weights} weights), ${r.metrics.count} glyphs (${r.perClass} per class), DDIM ${r.sampler.steps} steps, CFG ${r.sampler.cfg}, on ${r.backend}\n` +
+    `run ${run} step ${r.step} (${r.weights} weights), ${r.metrics.count} glyphs (${r.perClass} per class${r.styled ? `, each round of A–Z in its own invented style` : ''}), DDIM ${r.sampler.steps} steps, CFG ${r.sampler.cfg}, on ${r.backend}\n` +
     `  ${''.padEnd(16)}${'legibility'.padStart(10)}${'glyph FID'.padStart(11)}${'diversity'.padStart(11)}\n` +
     row('this run', r.metrics) +
     (r.baselines?.real ? row('real held-out', r.baselines.real) : '') +

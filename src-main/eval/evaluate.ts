@@ -4,7 +4,8 @@
 // glyphs through the same pipeline (what a perfect model scores) and an untrained model of the
 // same preset with the same sampler (what no learning scores).
 import { type BackendInfo, describeBackend } from '../engine/runtime/backend.ts';
-import { diffusionFromCheckpoint, readCheckpoint, untrainedModel, weightsToDraw } from '../engine/checkpoint.ts';
+import { diffusionFromCheckpoint, readCheckpoint, untrainedModel, weightsToDraw, type Checkpoint } from '../engine/checkpoint.ts';
+import { inventStyle } from '../engine/style.ts';
 import type { Recipe } from '../contract/presets.ts';
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';
 import type { SampleOptions } from '../contract/api.ts';
@@ -47,6 +48,8 @@ export interface EvalReport {
   backend: string;
   sampler: SampleOptions;
   perClass: number;
+  /** A style model's glyphs are drawn one invented style per round of A–Z (seed + round). */
+  styled?: boolean;
   classNames: string[];
   /** The generated glyphs' metrics. */
   metrics: RunMetrics;
@@ -75,15 +78,31 @@ function askedLabels(classes: number, perClass: number): number[] {
   return Array.from({ length: classes * perClass }, (_, i) => i % classes);
 }
 
-async function sampleAll(d: Diffusion, asked: number[], sampler: SampleOptions, what: string, onProgress?: (m: string) => void): Promise<Uint8Array> {
+async function sampleAll(d: Diffusion, asked: number[], sampler: SampleOptions, what: string, onProgress?: (m: string) => void, styles?: Float32Array): Promise<Uint8Array> {
   let reported = -1;
-  return sampleOnEngines(d, asked, sampler, (done, total) => {
+  const onStep = (done: number, total: number) => {
     const tenth = Math.floor((10 * done) / total);
     if (tenth !== reported) {
       reported = tenth;
       onProgress?.(`sampling ${asked.length} glyphs from ${what}: ${done}/${total} steps`);
     }
-  });
+  };
+  return sampleOnEngines(d, asked, sampler, onStep, styles);
+}
+
+/**
+ * A style model is measured as it draws: each round of A–Z (askedLabels) in one invented style,
+ * round r from seed + r, as `fontloom sample --alphabets` draws alphabet r + 1.
+ */
+function roundStyles(ckpt: Checkpoint, which: 'model' | 'ema', classes: number, rounds: number, seed: number): Float32Array | undefined {
+  const prior = ckpt.header.stylePriors?.[which];
+  if (!prior) return undefined;
+  const out = new Float32Array(rounds * classes * prior.dim);
+  for (let r = 0; r < rounds; r++) {
+    const code = inventStyle(prior, seed + r);
+    for (let c = 0; c < classes; c++) out.set(code, (r * classes + c) * prior.dim);
+  }
+  return out;
 }
 
 export async function evaluateCheckpoint(opts: EvalOptions): Promise<EvalReport> {
@@ -118,8 +137,10 @@ export async function evaluateCheckpoint(opts: EvalOptions): Promise<EvalReport>
     const weights = weightsToDraw(ckpt, opts.weights);
     const trained = diffusionFromCheckpoint(ckpt, weights);
     let images: Uint8Array;
+    const styled = (header.shape.style ?? 0) > 0;
     try {
-      images = await sampleAll(trained, asked, sampler, `step ${header.step} (${weights})`, opts.onProgress);
+      const styles = roundStyles(ckpt, weights, classes, opts.perClass, opts.seed);
+      images = await sampleAll(trained, asked, sampler, `step ${header.step} (${weights})${styles ? `, ${opts.perClass} invented styles` : ''}`, opts.onProgress, styles);
     } finally {
       trained.model.dispose();
     }
@@ -154,6 +175,7 @@ export async function evaluateCheckpoint(opts: EvalOptions): Promise<EvalReport>
       backend: describeBackend(opts.backend),
       sampler,
       perClass: opts.perClass,
+      ...(styled && { styled }),
       classNames: [...data.classNames],
       metrics,
       baselines,
