@@ -1,6 +1,7 @@
 // The shipped default model draws the same glyphs for a fixed seed, pixel for pixel, whatever
 // the code around the UNet, the recipe and the samplers is rearranged into. The fixture was drawn
-// before the engine was reorganised; FONTLOOM_PIN_WRITE=1 redraws it (only on purpose).
+// when the default model became a style model (seed 0 draws it in the style invented from seed 0);
+// FONTLOOM_PIN_WRITE=1 redraws it (only on purpose).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
