@@ -185,9 +185,9 @@ describe('reading a folder of letter images', () => {
     await writeFile(join(dir, 'hello.png'), white);
     const err = await rejection(readLetters(dir, { size: SIZE }));
     expect(err.message).toBe(
-      `${dir}: no letter images found: expected files named A.png … Z.png (one letter per file).\nSkipped:\n` +
-        '- hello.png: not a letter A–Z (name each image after its letter, e.g. A.png)\n' +
-        '- Q.png: blank image (no ink stands out from its background)',
+      `${dir}: no letter images found: expected files named A.png … Z.png (one letter per file). Skipped: ` +
+        'hello.png: not a letter A–Z (name each image after its letter, e.g. A.png); ' +
+        'Q.png: blank image (no ink stands out from its background).',
     );
   });
 

@@ -11,7 +11,10 @@ import { defaultTrainConfig, getPreset, STYLE_DEFAULTS } from '../src-main/contr
 import { batchStyleRows, guidanceBranches, makeDiffusion, sampleImages } from '../src-main/engine/diffusion.ts';
 import { createUNet, type UNet } from '../src-main/engine/unet.ts';
 import { Trainer, type TrainingData } from '../src-main/engine/train.ts';
-import { fitStylePrior, inventStyle, blendStyles, nearestFont } from '../src-main/engine/style.ts';
+import { fitStylePrior, inventStyle, blendStyles, nearestFont, refineStyle, styleOf } from '../src-main/engine/style.ts';
+import { lossWeights, noiseScales, predictionTarget, weightedMse } from '../src-main/engine/diffusion.ts';
+import { oneHot, styleRows } from '../src-main/engine/unet.ts';
+import { rngFor } from '../src-main/engine/rng.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint, diffusionFromCheckpoint } from '../src-main/engine/checkpoint.ts';
 import { splitByFont, type GlyphSet } from '../src-main/data/glyphset.ts';
 import { requireStyleSupport, styleSupport } from '../src-main/data/training.ts';
@@ -199,6 +202,48 @@ describe('guidance on letter and style', () => {
     expect(guideTwice(cs, c0, none, 2, 0.5).dataSync()[0]).toBeCloseTo(0.5 + 2 * 0.5 + 0.5 * 10, 5);
     expect(guideTwice(cs, c0, none, 3, 3).dataSync()[0]).toBeCloseTo(guide(cs, none, 3).dataSync()[0], 5);
   });
+});
+
+describe('refining a style on given letters', () => {
+  it('moves only the code, and lowers the model\'s denoising loss on those letters', async () => {
+    const data = styleData(4);
+    const trainer = new Trainer(defaultTrainConfig('micro', { steps: 1, batch: 8, style: { ...STYLE_DEFAULTS, dim: 8 } }), data);
+    const d = trainer.diffusion;
+    const per = 16 * 16;
+    const items = [0, 1, 2];
+    const glyphs = new Uint8Array(items.length * per);
+    items.forEach((it, i) => glyphs.set(data.pixels.subarray(it * per, (it + 1) * per), i * per));
+    const classes = items.map((it) => data.labels[it]);
+    const start = await styleOf(d.model, glyphs, items.length);
+    const weightsBefore = (await d.model.variables.get('style_emb.weight')!.data()).slice();
+    // The loss refineStyle lowers, measured on fixed timesteps and noise for both codes.
+    const loss = async (code: Float32Array) => {
+      const refined = await refineStyle(d, glyphs, classes, code, { steps: 0 });
+      expect(refined).toEqual(code);
+      const n = 12;
+      const t = Int32Array.from({ length: n }, (_, i) => 50 + i * 80);
+      const eps = rngFor(9, 'check').normal(n * per);
+      const value = tf.tidy(() => {
+        const x0 = tf.tensor4d(Float32Array.from({ length: n * per }, (_, j) => glyphs[(Math.floor(j / per) % 3) * per + (j % per)] / 127.5 - 1), [n, 16, 16, 1]);
+        const noise = tf.tensor4d(eps, [n, 16, 16, 1]);
+        const [sa, sb] = noiseScales(d.schedule, t);
+        const xt = tf.add<tf.Tensor4D>(tf.mul(x0, sa), tf.mul(noise, sb));
+        const rows = styleRows(tf.tile(tf.tensor2d(code, [1, 8]), [n, 1]) as tf.Tensor2D, new Array(n).fill(true));
+        const out = d.model.apply(xt, t, oneHot(Array.from({ length: n }, (_, i) => classes[i % 3]), 26), rows);
+        return weightedMse(out, predictionTarget(d.recipe.prediction, x0, noise, sa, sb), tf.tensor1d(lossWeights(d.schedule, t, d.recipe)));
+      });
+      const v = (await value.data())[0];
+      value.dispose();
+      return v;
+    };
+    const before = tf.memory().numTensors;
+    const refined = await refineStyle(d, glyphs, classes, start, { steps: 40, lr: 0.1, seed: 3 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(refined).not.toEqual(start);
+    expect(await loss(refined)).toBeLessThan(await loss(start));
+    expect(await d.model.variables.get('style_emb.weight')!.data()).toEqual(weightsBefore);
+    trainer.dispose();
+  }, 60_000);
 });
 
 describe('styles: invented, blended, nearest', () => {

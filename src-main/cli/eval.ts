@@ -25,6 +25,7 @@ export interface EvalCommand {
   completionFonts?: number;
   font?: string[];
   styleCfg?: number;
+  refine?: number;
 }
 
 async function runStyleEval(home: string, opts: EvalCommand): Promise<void> {
@@ -42,6 +43,7 @@ async function runStyleEval(home: string, opts: EvalCommand): Promise<void> {
     given: opts.given ?? 'HAMB',
     completionFonts: opts.completionFonts,
     fontFiles: opts.font,
+    refine: opts.refine,
     onProgress: progressLine,
   });
   if (process.stderr.isTTY) process.stderr.write('\n');

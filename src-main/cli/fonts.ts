@@ -27,6 +27,8 @@ export interface FontDrawOptions {
   styleCfg?: number;
   seed: number;
   backend: BackendChoice;
+  /** Steps refining a style read from given letters. */
+  refine?: number;
 }
 
 /** The run, a started backend, and a drawing function that keeps the options. */
@@ -50,6 +52,7 @@ async function openRun(opts: FontDrawOptions) {
       eta: 0,
       ema: opts.ema ?? true,
       style,
+      refine: opts.refine,
       onStep: (done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${what}: ${done}/${total}`);
       },

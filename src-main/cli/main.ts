@@ -133,7 +133,8 @@ export function buildProgram(): Command {
       .requiredOption('--out <dir>', 'a new folder: OUT/A.png … OUT/Z.png (given letters as given) and OUT/sheet.png')
       .option('--otf <file.otf>', 'also export the finished font')
       .option('--name <family>', 'font family name for --otf')
-      .option('--model-weights', 'draw with the trained weights instead of their EMA'),
+      .option('--model-weights', 'draw with the trained weights instead of their EMA')
+      .option('--refine <steps>', 'steps refining the style read from the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0),
   )
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(async (opts) => (await import('./fonts.ts')).runComplete({ ...opts, ema: !opts.modelWeights, family: opts.name }));
@@ -148,7 +149,8 @@ export function buildProgram(): Command {
       .option('--steps <n>', 'alphabets along the way, both ends included', positiveInt('--steps'), 5)
       .option('--letters <ABC>', 'which letters of a font file or folder to read the style from (default: all)')
       .requiredOption('--out <dir>', 'a new folder: OUT/1/A.png … OUT/N/Z.png and OUT/sheet.png')
-      .option('--model-weights', 'draw with the trained weights instead of their EMA'),
+      .option('--model-weights', 'draw with the trained weights instead of their EMA')
+      .option('--refine <steps>', 'steps refining the style read from the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0),
     '--denoise-steps',
   )
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
@@ -170,6 +172,7 @@ export function buildProgram(): Command {
     .option('--completion-fonts <n>', 'with --style: held-out fonts to complete (at most 12 by default)', positiveInt('--completion-fonts'))
     .option('--font <file...>', 'with --style: also complete these font files (not in the dataset) and score them')
     .option('--style-cfg <s>', "with --style: guidance on style (default: --cfg)", positiveNumber('--style-cfg'))
+    .option('--refine <steps>', 'with --style: steps refining a completion\'s style on the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--json', 'the report as one JSON line')
     .action(async (opts) => {

@@ -166,9 +166,10 @@ async function normaliseAll(images: LetterImage[], size: number, skipped: string
 }
 
 function noLetterImages(where: string, skipped: string[]): UserError {
-  const shown = skipped.slice(0, SKIPPED_SHOWN).map((line) => `\n- ${line}`).join('');
-  const more = skipped.length > SKIPPED_SHOWN ? `\n- and ${skipped.length - SKIPPED_SHOWN} more` : '';
-  return new UserError(`${where}: no letter images found: ${EXPECTED_NAMES}.${skipped.length > 0 ? `\nSkipped:${shown}${more}` : ''}`);
+  // One line, as every refusal: the skipped files and why, the first few of them.
+  const shown = skipped.slice(0, SKIPPED_SHOWN).join('; ');
+  const more = skipped.length > SKIPPED_SHOWN ? `; and ${skipped.length - SKIPPED_SHOWN} more` : '';
+  return new UserError(`${where}: no letter images found: ${EXPECTED_NAMES}.${skipped.length > 0 ? ` Skipped: ${shown}${more}.` : ''}`);
 }
 
 async function lettersOfFont(path: string, size: number, wanted: Set<string> | null): Promise<GivenLetters> {

@@ -8,7 +8,8 @@
 // alphabets (docs/ARCHITECTURE.md, "Styles").
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from './rng.ts';
-import type { UNet } from './unet.ts';
+import { oneHot, styleRows, type UNet } from './unet.ts';
+import { lossWeights, noiseScales, predictionTarget, weightedMse, type Diffusion } from './diffusion.ts';
 
 /** The training fonts' style codes and the Gaussian fitted to them. */
 export interface StylePrior {
@@ -134,4 +135,79 @@ export function repeatCode(code: Float32Array, count: number): Float32Array {
   const out = new Float32Array(code.length * count);
   for (let i = 0; i < count; i++) out.set(code, i * code.length);
   return out;
+}
+
+/**
+ * Steps of `refineStyle` a completion takes by default: none. Measured on the default model
+ * (`fontloom eval --style --refine 100`, 12 held-out fonts from HAMB): IoU 0.579 against 0.577
+ * with the encoder's reading alone, style score 0.63 against 0.64, at about 20 s more per
+ * completion; only a serif from outside the dataset gained (style −0.37 → 0.00). Asked for with
+ * --refine N.
+ */
+export const REFINE_STEPS = 0;
+
+/**
+ * Refines a style read from given glyphs: starting from the encoder's code, a few steps of Adam
+ * on the code alone (the network stays as it is) lower the model's own denoising loss on those
+ * glyphs, as training measures it, so the style carries more of their finer design than the
+ * encoder's one glance does. `glyphs` are uint8 (count × size × size × channels) with their
+ * classes; each step sees every glyph at `repeats` random timesteps (seeded).
+ */
+export async function refineStyle(
+  d: Diffusion,
+  glyphs: Uint8Array,
+  classes: readonly number[],
+  start: Float32Array,
+  opts: { steps: number; lr?: number; repeats?: number; seed?: number },
+): Promise<Float32Array> {
+  const { size, channels } = d.model.shape;
+  const dim = d.model.shape.style ?? 0;
+  const per = size * size * channels;
+  const repeats = opts.repeats ?? 4;
+  const n = classes.length * repeats;
+  const x0 = new Float32Array(n * per);
+  for (let i = 0; i < n; i++) for (let j = 0; j < per; j++) x0[i * per + j] = glyphs[(i % classes.length) * per + j] / 127.5 - 1;
+  const labels = Array.from({ length: n }, (_, i) => classes[i % classes.length]);
+  const code = tf.tidy(() => tf.variable(tf.tensor2d(start, [1, dim]), true));
+  const lr = opts.lr ?? 0.05;
+  const m = new Float32Array(dim);
+  const v = new Float32Array(dim);
+  try {
+    for (let step = 0; step < opts.steps; step++) {
+      const rng = rngFor(opts.seed ?? 0, 'refine-style', step);
+      const t = Int32Array.from({ length: n }, () => rng.int(1, d.schedule.steps));
+      const eps = rng.normal(n * per);
+      const weights = lossWeights(d.schedule, t, d.recipe);
+      const grad = tf.tidy(() => {
+        const clean = tf.tensor4d(x0, [n, size, size, channels]);
+        const noise = tf.tensor4d(eps, [n, size, size, channels]);
+        const [sa, sb] = noiseScales(d.schedule, t);
+        const xt = tf.add<tf.Tensor4D>(tf.mul(clean, sa), tf.mul(noise, sb));
+        const target = predictionTarget(d.recipe.prediction, clean, noise, sa, sb);
+        const rows = oneHot(labels, d.model.shape.classes);
+        const w = tf.tensor1d(weights);
+        const { grads } = tf.variableGrads(() => {
+          const style = styleRows(tf.tile(code, [n, 1]) as tf.Tensor2D, new Array(n).fill(true));
+          return weightedMse(d.model.apply(xt, t, rows, style), target, w);
+        }, [code]);
+        return grads[code.name];
+      });
+      const g = (await grad.data()) as Float32Array;
+      grad.dispose();
+      // Adam on the code (β 0.9, 0.999), in plain numbers: it is only `dim` of them.
+      const values = (await code.data()) as Float32Array;
+      const next = new Float32Array(dim);
+      for (let i = 0; i < dim; i++) {
+        m[i] = 0.9 * m[i] + 0.1 * g[i];
+        v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+        const mHat = m[i] / (1 - 0.9 ** (step + 1));
+        const vHat = v[i] / (1 - 0.999 ** (step + 1));
+        next[i] = values[i] - (lr * mHat) / (Math.sqrt(vHat) + 1e-8);
+      }
+      tf.tidy(() => code.assign(tf.tensor2d(next, [1, dim])));
+    }
+    return Float32Array.from((await code.data()) as Float32Array);
+  } finally {
+    code.dispose();
+  }
 }

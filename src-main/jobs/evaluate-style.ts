@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_SAMPLE, type SampleOptions } from '../contract/api.ts';
 import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw } from '../engine/checkpoint.ts';
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';
-import { inventStyle, repeatCode, styleOf } from '../engine/style.ts';
+import { inventStyle, refineStyle, REFINE_STEPS, repeatCode, styleOf } from '../engine/style.ts';
 import { contentHash } from '../data/glyphset.ts';
 import { readLetters } from '../data/letters.ts';
 import { loadTrainingData } from '../data/training.ts';
@@ -23,6 +23,8 @@ export interface EvaluateStyleOptions {
   styleCfg?: number;
   given: string;
   completionFonts?: number;
+  /** Steps refining a completion's style on the given letters (default REFINE_STEPS; 0: the encoder's alone). */
+  refine?: number;
   /** Font files outside the dataset to complete from `given` and score. */
   fontFiles?: string[];
   onProgress?: (message: string) => void;
@@ -59,7 +61,9 @@ export async function evaluateRunStyle(home: string, id: string, opts: EvaluateS
     complete: async (given, seed) => {
       const pixels = new Uint8Array(given.size * per);
       [...given.values()].forEach((g, i) => pixels.set(g, i * per));
-      const code = await styleOf(diffusion.model, pixels, given.size);
+      const read = await styleOf(diffusion.model, pixels, given.size);
+      const steps = opts.refine ?? REFINE_STEPS;
+      const code = steps > 0 ? await refineStyle(diffusion, pixels, [...given.keys()], read, { steps, seed }) : read;
       const drawn = await sampleOnEngines(diffusion, labels, { ...sampler, seed }, undefined, repeatCode(code, classes));
       for (const [c, g] of given) drawn.set(g, c * per);
       return drawn;

@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs';
 import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw, type Checkpoint } from '../engine/checkpoint.ts';
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';
-import { blendStyles, inventStyle, nearestFont, repeatCode, styleOf } from '../engine/style.ts';
-import type { UNet } from '../engine/unet.ts';
+import { blendStyles, inventStyle, nearestFont, refineStyle, REFINE_STEPS, repeatCode, styleOf } from '../engine/style.ts';
+import type { Diffusion } from '../engine/diffusion.ts';
 import { defaultSamplerSteps, type SampleOptions, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
@@ -17,6 +17,8 @@ export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
   classes?: readonly number[];
   /** A style model's style; default: invented from `seed`. A letter-only model takes none. */
   style?: StyleSpec;
+  /** Steps refining a style read from given letters (default REFINE_STEPS; 0: the encoder's alone). */
+  refine?: number;
   onStep?: (done: number, total: number) => void;
 }
 
@@ -44,8 +46,11 @@ export function glyphToBase64(glyph: Uint8Array): string {
   return Buffer.from(glyph.buffer, glyph.byteOffset, glyph.byteLength).toString('base64');
 }
 
-/** The style code a spec asks for, or undefined for none. */
-export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', model: UNet, spec: StyleSpec): Promise<Float32Array | undefined> {
+/**
+ * The style code a spec asks for, or undefined for none. Given letters are read by the encoder,
+ * then the code is refined on them for `refine` steps (refineStyle).
+ */
+export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', d: Diffusion, spec: StyleSpec, refine = REFINE_STEPS): Promise<Float32Array | undefined> {
   const { size, channels } = ckpt.header.shape;
   switch (spec.kind) {
     case 'none':
@@ -65,10 +70,14 @@ export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', mod
         if (bytes.length !== per) throw new UserError(`letter ${name}: expected a ${size}×${size} glyph (${per} bytes), found ${bytes.length}`);
         pixels.set(bytes, i * per);
       });
-      return styleOf(model, pixels, entries.length);
+      const code = await styleOf(d.model, pixels, entries.length);
+      if (refine <= 0) return code;
+      const classes = entries.map(([name]) => ckpt.header.classNames.indexOf(name));
+      if (classes.some((c) => c < 0)) throw new UserError(`letters ${entries.map(([n]) => n).join('')}: each must be one of the run's classes (${ckpt.header.classNames.join('')})`);
+      return refineStyle(d, pixels, classes, code, { steps: refine });
     }
     case 'blend': {
-      const [from, to] = [await resolveStyle(ckpt, which, model, spec.from), await resolveStyle(ckpt, which, model, spec.to)];
+      const [from, to] = [await resolveStyle(ckpt, which, d, spec.from, refine), await resolveStyle(ckpt, which, d, spec.to, refine)];
       if (!from || !to) throw new UserError('a blend needs two styles');
       return blendStyles(from, to, spec.t);
     }
@@ -89,7 +98,7 @@ export async function drawFromCheckpoint(file: string, runName: string, req: Dra
     if (!styled && req.style && req.style.kind !== 'none') {
       throw new UserError(`run ${runName} draws each letter on its own (it was trained without --style): it cannot take a style. Train a model with --style on a dataset of fonts.`);
     }
-    const code = styled ? await resolveStyle(ckpt, which, diffusion.model, req.style ?? { kind: 'invented', seed: req.seed }) : undefined;
+    const code = styled ? await resolveStyle(ckpt, which, diffusion, req.style ?? { kind: 'invented', seed: req.seed }, req.refine) : undefined;
     const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed, ...(req.styleCfg !== undefined && { styleCfg: req.styleCfg }) };
     const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length));
     const prior = ckpt.header.stylePriors?.[which];
