@@ -101,7 +101,7 @@ test('finishes a font from two dropped letters and one drawn, and exports all 26
   await panel.getByTestId('complete').click();
   const glyphs = panel.getByTestId('glyph-grid').getByRole('button');
   await expect(glyphs).toHaveCount(26, { timeout: DRAWING });
-  await expect(panel.getByTestId('font-description')).toHaveText('from A, H, L (3 letters)');
+  await expect(panel.getByTestId('font-description')).toHaveText('the given A, H, L');
   // One row, A to Z, the three given marked as such.
   const tops = await glyphs.evaluateAll((buttons) => buttons.map((b) => Math.round(b.getBoundingClientRect().top)));
   expect(new Set(tops).size).toBe(1);
@@ -149,7 +149,7 @@ test('blends seed 0 into the font given, drawn at the stop picked', async ({}, t
   const panel = page.getByRole('tabpanel', { name: 'Blend' });
   await panel.getByRole('group', { name: 'To (100%)' }).getByLabel(/The font to finish/).check();
   await panel.getByTestId('blend-stop-50').click();
-  await expect(panel.getByTestId('font-description')).toHaveText('50% of the way from new style (seed 0) to from A, H, L (3 letters)', { timeout: DRAWING });
+  await expect(panel.getByTestId('font-description')).toHaveText('50% of the way from new style (seed 0) to the given A, H, L', { timeout: DRAWING });
   await expect(panel.getByTestId('blend-status')).toHaveText('Shown: 50%.');
   await screenshot(page, testInfo, 'fonts-3-blend');
 });
@@ -165,7 +165,7 @@ test('finishes a font from a dropped font file, from the capitals chosen', async
   await expect(panel.getByTestId('given')).toContainText('DejaVuSerif-Bold.ttf (ABHM)');
 
   await panel.getByTestId('complete').click();
-  await expect(panel.getByTestId('font-description')).toHaveText('from A, B, H, M (4 letters)', { timeout: DRAWING });
+  await expect(panel.getByTestId('font-description')).toHaveText('the given A, B, H, M', { timeout: DRAWING });
   const given = await panel.locator('[data-given]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-testid')));
   expect(given).toEqual(['glyph-A', 'glyph-B', 'glyph-H', 'glyph-M']);
   await screenshot(page, testInfo, 'fonts-4-finish-font-file');
