@@ -9,7 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PORT = 4791;
+// FONTLOOM_E2E_PORT lets two checkouts run their suites side by side.
+const PORT = Number(process.env.FONTLOOM_E2E_PORT ?? 4791);
 // Set once in the runner; its workers inherit it rather than making their own.
 process.env.FONTLOOM_E2E_HOME ??= mkdtempSync(join(tmpdir(), 'fontloom-e2e-'));
 process.env.FONTLOOM_E2E_TOKEN ??= randomBytes(24).toString('base64url');
