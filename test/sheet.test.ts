@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../src-main/errors.ts';
-import { SHEET_SPACING, renderSheet, writeSheet } from '../src-main/export/sheet.ts';
+import { SHEET_SPACING, glyphStrip, renderSheet, writeSheet } from '../src-main/export/sheet.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
 let dir: string;
@@ -111,6 +111,30 @@ describe('a sample sheet', () => {
   it('refuses a scale that is not a positive whole number', async () => {
     await expect(renderSheet(letters.pixels, 26, 32, 32, 1, letters.classNames, { scale: 1.5 }))
       .rejects.toThrow(UserError);
+  });
+});
+
+describe("a sheet's glyphs for the studio, with no text", () => {
+  it('gives back every glyph of a titled A–Z sheet exactly, side by side at its own size', async () => {
+    const png = await renderSheet(letters.pixels, 26, 32, 32, 1, letters.classNames, { title: 'run · step 200' });
+    const strip = await glyphStrip(png, 26, 32, 32, { title: 'any title' });
+    expect(strip).not.toBeNull();
+    expect([strip!.width, strip!.height]).toEqual([26 * 32, 32]);
+    const { at } = await decode(strip!.png);
+    for (let i = 0; i < 26; i++) {
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 32; x++) {
+          const v = letters.pixels[i * 1024 + y * 32 + x];
+          const got = at(i * 32 + x, y);
+          if (got[0] !== v || got[2] !== v) throw new Error(`glyph ${i} at (${x}, ${y}): strip has ${got}, glyph has ${v}`);
+        }
+      }
+    }
+  });
+
+  it('says it cannot when the image is not a sheet of that layout', async () => {
+    const untitled = await renderSheet(letters.pixels, 26, 32, 32, 1, letters.classNames);
+    expect(await glyphStrip(untitled, 26, 32, 32, { title: 'run' })).toBeNull();
   });
 });
 

@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
 import { PRESETS, PRESET_NAMES, VAL_FRACTION, describeRecipe } from '../contract/presets.ts';
 import { createUNet, parameterCount } from '../engine/unet.ts';
 import { openRegistry, type DatasetRecord, type Registry } from '../data/registry.ts';
 import { renderPreview } from '../export/preview.ts';
-import { renderSheet } from '../export/sheet.ts';
+import { glyphStrip, renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, traceOutlines } from '../export/index.ts';
 import { checkpointPath, createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
 import { loadTrainingData, requireStyleSupport, styleSupport } from '../data/training.ts';
@@ -29,6 +30,7 @@ import {
   type Outputs,
   type ParsedInput,
   type Png,
+  type Run,
   type PresetInfo,
   type StudioInfo,
   type StyleSpec,
@@ -38,7 +40,8 @@ export interface Service extends FontloomApi {
   readonly home: string;
   /** The file to download for an export made while the studio runs (its zip, for a folder). */
   exportFile(id: string): { path: string; name: string };
-  close(): Promise<void>;
+  /** Pauses a training run at a checkpoint and stops; gives that run, if one trained. */
+  close(): Promise<Run | null>;
 }
 
 export interface ServiceOptions {
@@ -112,7 +115,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       model.dispose();
       return { ...p, params, recipeText: describeRecipe(p.recipe) };
     });
-    return { version: VERSION, home, backend: `${backend.name}: ${backend.adapter}`, mode: opts.mode, presets };
+    return { version: VERSION, home, backend: `${backend.name}: ${backend.adapter}`, cores: availableParallelism(), mode: opts.mode, presets };
   };
 
   const findDataset = async (id: string) => {
@@ -205,6 +208,15 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const sheet = store.sheets(run.id).find((s) => s.step === input.step && s.which === input.which);
       if (!sheet) throw new NotFound(`run ${run.id} has no ${input.which} sheet at step ${input.step}`);
       return pngOf(await readFile(sheet.file));
+    },
+    sheetGlyphs: async (input) => {
+      const run = findRun(input.id);
+      const sheet = store.sheets(run.id).find((s) => s.step === input.step && s.which === input.which);
+      if (!sheet) throw new NotFound(`run ${run.id} has no ${input.which} sheet at step ${input.step}`);
+      const { classNames, shape } = await readCheckpointHeader(checkpointPath(home, run.id));
+      // A run's sheets carry a title line (any text gives its height).
+      const strip = await glyphStrip(await readFile(sheet.file), classNames.length, shape.size, shape.size, { title: 'run' });
+      return strip && { strip: { png: strip.png.toString('base64'), width: strip.width, height: strip.height }, labels: classNames };
     },
     evaluateRun: async (input) => {
       const run = findRun(input.id);
@@ -323,8 +335,9 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       return () => listeners.delete(listener);
     },
     async close() {
-      await jobs.close();
+      const paused = await jobs.close();
       listeners.clear();
+      return paused && publicRun(paused);
     },
   };
 }

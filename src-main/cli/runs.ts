@@ -249,9 +249,12 @@ export async function serveCommand(opts: { port: number; host: string }): Promis
     process.once('SIGINT', quit);
     process.once('SIGTERM', quit);
   });
-  process.stderr.write('fontloom: closing (a training run is paused at a checkpoint; resume it from the studio or fontloom resume)\n');
   await host.close();
-  await service.close();
+  const paused = await service.close();
+  if (!paused) process.stderr.write('fontloom: closed\n');
+  else if (paused.status === 'paused') {
+    process.stderr.write(`fontloom: closed; run ${paused.id} (“${paused.name}”) paused at step ${paused.step}: resume it in the studio or with fontloom resume ${paused.id}\n`);
+  } else process.stderr.write(`fontloom: closed; run ${paused.id} (“${paused.name}”) is ${paused.status}${paused.error ? `: ${paused.error}` : ''}\n`);
 }
 
 /** Electron's window where its binary and a display exist; else the same studio in a browser. */

@@ -18,6 +18,23 @@ export function isBackendChoice(s: string): s is BackendChoice {
   return (BACKEND_CHOICES as readonly string[]).includes(s);
 }
 
+/**
+ * A backend's description (as `BackendInfo` and runs give it, e.g. "wasm: XNNPACK (SIMD), 1
+ * thread, 2 engines") in a user's words: "CPU, 2 cores", "GPU: NVIDIA H100". `cores` overrides
+ * the count read from the description (the machine's, for what `auto` would train on).
+ */
+export function backendInWords(detail: string, cores?: number): string {
+  const colon = detail.indexOf(': ');
+  const name = colon < 0 ? detail : detail.slice(0, colon);
+  const adapter = colon < 0 ? '' : detail.slice(colon + 2);
+  if (name === 'webgpu') return adapter.includes('(software)') ? 'GPU emulated on the CPU (slow)' : `GPU: ${adapter}`;
+  if (name === 'tensorflow') return adapter.includes('CUDA') ? 'GPU (CUDA)' : 'CPU (native TensorFlow)';
+  // wasm: each engine's XNNPACK threads, times the engines (a trailing ", N threads" or ", N engines").
+  const layout = /(?:XNNPACK \(SIMD\), (\d+) threads?(?: \([^)]*\))?)?(?:, (\d+) (?:threads|engines))?$/.exec(adapter);
+  const n = cores ?? Number(layout?.[1] ?? 1) * Number(layout?.[2] ?? 1);
+  return `CPU, ${n} core${n === 1 ? '' : 's'}`;
+}
+
 export const DATASET_FORMATS = ['kaggle', 'npz', 'csv', 'fonts', 'cifar10'] as const;
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 export const DATASET_FORMAT_CHOICES = ['auto', ...DATASET_FORMATS] as const;
@@ -77,6 +94,8 @@ export interface StudioInfo {
   home: string;
   /** The backend `auto` picks here, with its adapter, e.g. "wasm: XNNPACK (SIMD), one thread per engine". */
   backend: string;
+  /** The processor cores training may use here. */
+  cores: number;
   /** Where the studio runs: the Electron window or a browser against the local server. */
   mode: 'electron' | 'browser' | 'cli';
   presets: PresetInfo[];
@@ -230,6 +249,9 @@ export interface ExportResult {
   warnings: string[];
 }
 
+/** The pauses between a run's training steps that last long enough for a user to wonder. */
+export type RunActivity = 'validating' | 'drawing samples' | 'saving a checkpoint' | 'measuring quality';
+
 /** Events every client hears (IPC channel or server-sent events). */
 export type FontloomEvent =
   | { type: 'run'; run: Run }
@@ -241,9 +263,13 @@ export type FontloomEvent =
       loss: number;
       lr: number;
       val: number | null;
+      /** The run's best validation so far (this step's included). */
+      bestVal: number | null;
       imagesPerSecond: number;
       etaSeconds: number;
     }
+  /** What a training run does after a step, while its counter stands still; that step's progress event ends it. */
+  | { type: 'activity'; run: string; step: number; doing: RunActivity }
   | { type: 'sheet'; run: string; step: number; which: 'model' | 'ema' }
   | { type: 'eval'; run: string; step: number }
   | { type: 'import'; job: string; phase: string; done: number; total: number | null }
@@ -338,6 +364,7 @@ export const inputs = {
   runMetrics: z.object({ id, since: z.coerce.number().int().min(0).optional() }),
   runSheets: z.object({ id }),
   sheetImage: z.object({ id, step: z.coerce.number().int().min(0), which: z.enum(['model', 'ema']) }),
+  sheetGlyphs: z.object({ id, step: z.coerce.number().int().min(0), which: z.enum(['model', 'ema']) }),
   /** Measures the run's last checkpoint (about a minute for `tiny` on a CPU at 2 per class). */
   evaluateRun: z.object({
     id,
@@ -397,6 +424,8 @@ export interface Outputs {
   runMetrics: Metric[];
   runSheets: Sheet[];
   sheetImage: Png;
+  /** A sheet's glyphs side by side with no text (`strip`), and each one's letter; null for a sheet not laid out as a run's. */
+  sheetGlyphs: { strip: Png; labels: string[] } | null;
   evaluateRun: Evaluation;
   runEvals: Evaluation[];
   generate: Generation;
@@ -431,6 +460,7 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
   runMetrics: { verb: 'GET', path: '/api/runs/:id/metrics' },
   runSheets: { verb: 'GET', path: '/api/runs/:id/sheets' },
   sheetImage: { verb: 'GET', path: '/api/runs/:id/sheets/:step/:which' },
+  sheetGlyphs: { verb: 'GET', path: '/api/runs/:id/sheets/:step/:which/glyphs' },
   evaluateRun: { verb: 'POST', path: '/api/runs/:id/evaluate' },
   runEvals: { verb: 'GET', path: '/api/runs/:id/evals' },
   generate: { verb: 'POST', path: '/api/runs/:id/generate' },

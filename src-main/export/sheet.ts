@@ -105,6 +105,32 @@ export async function writeSheet(
   await writeFileAtomic(path, png);
 }
 
+/**
+ * A sheet's n glyphs cut back out of it (each cell read at its scale, the exact inverse of the
+ * nearest-neighbour upscale), side by side with no text: the studio sets them under labels of its
+ * own, readable at any display size. Null when the image is not a sheet of this layout.
+ */
+export async function glyphStrip(sheetPng: Uint8Array, n: number, height: number, width: number, opts: SheetOptions = {}): Promise<{ png: Buffer; width: number; height: number } | null> {
+  const layout = sheetLayout(n, height, width, opts);
+  const { data, info } = await sharp(sheetPng).raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== layout.width || info.height !== layout.height) return null;
+  const scale = layout.glyphWidth / width;
+  const stripWidth = n * width;
+  const strip = Buffer.alloc(stripWidth * height * 3);
+  for (let i = 0; i < n; i++) {
+    const { left, top } = glyphOrigin(layout, i);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const source = ((top + y * scale) * info.width + left + x * scale) * info.channels;
+        const target = (y * stripWidth + i * width + x) * 3;
+        for (let c = 0; c < 3; c++) strip[target + c] = data[source + (info.channels >= 3 ? c : 0)];
+      }
+    }
+  }
+  const png = await sharp(strip, { raw: { width: stripWidth, height, channels: 3 } }).png().toBuffer();
+  return { png, width: stripWidth, height };
+}
+
 /** An RGB canvas of the background with every glyph copied in, nearest-neighbour upscaled. */
 function drawGlyphGrid(
   images: Uint8Array,

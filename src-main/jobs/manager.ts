@@ -171,8 +171,10 @@ export class Jobs {
     if (m.type === 'started') this.announce(run);
     else if (m.type === 'progress') {
       const p = m.progress;
-      this.emit({ type: 'progress', run, step: p.step, steps: p.total, loss: p.loss, lr: p.lr, val: p.val, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds });
+      this.emit({ type: 'progress', run, step: p.step, steps: p.total, loss: p.loss, lr: p.lr, val: p.val, bestVal: p.bestVal, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.etaSeconds });
       if (p.sheet) for (const which of ['model', 'ema'] as const) this.emit({ type: 'sheet', run, step: p.step, which });
+    } else if (m.type === 'activity') {
+      this.emit({ type: 'activity', run, step: m.step, doing: m.doing });
     } else if (m.type === 'evaluated') {
       this.emit({ type: 'eval', run, step: m.step });
     }
@@ -217,13 +219,14 @@ export class Jobs {
     }
   }
 
-  /** Pauses this manager's training run (checkpointed) and waits for its process, up to `ms`. */
-  async close(ms = 60_000): Promise<void> {
+  /** Pauses this manager's training run (checkpointed) and waits for its process, up to `ms`; gives that run as it settled. */
+  async close(ms = 60_000): Promise<StoredRun | null> {
     this.closing = true;
     clearInterval(this.watch);
     const active = this.active;
-    if (!active) return;
-    if (this.store.getRun(active.run)?.status === 'running') this.store.updateRun(active.run, { control: 'pause' });
+    if (!active) return null;
+    const training = this.store.getRun(active.run)?.status === 'running';
+    if (training) this.store.updateRun(active.run, { control: 'pause' });
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         active.proc.kill();
@@ -234,5 +237,6 @@ export class Jobs {
         resolve();
       });
     });
+    return training ? (this.store.getRun(active.run) ?? null) : null;
   }
 }

@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.ts';
-import { DEFAULT_SAMPLE, RUN_LIMITS, type Metric, type RunConfig, type RunSettings, type SampleOptions } from '../contract/api.ts';
+import { DEFAULT_SAMPLE, RUN_LIMITS, type Metric, type RunActivity, type RunConfig, type RunSettings, type SampleOptions } from '../contract/api.ts';
 import { defaultTrainConfig, STYLE_DEFAULTS, stepsPerEpoch, VAL_FRACTION } from '../contract/presets.ts';
 import { defaultEngines, type BackendInfo } from '../engine/runtime/backend.ts';
 import { readCheckpoint, restoreTrainer, saveCheckpoint } from '../engine/checkpoint.ts';
@@ -32,6 +32,7 @@ export interface Progress {
   imagesPerSecond: number;
   etaSeconds: number;
   val: number | null;
+  bestVal: number | null;
   /** A sheet written at this step (its EMA file; the model's sits beside it). */
   sheet?: string;
 }
@@ -41,6 +42,8 @@ export interface TrainOptions {
   /** Threads for wasm/cpu training: 2 shares each batch with a gradient worker (default 1). */
   threads?: number;
   onProgress?: (p: Progress) => void;
+  /** Told when the run stops training for a while at a step (validation, sheets, a checkpoint, an evaluation); the step's progress follows. */
+  onActivity?: (step: number, doing: RunActivity) => void;
   /** Stop (checkpointed, resumable) once this step is reached. */
   stopAt?: number;
   /** Polled between steps: true stops the run the same way. */
@@ -229,7 +232,7 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
   try {
     store.trimMetrics(run.id, trainer.step);
     if ((opts.threads ?? 1) > 1 && (opts.backend.name === 'wasm' || opts.backend.name === 'cpu')) await trainer.startWorker(opts.backend.name);
-    const backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} threads` : ''}`;
+    const backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} engines` : ''}`;
     run = store.updateRun(run.id, { backend, step: trainer.step, checkpointStep: trainer.step });
     opts.onStart?.(trainer.step);
 
@@ -240,6 +243,10 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
     const flush = () => {
       store.appendMetrics(run.id, pending.splice(0));
       store.updateRun(run.id, { step: trainer.step, trainLoss: meanRecent(), bestVal });
+    };
+    const between = async <T>(step: number, doing: RunActivity, work: () => Promise<T>): Promise<T> => {
+      opts.onActivity?.(step, doing);
+      return work();
     };
     const checkpoint = async () => {
       flush();
@@ -263,16 +270,16 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
       const metric: Metric = { step: r.step, loss: r.loss, lr: r.lr, val: null };
       const last = r.step === total;
       if ((run.config.valEvery > 0 && r.step % run.config.valEvery === 0) || last) {
-        metric.val = await trainer.validate();
+        metric.val = await between(r.step, 'validating', () => trainer.validate());
         if (metric.val !== null && (bestVal === null || metric.val < bestVal)) bestVal = metric.val;
       }
       pending.push(metric);
       let sheet: string | undefined;
-      if ((run.config.sampleEvery > 0 && r.step % run.config.sampleEvery === 0) || last) sheet = await writeSheets(home, run, trainer);
+      if ((run.config.sampleEvery > 0 && r.step % run.config.sampleEvery === 0) || last) sheet = await between(r.step, 'drawing samples', () => writeSheets(home, run, trainer));
       const evalDue = (run.config.evalEvery ?? 0) > 0 && r.step % run.config.evalEvery! === 0 && opts.evaluate !== undefined;
-      if ((run.config.checkpointEvery > 0 && r.step % run.config.checkpointEvery === 0) || last || evalDue) await checkpoint();
+      if ((run.config.checkpointEvery > 0 && r.step % run.config.checkpointEvery === 0) || last || evalDue) await between(r.step, 'saving a checkpoint', checkpoint);
       else if (pending.length >= METRICS_BATCH) flush();
-      if (evalDue) await opts.evaluate!(r.step);
+      if (evalDue) await between(r.step, 'measuring quality', () => opts.evaluate!(r.step));
       const perStep = stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length;
       opts.onProgress?.({
         run: run.id,
@@ -283,6 +290,7 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
         imagesPerSecond: trainer.batch / perStep,
         etaSeconds: perStep * (total - r.step),
         val: metric.val,
+        bestVal,
         sheet,
       });
     }

@@ -4,7 +4,7 @@
 // It also draws glyphs for the Generate page, so sampling never blocks the studio either.
 import { writeFile } from 'node:fs/promises';
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
-import { type BackendChoice, type StyleSpec } from '../contract/api.ts';
+import { type BackendChoice, type RunActivity, type StyleSpec } from '../contract/api.ts';
 import { measureTrainStep } from '../engine/runtime/measure.ts';
 import type { PresetName } from '../contract/presets.ts';
 import { drawFromCheckpoint, type Drawn } from './generate.ts';
@@ -45,6 +45,7 @@ export type WorkerTask =
 export type WorkerMessage =
   | { type: 'started'; run: string; step: number; backend: string }
   | { type: 'progress'; progress: Progress }
+  | { type: 'activity'; step: number; doing: RunActivity }
   | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number; style: Drawn['style'] }
   | { type: 'evaluated'; run: string; step: number }
   | { type: 'estimated'; secondsPerStep: number; backend: string }
@@ -55,7 +56,7 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
   if (task.task === 'estimate') {
     const backend = await initBackend(task.backend, { engines: task.threads > 1 ? 2 : 1 });
     const { secondsPerStep, threads } = await measureTrainStep({ preset: task.preset, batch: task.batch, backend: backend.name, threads: task.threads, steps: 2 });
-    send({ type: 'estimated', secondsPerStep, backend: `${backend.name}: ${backend.adapter}${threads > 1 ? `, ${threads} threads` : ''}` });
+    send({ type: 'estimated', secondsPerStep, backend: `${backend.name}: ${backend.adapter}${threads > 1 ? `, ${threads} engines` : ''}` });
     return;
   }
   const run = loadRun(task.home, task.run);
@@ -86,6 +87,7 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
       threads: run.config.threads,
       onStart: (step) => send({ type: 'started', run: run.id, step, backend: `${backend.name}: ${backend.adapter}` }),
       onProgress: (progress) => send({ type: 'progress', progress }),
+      onActivity: (step, doing) => send({ type: 'activity', step, doing }),
       // Optional measurements during training, at checkpoints, with the backend that trains.
       evaluate: async () => {
         const { evaluation } = await evaluateRun(task.home, run.id, { backend, perClass: 2, weights: 'ema', baselines: false });

@@ -2,6 +2,8 @@
 // correctly, in the order tensorflow (native) > webgpu on a hardware adapter > wasm > cpu;
 // webgpu on a software adapter (lavapipe) is correct but slow, so only asking for it by name
 // selects it.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_NAMES, isBackendChoice, type BackendChoice, type BackendName } from '../../contract/api.ts';
@@ -48,10 +50,51 @@ async function loadWebgpu(): Promise<Loaded> {
   if (!adapter) throw new Error('no WebGPU adapter (no Vulkan, Metal or D3D12 driver found)');
   await import('@tensorflow/tfjs-backend-webgpu');
   const info = adapter.info;
-  const software = /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.device} ${info.description} ${info.architecture}`) ||
-    info.vendor === 'mesa' && /llvmpipe/i.test(info.architecture);
+  const software = softwareAdapter(info);
   const name = (info.description || info.device || info.vendor || 'unknown adapter').replace(/\s+/g, ' ').trim();
   return { adapter: software ? `${name.split(':')[0]} (software)` : name, software };
+}
+
+function softwareAdapter(info: GPUAdapterInfo): boolean {
+  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.device} ${info.description} ${info.architecture}`) ||
+    (info.vendor === 'mesa' && /llvmpipe/i.test(info.architecture));
+}
+
+/** What `auto` needs to know of the GPU: is there one, and is it hardware. */
+type AdapterProbe = { found: false } | { found: true; software: boolean };
+
+const PROBE_SCRIPT = `
+const { create, globals } = await import(process.argv[1]);
+Object.assign(globalThis, globals);
+const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+const info = adapter?.info;
+process.stdout.write(JSON.stringify(info ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description } : null));
+process.exit(0);
+`;
+
+/**
+ * Asks for a WebGPU adapter in a child process, once per process tree (forked workers inherit the
+ * answer through FONTLOOM_GPU_PROBE). Dawn prints notes about software adapters' limits on
+ * stderr as it starts; a child keeps them out of the studio's output when no GPU would be used anyway.
+ */
+async function probeAdapter(): Promise<AdapterProbe> {
+  const known = process.env.FONTLOOM_GPU_PROBE;
+  if (known) return JSON.parse(known) as AdapterProbe;
+  // ELECTRON_RUN_AS_NODE: inside the Electron app, its binary runs the probe as plain Node.
+  const env = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ELECTRON_RUN_AS_NODE: '1' };
+  const probe = await new Promise<AdapterProbe>((resolve) => {
+    const entry = createRequire(import.meta.url).resolve('webgpu');
+    execFile(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT, entry], { env, timeout: 30_000 }, (err, stdout) => {
+      try {
+        const info = err ? null : (JSON.parse(stdout || 'null') as GPUAdapterInfo | null);
+        resolve(info ? { found: true, software: softwareAdapter(info) } : { found: false });
+      } catch {
+        resolve({ found: false });
+      }
+    });
+  }).catch((): AdapterProbe => ({ found: false }));
+  process.env.FONTLOOM_GPU_PROBE = JSON.stringify(probe);
+  return probe;
 }
 
 export interface BackendOptions {
@@ -156,8 +199,8 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: BackendO
   for (const name of BACKEND_NAMES) {
     try {
       if (name === 'webgpu') {
-        const probe = await LOADERS.webgpu();
-        if (probe.software) continue;
+        const probe = await probeAdapter();
+        if (!probe.found || probe.software) continue;
       }
       return await start(name);
     } catch {
