@@ -2,6 +2,29 @@
 import type { Dataset, Input, PresetInfo } from '../../src-main/contract/api.ts';
 import { defaultTrainConfig, stepsPerEpoch, VAL_FRACTION } from '../../src-main/contract/presets.ts';
 
+/** What a user chooses between on the Train page: how good the letters get, and so how long it takes. */
+export interface TrainingChoice {
+  id: 'try' | 'draft' | 'good' | 'best';
+  title: string;
+  preset: PresetInfo['name'];
+  steps: number;
+  says: string;
+}
+
+export const TRAINING_CHOICES: readonly TrainingChoice[] = [
+  { id: 'try', title: 'Quick try', preset: 'micro', steps: 400, says: 'See training work from start to end. The letters stay blurry.' },
+  { id: 'draft', title: 'Draft', preset: 'tiny', steps: 1000, says: 'Letters take shape; many are still rough.' },
+  { id: 'good', title: 'Good', preset: 'tiny', steps: 6000, says: 'Clean, legible letters: how Fontloom’s own model was trained.' },
+  { id: 'best', title: 'Best', preset: 'small', steps: 20000, says: 'A larger model with sharper letters. Hours on a CPU; meant for a GPU.' },
+];
+
+export const DEFAULT_CHOICE: TrainingChoice['id'] = 'draft';
+
+/** The choice a form's model and length match, or null once the user set their own under Advanced. */
+export function choiceOf(form: Pick<TrainForm, 'preset' | 'length' | 'steps'>): TrainingChoice | null {
+  return TRAINING_CHOICES.find((c) => c.preset === form.preset && form.length === 'steps' && c.steps === form.steps) ?? null;
+}
+
 export interface TrainForm {
   name: string;
   dataset: string;
@@ -28,7 +51,7 @@ export function defaultForm(preset: PresetInfo, dataset: string): TrainForm {
     dataset,
     preset: preset.name,
     length: 'steps',
-    steps: config.steps,
+    steps: TRAINING_CHOICES.find((c) => c.id === DEFAULT_CHOICE && c.preset === preset.name)?.steps ?? config.steps,
     epochs: 1,
     batch: config.batch,
     lr: config.lr,
