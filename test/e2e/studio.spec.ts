@@ -91,13 +91,13 @@ test('trains a micro model: the step counter, chart and sample sheets move; paus
   await zipItem.getByRole('link', { name: 'Train on it…' }).click();
   await expect(page.getByRole('heading', { name: 'Train a model' })).toBeVisible();
   await expect(page.getByTestId('train-dataset').locator('option:checked')).toHaveText(name);
-  await page.getByTestId('preset-micro').click();
+  await page.getByTestId('choice-try').click();
   await page.getByText('Advanced settings').click();
-  await page.getByTestId('train-steps').fill('400');
+  await expect(page.getByTestId('train-steps')).toHaveValue('400');
   await page.getByTestId('train-sample-every').fill('40');
   await expect(page.getByTestId('time-estimate')).toContainText('Trains on');
-  await page.getByTestId('measure-step').click();
-  await expect(page.getByTestId('time-estimate-result')).toContainText(/about \d+\.\d\d s per step on .+, so about .+ per epoch, and .+ for this run's 400 steps/, { timeout: 120_000 });
+  // Measured on the spot, without asking.
+  await expect(page.getByTestId('time-estimate-result')).toContainText(/about \d+\.\d\d s per step on CPU, \d+ cores?, so about .+ per epoch, and .+ for this run's 400 steps/, { timeout: 180_000 });
   await screenshot(page, testInfo, '2-train');
   await page.getByTestId('train-button').click();
 
@@ -112,15 +112,27 @@ test('trains a micro model: the step counter, chart and sample sheets move; paus
   await expect.poll(stepNow, { timeout: 120_000 }).toBeGreaterThan(first + 5);
   expect((await chart.screenshot()).equals(firstChart)).toBe(false);
   await expect(page.getByTestId('run-speed')).not.toHaveText('—');
+  // Validation every 20 steps: the best figure shows as soon as the chart has a point, no reload.
+  await expect(page.getByTestId('run-best-val')).toHaveText(/^\d/, { timeout: 180_000 });
+  // At each sample sheet the counter stands still: the page says what the run is doing.
+  await expect(page.getByTestId('run-activity')).toContainText(/Drawing samples at step \d+/, { timeout: 180_000 });
 
   // The page answers while the run trains: its main thread is free and navigation is instant.
   expect(await mainThreadDelay(page)).toBeLessThan(250);
   await page.getByRole('link', { name: 'Runs', exact: true }).click();
   await expect(page.getByTestId('runs-table')).toBeVisible({ timeout: 2_000 });
+  // The table follows the run as it trains: its step and best validation move without a reload.
+  const row = page.getByTestId('run-row').filter({ hasText: 'Training' });
+  const rowStep = async () => Number((await row.getByTestId('row-step').textContent())!.split('/')[0].replace(/[^\d]/g, ''));
+  const shown = await rowStep();
+  await expect.poll(rowStep, { timeout: 120_000 }).toBeGreaterThan(shown);
+  await expect(row.getByTestId('row-best-val')).toHaveText(/^\d/);
   await page.goBack();
 
   await expect(page.getByTestId('sheet-model')).toBeVisible({ timeout: 300_000 });
   await expect(page.getByTestId('sheet-ema')).toBeVisible();
+  // The sheet's letters are text of the page, readable at any width, not pixels of the image.
+  await expect(page.getByTestId('sheet-ema').locator('.label')).toHaveText(LETTERS);
 
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('run-status')).toHaveText('Paused', { timeout: 120_000 });
