@@ -49,7 +49,7 @@ describe('fontloom import, datasets, dataset show', () => {
     const r = await fontloom(['import', folder, '--name', 'six fonts', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toEqual({ id: out.id, name: 'six fonts', format: 'kaggle', count: 156, classes: 26, fonts: 6, height: 32, width: 32, channels: 1 });
+    expect(out).toEqual({ id: out.id, name: 'six fonts', format: 'kaggle', count: 156, classes: 26, fonts: 6, fonts_known: true, height: 32, width: 32, channels: 1 });
     id = out.id;
     const list = await fontloom(['datasets', '--json']);
     expect(JSON.parse(list.stdout)).toEqual([out]);
@@ -62,6 +62,16 @@ describe('fontloom import, datasets, dataset show', () => {
     const meta = await sharp(sheet).metadata();
     expect(meta.width).toBeGreaterThan(26 * 32);
     expect(meta.height).toBeGreaterThan(3 * 32);
+  }, 60_000);
+
+  it('says which dataset holds the glyphs of a second import, and points to --name when a name is taken', async () => {
+    const again = await fontloom(['import', join(root, 'letters')]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`holds the same 156 glyphs as ${id} ("six fonts")`);
+    const other = await writeKaggleFolder(join(root, 'other'), syntheticGlyphSet({ fonts: 2, seed: 8 }));
+    const clash = await fontloom(['import', other, '--name', 'six fonts']);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(/a dataset named "six fonts" exists already: choose another name with --name\n/);
   }, 60_000);
 
   it('trains on a dataset named by its name', async () => {
@@ -90,6 +100,9 @@ describe('fontloom import, datasets, dataset show', () => {
     const r = await fontloom(['import', junk]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/notes\.txt is not a dataset Fontloom recognises/);
+    // The CLI points to its own flag for the format, never to the studio's controls.
+    expect(r.stderr).toMatch(/choose its format with --format\./);
+    expect(r.stderr).not.toMatch(/Import options/);
   }, 60_000);
 });
 

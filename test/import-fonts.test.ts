@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,15 +167,22 @@ describe('importing font files', () => {
     expect(set.fonts[0].name).toBe('PT Sans Regular');
     expect(notes).toHaveLength(1);
     expect(notes[0]).toContain(join(dir, 'junk.ttf'));
-    expect(notes[0]).toContain('is not a font opentype.js can read');
+    expect(notes[0]).toMatch(/junk\.ttf could not be read as a font: it does not begin as TrueType, OpenType and WOFF fonts do \(its first bytes are 0d 6e cf 30\)\..* Skipped\.$/);
     expect(suggestedName).toBe(dir.split('/').at(-1));
   });
 
-  it('refuses a lone .ttf that is not a font, naming it', async () => {
+  it('refuses a lone .ttf that is not a font, naming it and saying why it could not be read', async () => {
     const junk = join(dir, 'x.ttf');
     await writeFile(junk, Buffer.from('this is plain text wearing a .ttf name'));
     const err = await rejection(fontsImporter.read(junk));
-    expect(err.message).toContain(`${junk} is not a font opentype.js can read`);
+    expect(err.message).toContain(`${junk} could not be read as a font: it does not begin as TrueType, OpenType and WOFF fonts do (it begins “this is plain te…”)`);
+  });
+
+  it('says a font whose first bytes are a font\'s but whose tables are cut short is damaged', async () => {
+    const cut = join(dir, 'cut.ttf');
+    await writeFile(cut, (await readFile(DEJAVU_SANS)).subarray(0, 64));
+    const err = await rejection(fontsImporter.read(cut));
+    expect(err.message).toContain(`${cut} could not be read as a font: it begins as a font does, but its tables are damaged (opentype.js: `);
   });
 
   it('refuses a lone WOFF2 and notes one in a folder, saying how to convert it', async () => {

@@ -8,7 +8,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentHash } from '../src-main/data/glyphset.ts';
 import { storeFor } from '../src-main/store/store.ts';
 import { DEFAULT_DATASET, openRegistry } from '../src-main/data/registry.ts';
+import { STUDIO_SETTING_NAMES } from '../src-main/contract/api.ts';
+import { CLI_SETTING_NAMES } from '../src-main/cli/options.ts';
+import { userMessage, type UserError } from '../src-main/errors.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
+
+/** A glyph set whose every glyph is its own "font", as a CSV without a font column makes. */
+function fontlessSet(seed: number) {
+  const set = syntheticGlyphSet({ fonts: 3, seed });
+  return { ...set, fontIds: Int32Array.from(set.labels, (_, i) => i), fonts: Array.from(set.labels, (_, i) => ({ name: `row ${i + 1}` })) };
+}
 
 let home: string;
 
@@ -41,8 +50,43 @@ describe('the dataset registry', () => {
     const a = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'a', format: 'csv', source: 'x' });
     const again = await registry.register(syntheticGlyphSet({ fonts: 2, seed: 1 }), { name: 'b', format: 'csv', source: 'y' });
     expect(again).toEqual({ record: a.record, existing: true });
-    await expect(registry.register(syntheticGlyphSet({ fonts: 2, seed: 2 }), { name: 'a', format: 'csv', source: 'z' })).rejects.toThrow(/named "a" exists already/);
+    const clash = (await registry.register(syntheticGlyphSet({ fonts: 2, seed: 2 }), { name: 'a', format: 'csv', source: 'z' }).catch((e: unknown) => e)) as UserError;
+    expect(clash).toMatchObject({ setting: 'name', message: expect.stringMatching(/named "a" exists already/) });
+    // Each surface points to the name its own way: the CLI by its flag, the studio by its control.
+    expect(userMessage(clash, CLI_SETTING_NAMES)).toBe('a dataset named "a" exists already: choose another name with --name');
+    expect(userMessage(clash, STUDIO_SETTING_NAMES)).toBe('a dataset named "a" exists already: choose another name under Import options');
     expect(await registry.list()).toHaveLength(1);
+  });
+
+  it('knows whether a dataset says which glyphs share a font', async () => {
+    const registry = await openRegistry(home);
+    const fonts = await registry.register(syntheticGlyphSet({ fonts: 3, seed: 1 }), { name: 'fonts', format: 'kaggle', source: 'x' });
+    const rows = await registry.register(fontlessSet(2), { name: 'rows', format: 'csv', source: 'y' });
+    expect(fonts.record).toMatchObject({ fonts: 3, fontsKnown: true });
+    expect(rows.record).toMatchObject({ fonts: 78, fontsKnown: false });
+    expect((await openRegistry(home).then((r) => r.list())).map((d) => d.fontsKnown)).toEqual([true, false]);
+  });
+
+  it('reads a file named like a font as a font, and says why it is not one', async () => {
+    const registry = await openRegistry(home);
+    const junk = join(home, 'Brush.ttf');
+    await writeFile(junk, 'these are my notes, not a font\n');
+    const err = (await registry.import(junk).catch((e: unknown) => e)) as UserError;
+    expect(err.message).toBe(
+      `${junk} could not be read as a font: it does not begin as TrueType, OpenType and WOFF fonts do (it begins “these are my not…”). ` +
+        'It may be another kind of file named like a font, or a damaged one.',
+    );
+  });
+
+  it('points to the format setting for a file no importer recognises, each surface its own way', async () => {
+    const registry = await openRegistry(home);
+    const notes = join(home, 'notes.txt');
+    await writeFile(notes, 'these are my notes, not glyphs\n');
+    const err = (await registry.import(notes).catch((e: unknown) => e)) as UserError;
+    expect(err).toMatchObject({ setting: 'format', message: expect.stringMatching(/notes\.txt is not a dataset Fontloom recognises/) });
+    expect(userMessage(err, CLI_SETTING_NAMES)).toMatch(/If it is one of these, choose its format with --format\.$/);
+    expect(userMessage(err, STUDIO_SETTING_NAMES)).toMatch(/If it is one of these, choose its format under Import options\.$/);
+    expect(userMessage(err, STUDIO_SETTING_NAMES)).not.toMatch(/--/);
   });
 
   it('says which datasets exist when asked for one that does not', async () => {
@@ -74,6 +118,15 @@ describe('the dataset registry', () => {
     expect(await readdir(join(home, 'datasets'))).toEqual([record.id]);
   });
 
+  it('adopts a folder whose record predates fontsKnown, judging it from the glyphs', async () => {
+    const registry = await openRegistry(home);
+    const { record } = await registry.register(syntheticGlyphSet({ fonts: 3, seed: 3 }), { name: 'old letters', format: 'kaggle', source: 'x' });
+    const { fontsKnown: _, ...older } = record;
+    await writeFile(join(home, 'datasets', record.id, 'dataset.json'), JSON.stringify(older));
+    storeFor(home).deleteDataset(record.id);
+    expect(await (await openRegistry(home)).list()).toEqual([{ ...record, fontsKnown: true }]);
+  });
+
   it('registers the embedded default dataset once', async () => {
     if (!existsSync(DEFAULT_DATASET)) throw new Error(`the embedded default ${DEFAULT_DATASET} is missing: npm run data:build`);
     const registry = await openRegistry(home);
@@ -81,6 +134,7 @@ describe('the dataset registry', () => {
     expect(first.existing).toBe(false);
     expect(first.record).toMatchObject({ name: 'default', format: 'default', classes: 26, height: 32, width: 32, channels: 1 });
     expect(first.record.fonts).toBeGreaterThanOrEqual(300);
+    expect(first.record.fontsKnown).toBe(true);
     expect((await registry.ensureDefault()).existing).toBe(true);
   });
 });

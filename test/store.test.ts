@@ -26,6 +26,7 @@ const dataset: StoredDataset = {
   classes: 26,
   classNames: [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'],
   fonts: 2,
+  fontsKnown: true,
   height: 32,
   width: 32,
   channels: 1,
@@ -53,6 +54,17 @@ const config: RunConfig = {
   backend: 'cpu',
   threads: 1,
 };
+
+/** A CSV without a font column: each of its rows its own "font". */
+const fontless: StoredDataset = { ...dataset, id: 'rows-4e5f6a7b', name: 'rows', format: 'csv', count: 78, fonts: 78, fontsKnown: false, hash: '4e5f6a7b' };
+
+/** A dataset row with the columns every version of the table has (the first's). */
+function insertFirstVersionDataset(store: Store, d: StoredDataset): void {
+  store.db.prepare(
+    `INSERT INTO datasets (id, name, format, count, class_names, fonts, height, width, channels, hash, source, created, notes)
+     VALUES (@id, @name, @format, @count, @classNames, @fonts, @height, @width, @channels, @hash, @source, @created, @notes)`,
+  ).run({ ...d, classNames: JSON.stringify(d.classNames), notes: JSON.stringify(d.notes) });
+}
 
 function addRun(store: Store, id = 'run-1') {
   return store.insertRun({
@@ -85,14 +97,16 @@ describe('migrations', () => {
       const file = join(dir, `v${version}.db`);
       const old = new Store(file, version);
       expect(old.db.pragma('user_version', { simple: true })).toBe(version);
-      old.insertDataset(dataset);
+      insertFirstVersionDataset(old, dataset);
+      insertFirstVersionDataset(old, fontless);
       addRun(old);
       old.appendMetrics('run-1', [{ step: 1, loss: 0.5, lr: 1e-4, val: null }]);
       old.close();
 
       const current = new Store(file);
       expect(current.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(current.listDatasets()).toEqual([dataset]);
+      // Rows from before fonts_known are judged by their counts: one glyph per "font" knows no fonts.
+      expect(current.listDatasets()).toEqual([dataset, fontless]);
       expect(current.getRun('run-1')).toMatchObject({ name: 'first try', status: 'queued', config });
       expect(current.metrics('run-1')).toEqual([{ step: 1, loss: 0.5, lr: 1e-4, val: null }]);
       current.saveEval({ run: 'run-1', step: 1, weights: 'ema', legibility: 0.5, fid: 12, diversity: 0.3, report: { n: 26 } });

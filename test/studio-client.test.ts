@@ -52,11 +52,11 @@ describe('the HTTP client against the web host', () => {
 
   it('sends each call by its route, path parameters and query or body merged into the input', async () => {
     const client = createHttpClient(host.url.replace(/\/$/, ''), host.token);
-    await client.call('previewDataset', { id: 'set 1', fonts: 8 });
+    await client.call('previewDataset', { id: 'set 1', rows: 8 });
     await client.call('sheetImage', { id: 'r1', step: 40, which: 'ema' });
     await client.call('createRun', { dataset: 'd1', preset: 'micro', steps: 10 });
     expect(fake.calls.map((c) => c.method)).toEqual(['previewDataset', 'sheetImage', 'createRun']);
-    expect(fake.calls[0].input).toMatchObject({ id: 'set 1', fonts: '8' });
+    expect(fake.calls[0].input).toMatchObject({ id: 'set 1', rows: '8' });
     expect(fake.calls[1].input).toMatchObject({ id: 'r1', step: '40', which: 'ema' });
     expect(fake.calls[2].input).toEqual({ dataset: 'd1', preset: 'micro', steps: 10 });
   });
@@ -111,7 +111,7 @@ describe('the HTTP client against the web host', () => {
 describe('the pieces the pages rely on', () => {
   it('fills path parameters and leaves the rest to the query', () => {
     expect(requestFor('runMetrics', { id: 'a/b', since: 10 }).url).toBe('/api/runs/a%2Fb/metrics?since=10');
-    expect(requestFor('deleteDataset', { id: 'x' }).init.method).toBe('DELETE');
+    expect(requestFor('deleteDataset', { id: 'x' }).init).toMatchObject({ method: 'DELETE', keepalive: true });
     expect(() => requestFor('getRun', {})).toThrow(ApiError);
   });
 

@@ -91,14 +91,18 @@ describe('the API over HTTP', () => {
     const { dataset, existing } = await client.call('importDataset', { path, name: 'handwritten', job });
     expect(existing).toBe(false);
     // 28×28 glyphs are padded to the UNet's 32×32 by the importer.
-    expect(dataset).toMatchObject({ name: 'handwritten', format: 'csv', count: 78, classes: 26, height: 32, width: 32 });
+    // No font column: the glyphs' fonts are unknown, and the preview goes glyph by glyph.
+    expect(dataset).toMatchObject({ name: 'handwritten', format: 'csv', count: 78, classes: 26, height: 32, width: 32, fontsKnown: false });
     await new Promise((r) => setTimeout(r, 300));
     off();
     expect(heard.some((e) => e.type === 'import' && e.job === job)).toBe(true);
     expect(heard.some((e) => e.type === 'datasets')).toBe(true);
-    const preview = await client.call('previewDataset', { id: dataset.id, fonts: 2 });
+    const preview = await client.call('previewDataset', { id: dataset.id, rows: 2 });
     expect(Buffer.from(preview.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
-    expect(preview.width).toBeGreaterThan(26 * 32);
+    expect(preview).toMatchObject({ by: 'glyph', shown: 2, of: 3, rows: null, columns: [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'] });
+    // The glyphs alone: 26 cells across, 2 down, a gap around each, no room for labels.
+    expect(preview.width).toBe(preview.gap + 26 * (preview.cellWidth + preview.gap));
+    expect(preview.height).toBe(preview.gap + 2 * (preview.cellHeight + preview.gap));
     // The upload served its import: nothing is left behind in the uploads folder.
     expect(await readdir(join(home, 'uploads'))).toEqual([]);
   }, 120_000);
@@ -171,6 +175,12 @@ describe('the API over HTTP', () => {
     expect(JSON.parse(bad.body)).toMatchObject({ code: 'invalid-input', error: expect.stringMatching(/^createRun: preset: /) });
     const missing = await client.call('importDataset', { path: join(home, 'nothing-here.csv') }).catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'user', message: expect.stringMatching(/nothing-here\.csv/) });
+    // A fix that lies in a setting names the studio's control, never the CLI's flag, and says which setting.
+    const notes = join(home, 'notes.txt');
+    await writeFile(notes, 'these are my notes, not glyphs\n');
+    const unknown = await client.call('importDataset', { path: notes }).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ code: 'user', setting: 'format', message: expect.stringMatching(/choose its format under Import options\.$/) });
+    expect((unknown as Error).message).not.toMatch(/--format/);
     expect((await raw('/api/nowhere')).status).toBe(404);
   });
 

@@ -1,8 +1,8 @@
 // The API's edge, the same for every binding (the service behind IPC and HTTP, and the CLI):
 // input checked against the contract's schemas, and every error turned into one answer.
 import type { z } from 'zod';
-import { inputs, type ApiErrorBody, type Method, type ParsedInput } from '../contract/api.ts';
-import { UserError } from '../errors.ts';
+import { STUDIO_SETTING_NAMES, inputs, type ApiErrorBody, type Method, type ParsedInput } from '../contract/api.ts';
+import { SettingError, UserError, userMessage } from '../errors.ts';
 
 /** A user's mistake reported by the API: input that fails the contract's schema. */
 export class InvalidInput extends UserError {
@@ -43,10 +43,14 @@ export function parseWith<T>(schema: z.ZodType<T>, input: unknown, { what = 'inp
   throw new InvalidInput(`${what}: ${issues.join('; ')}`);
 }
 
-/** An error as every binding answers it: an HTTP status and the body the client reads. */
+/**
+ * An error as every binding answers it: an HTTP status and the body the client reads. Its clients
+ * are the studio's, so a setting in a message is named as the studio shows it.
+ */
 export function errorAnswer(err: unknown): { status: number; body: ApiErrorBody } {
   if (err instanceof InvalidInput) return { status: 400, body: { error: err.message, code: 'invalid-input' } };
   if (err instanceof NotFound) return { status: 404, body: { error: err.message, code: 'not-found' } };
+  if (err instanceof SettingError) return { status: 400, body: { error: userMessage(err, STUDIO_SETTING_NAMES), code: 'user', setting: err.setting } };
   if (err instanceof UserError) return { status: 400, body: { error: err.message, code: 'user' } };
   process.stderr.write(`fontloom: ${(err as Error)?.stack ?? String(err)}\n`);
   return { status: 500, body: { error: `Fontloom failed: ${(err as Error)?.message ?? String(err)}`, code: 'internal' } };

@@ -152,13 +152,13 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     importDataset: async (input) => {
       const job = input.job ?? randomBytes(4).toString('hex');
       try {
-        const { record, existing } = await registry.import(input.path, {
+        const { record, existing, readAs } = await registry.import(input.path, {
           format: input.format ?? 'auto',
           name: input.name,
           onProgress: (p) => emit({ type: 'import', job, phase: p.phase, done: p.done, total: p.total }),
         });
         emit({ type: 'datasets' });
-        return { dataset: publicDataset(record), existing };
+        return { dataset: publicDataset(record), existing, readAs };
       } finally {
         // Files uploaded for this import have served: the dataset holds its own copy.
         const batch = uploadBatch(home, input.path);
@@ -167,8 +167,8 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     },
     previewDataset: async (input) => {
       const record = await findDataset(input.id);
-      const { png, fonts } = await renderPreview(await registry.load(record), record, input.fonts ?? 8);
-      return { ...(await pngOf(png)), fonts };
+      const { png, preview } = await renderPreview(await registry.load(record), record.fontsKnown, input.rows ?? 8);
+      return { ...(await pngOf(png)), ...preview };
     },
     datasetStyle: async (input) => styleSupport(await registry.load(await findDataset(input.id))),
     deleteDataset: async (input) => {

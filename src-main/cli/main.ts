@@ -4,8 +4,9 @@
 import { Command } from 'commander';
 import { BACKEND_NAMES, DEFAULT_SAMPLE, SAMPLER_NAMES } from '../contract/api.ts';
 import { PREDICTIONS, PRESET_NAMES, SCHEDULE_KINDS, WEIGHTINGS } from '../contract/presets.ts';
-import { UserError } from '../errors.ts';
+import { UserError, userMessage } from '../errors.ts';
 import {
+  CLI_SETTING_NAMES,
   backendChoice,
   etaValue,
   exportFormat,
@@ -254,7 +255,7 @@ async function main(): Promise<void> {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
     if (code?.startsWith('commander.')) process.exit(1);
-    const message = err instanceof UserError ? err.message : `${(err as Error).message ?? err}`;
+    const message = err instanceof UserError ? userMessage(err, CLI_SETTING_NAMES) : `${(err as Error).message ?? err}`;
     process.stderr.write(`fontloom: ${message}\n`);
     if (!(err instanceof UserError) && process.env.FONTLOOM_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exit(1);

@@ -3,7 +3,10 @@
 import { InvalidArgumentError } from 'commander';
 import { BACKEND_NAMES, DATASET_FORMAT_CHOICES, EXPORT_FORMATS, isBackendChoice, type BackendChoice } from '../contract/api.ts';
 import { isPresetName, PRESET_NAMES } from '../contract/presets.ts';
-import { UserError } from '../errors.ts';
+import { UserError, type SettingNames } from '../errors.ts';
+
+/** How the CLI's messages point to a setting: by its flag ("choose its format with --format"). */
+export const CLI_SETTING_NAMES: SettingNames = { format: 'with --format', name: 'with --name' };
 
 // Decimal digits only: Number() would also read "0x10" as 16, "1e3" as 1000 and "" as 0.
 const WHOLE = /^\d{1,15}$/;

@@ -2,6 +2,7 @@
 // ask, and the events they hear. Inputs are zod schemas, checked at every boundary; outputs are
 // plain JSON types. This file imports nothing from Node: the renderer imports it too.
 import { z } from 'zod';
+import type { Setting, SettingNames } from '../errors.ts';
 import { PRESETS, PRESET_NAMES, PREDICTIONS, SCHEDULE_KINDS, WEIGHTINGS, type Preset, type PresetName, type Recipe, type TrainConfig } from './presets.ts';
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'stopped', 'completed', 'failed', 'interrupted'] as const;
@@ -109,7 +110,14 @@ export interface Dataset {
   count: number;
   classes: number;
   classNames: string[];
+  /** Groups of glyphs the dataset holds; fonts only where `fontsKnown`. */
   fonts: number;
+  /**
+   * Whether the dataset says which glyphs share a font. A CSV without a font column (or an npz
+   * whose labels do not run A..Z in blocks) makes each glyph its own group, and CIFAR-10's groups
+   * are batches of photos: such a dataset is previewed glyph by glyph and cannot train a style model.
+   */
+  fontsKnown: boolean;
   height: number;
   width: number;
   channels: number;
@@ -235,6 +243,26 @@ export type StyleInput =
   | { kind: 'blend'; from: StyleInput; to: StyleInput; t: number }
   | { kind: 'none' };
 
+/**
+ * A dataset at a glance: a grid of its glyphs, one column per class and one row per font (or,
+ * where fonts are unknown, the first, second, … glyph of each class), as a PNG of the glyphs
+ * alone; the studio writes the labels beside it, at a size people read.
+ */
+export interface DatasetPreview extends Png {
+  by: 'font' | 'glyph';
+  /** Rows drawn, and how many there are: fonts, or the most glyphs any class has. */
+  shown: number;
+  of: number;
+  /** Each column's class name. */
+  columns: string[];
+  /** Each row's font, by name; null when rows are not fonts. */
+  rows: string[] | null;
+  /** Where the cells lie in the PNG: `gap` pixels around and between cells of cellWidth × cellHeight. */
+  gap: number;
+  cellWidth: number;
+  cellHeight: number;
+}
+
 /** Whether a dataset can train a style model, and if not, why. */
 export type DatasetStyle = { ok: true; fonts: number } | { ok: false; reason: string };
 
@@ -342,7 +370,8 @@ export const inputs = {
     /** Chosen by the client so it can follow `import` events of this import. */
     job: z.string().max(100).optional(),
   }),
-  previewDataset: z.object({ id, fonts: z.coerce.number().int().min(1).max(64).optional() }),
+  /** `rows`: fonts shown, or where fonts are unknown, glyphs of each class. */
+  previewDataset: z.object({ id, rows: z.coerce.number().int().min(1).max(64).optional() }),
   deleteDataset: z.object({ id }),
   /** Whether the dataset can train a style model (it must know which glyphs share a font). */
   datasetStyle: z.object({ id }),
@@ -409,8 +438,9 @@ export type ParsedInput<M extends Method> = z.output<(typeof inputs)[M]>;
 export interface Outputs {
   info: StudioInfo;
   listDatasets: Dataset[];
-  importDataset: { dataset: Dataset; existing: boolean };
-  previewDataset: Png & { fonts: number };
+  /** The dataset, and what the given files were read as; `existing`: their glyphs were imported before, as `dataset`. */
+  importDataset: { dataset: Dataset; existing: boolean; readAs: DatasetFormat };
+  previewDataset: DatasetPreview;
   deleteDataset: { deleted: string };
   datasetStyle: DatasetStyle;
   listRuns: Run[];
@@ -491,4 +521,11 @@ export const EVENTS_ROUTE = '/api/events';
 export interface ApiErrorBody {
   error: string;
   code: 'invalid-input' | 'not-found' | 'user' | 'unauthorized' | 'internal';
+  /** The setting the fix lies in, when it lies in one: the studio opens its control. */
+  setting?: Setting;
 }
+
+export type { Setting };
+
+/** Where the studio's controls for the import settings are, as its messages point to them ("choose its format under Import options"). */
+export const STUDIO_SETTING_NAMES: SettingNames = { format: 'under Import options', name: 'under Import options' };

@@ -7,10 +7,11 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../errors.ts';
+import { SettingError, UserError } from '../errors.ts';
 import { contentHash, readGlyphSet, writeGlyphSet, type GlyphSet } from './glyphset.ts';
 import { chooseImporter } from './importers/index.ts';
 import type { ImportProgress } from './importers/types.ts';
+import { styleSupport } from './training.ts';
 import type { DatasetFormat } from '../contract/api.ts';
 import { storeFor, type Store, type StoredDataset } from '../store/store.ts';
 
@@ -24,7 +25,8 @@ export interface Registry {
   find(idOrName: string): Promise<DatasetRecord>;
   load(record: DatasetRecord): Promise<GlyphSet>;
   glyphsPath(record: DatasetRecord): string;
-  import(path: string, opts?: ImportRequest): Promise<{ record: DatasetRecord; existing: boolean }>;
+  /** `readAs`: the format the files were read as (`record`'s own, unless their glyphs were imported before from another). */
+  import(path: string, opts?: ImportRequest): Promise<{ record: DatasetRecord; existing: boolean; readAs: DatasetFormat }>;
   /** Registers an already-built glyph set (the embedded default). */
   register(set: GlyphSet, meta: { name: string; format: DatasetRecord['format']; source: string; notes?: string[] }): Promise<{ record: DatasetRecord; existing: boolean }>;
   remove(idOrName: string): Promise<DatasetRecord>;
@@ -78,8 +80,12 @@ async function sweep(home: string, store: Store): Promise<void> {
   for (const id of known) if (!folders.has(id)) store.deleteDataset(id);
   for (const id of folders) {
     if (known.has(id)) continue;
-    const record = await readJson<DatasetRecord>(join(dir, id, 'dataset.json'));
-    if (record && record.id === id && !store.listDatasets().some((d) => d.name === record.name || d.hash === record.hash)) store.insertDataset(record);
+    // A record written before Fontloom kept fontsKnown lacks it: judged from its glyphs.
+    const record = await readJson<Omit<DatasetRecord, 'fontsKnown'> & { fontsKnown?: boolean }>(join(dir, id, 'dataset.json'));
+    if (record && record.id === id && !store.listDatasets().some((d) => d.name === record.name || d.hash === record.hash)) {
+      const fontsKnown = record.fontsKnown ?? styleSupport(await readGlyphSet(join(dir, id, 'set.glyphs'))).ok;
+      store.insertDataset({ ...record, fontsKnown });
+    }
   }
   await rm(join(dir, 'index.json'), { force: true });
 }
@@ -102,7 +108,7 @@ export async function openRegistry(home: string, store: Store = storeFor(home)):
     const same = all.find((d) => d.hash === hash);
     if (same) return { record: same, existing: true };
     if (all.some((d) => d.name === meta.name)) {
-      throw new UserError(`a dataset named "${meta.name}" exists already: choose another name (--name, or Name in the studio)`);
+      throw new SettingError('name', (where) => `a dataset named "${meta.name}" exists already: choose another name ${where}`);
     }
     const id = `${slug(meta.name)}-${hash.slice(0, 8)}`;
     const record: DatasetRecord = {
@@ -113,6 +119,7 @@ export async function openRegistry(home: string, store: Store = storeFor(home)):
       classes: set.classNames.length,
       classNames: [...set.classNames],
       fonts: new Set(set.fontIds).size,
+      fontsKnown: styleSupport(set).ok,
       height: set.height,
       width: set.width,
       channels: set.channels,
@@ -149,12 +156,13 @@ export async function openRegistry(home: string, store: Store = storeFor(home)):
     async import(path, req = {}) {
       const importer = await chooseImporter(path, req.format ?? 'auto');
       const imported = await importer.read(path, { onProgress: req.onProgress });
-      return register(imported.set, {
+      const registered = await register(imported.set, {
         name: req.name ?? imported.suggestedName ?? basename(path),
         format: importer.format,
         source: resolve(path),
         notes: imported.notes,
       });
+      return { ...registered, readAs: importer.format };
     },
     async remove(idOrName) {
       const record = await find(idOrName);

@@ -11,6 +11,8 @@ export interface SheetOptions {
   scale?: number;
   /** Glyphs per row; default 13 (A–Z in two rows). */
   columns?: number;
+  /** Whether each glyph's label is written above it; default true. False: the glyphs alone, for a page that writes its own. */
+  labels?: boolean;
 }
 
 /** Pixel spacing of a sheet, fixed so that a cell's position follows from its index alone. */
@@ -24,6 +26,7 @@ export interface SheetLayout {
   glyphWidth: number;
   glyphHeight: number;
   titleHeight: number;
+  labelHeight: number;
 }
 
 const BACKGROUND = 0x30; // dark grey, so black glyph cells stand out
@@ -43,25 +46,27 @@ export function sheetLayout(n: number, height: number, width: number, opts: Shee
   const glyphWidth = width * scale;
   const glyphHeight = height * scale;
   const titleHeight = opts.title ? title : 0;
+  const labelHeight = opts.labels === false ? 0 : label;
   return {
     width: gap + columns * (glyphWidth + gap),
-    height: titleHeight + gap + rows * (label + glyphHeight + gap),
+    height: titleHeight + gap + rows * (labelHeight + glyphHeight + gap),
     columns,
     rows,
     glyphWidth,
     glyphHeight,
     titleHeight,
+    labelHeight,
   };
 }
 
 /** Top-left pixel of glyph i's image (below its label). */
 export function glyphOrigin(layout: SheetLayout, i: number): { left: number; top: number } {
-  const { gap, label } = SHEET_SPACING;
+  const { gap } = SHEET_SPACING;
   const column = i % layout.columns;
   const row = Math.floor(i / layout.columns);
   return {
     left: gap + column * (layout.glyphWidth + gap),
-    top: layout.titleHeight + gap + row * (label + layout.glyphHeight + gap) + label,
+    top: layout.titleHeight + gap + row * (layout.labelHeight + layout.glyphHeight + gap) + layout.labelHeight,
   };
 }
 
@@ -79,10 +84,11 @@ export async function renderSheet(
   if (images.length !== n * height * width * channels) {
     throw new Error(`Sheet images hold ${images.length} bytes, expected ${n}×${height}×${width}×${channels}.`);
   }
-  if (labels.length < n) throw new Error(`A sheet of ${n} glyphs got only ${labels.length} labels.`);
+  const labelled = opts.labels !== false;
+  if (labelled && labels.length < n) throw new Error(`A sheet of ${n} glyphs got only ${labels.length} labels.`);
   const layout = sheetLayout(n, height, width, opts);
   const canvas = drawGlyphGrid(images, n, height, width, channels, layout);
-  const overlay = Buffer.from(textOverlay(labels.slice(0, n), layout, opts.title));
+  const overlay = Buffer.from(textOverlay(labelled ? labels.slice(0, n) : [], layout, opts.title));
   const composited = await sharp(canvas, { raw: { width: layout.width, height: layout.height, channels: 3 } })
     .composite([{ input: overlay, left: 0, top: 0 }])
     .raw()

@@ -87,6 +87,7 @@ interface DatasetRow {
   count: number;
   class_names: string;
   fonts: number;
+  fonts_known: 0 | 1;
   height: number;
   width: number;
   channels: number;
@@ -147,6 +148,7 @@ function toDataset(row: DatasetRow): StoredDataset {
     classes: classNames.length,
     classNames,
     fonts: row.fonts,
+    fontsKnown: row.fonts_known === 1,
     height: row.height,
     width: row.width,
     channels: row.channels,
@@ -221,9 +223,9 @@ export class Store {
 
   insertDataset(d: StoredDataset): void {
     this.prepared(
-      `INSERT INTO datasets (id, name, format, count, class_names, fonts, height, width, channels, hash, source, created, notes)
-       VALUES (@id, @name, @format, @count, @classNames, @fonts, @height, @width, @channels, @hash, @source, @created, @notes)`,
-    ).run({ ...d, classNames: JSON.stringify(d.classNames), notes: JSON.stringify(d.notes) });
+      `INSERT INTO datasets (id, name, format, count, class_names, fonts, fonts_known, height, width, channels, hash, source, created, notes)
+       VALUES (@id, @name, @format, @count, @classNames, @fonts, @fontsKnown, @height, @width, @channels, @hash, @source, @created, @notes)`,
+    ).run({ ...d, classNames: JSON.stringify(d.classNames), fontsKnown: d.fontsKnown ? 1 : 0, notes: JSON.stringify(d.notes) });
   }
 
   deleteDataset(id: string): void {

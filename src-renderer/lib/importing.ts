@@ -42,7 +42,7 @@ export async function importDataset(
     });
   } catch (err) {
     // An uploaded copy's path means nothing to the user: name what they dropped instead.
-    if (err instanceof ApiError && 'files' in source) throw new ApiError(err.message.split(path).join(describeFiles(source.files)), err.code);
+    if (err instanceof ApiError && 'files' in source) throw new ApiError(err.message.split(path).join(describeFiles(source.files)), err.code, err.setting);
     throw err;
   } finally {
     stop();

@@ -23,7 +23,7 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-async function zipFolder(folder: string, zipPath: string): Promise<void> {
+export async function zipFolder(folder: string, zipPath: string): Promise<void> {
   const zip = new yazl.ZipFile();
   for (const file of await filesUnder(folder)) zip.addFile(file, relative(folder, file));
   zip.end();

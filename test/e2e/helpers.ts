@@ -2,14 +2,14 @@
 // screenshot of each page as an artifact.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Page, TestInfo } from '@playwright/test';
+import type { JSHandle, Locator, Page, TestInfo } from '@playwright/test';
 
 export const SCREENSHOTS = 'test-results/screenshots';
 
-/** A real `drop` event on a drop zone (the Datasets page's unless `zone` names another's test id), its DataTransfer holding the files' bytes. */
-export async function dropFiles(page: Page, paths: string[], zone = 'drop-zone'): Promise<void> {
+/** A DataTransfer in the page holding the files' bytes, as a drag from the desktop carries them. */
+export async function filesTransfer(page: Page, paths: string[]): Promise<JSHandle<DataTransfer>> {
   const files = await Promise.all(paths.map(async (path) => ({ name: basename(path), b64: (await readFile(path)).toString('base64') })));
-  const transfer = await page.evaluateHandle((items) => {
+  return page.evaluateHandle((items) => {
     const dt = new DataTransfer();
     for (const item of items) {
       const bin = atob(item.b64);
@@ -19,6 +19,26 @@ export async function dropFiles(page: Page, paths: string[], zone = 'drop-zone')
     }
     return dt;
   }, files);
+}
+
+/**
+ * One drag event on `target`, bubbling as the browser's do; true when the page took it
+ * (preventDefault), which a drop must be for the browser not to open the file in the studio's place.
+ */
+export function drag(target: Locator, type: 'dragenter' | 'dragover' | 'dragleave' | 'drop', transfer: JSHandle<DataTransfer>): Promise<boolean> {
+  return target.evaluate(
+    (element, { type, transfer }) => {
+      const event = new DragEvent(type, { bubbles: true, cancelable: true, composed: true, dataTransfer: transfer });
+      element.dispatchEvent(event);
+      return event.defaultPrevented;
+    },
+    { type, transfer },
+  );
+}
+
+/** A real `drop` event on a drop zone (the Datasets page's unless `zone` names another's test id), its DataTransfer holding the files' bytes. */
+export async function dropFiles(page: Page, paths: string[], zone = 'drop-zone'): Promise<void> {
+  const transfer = await filesTransfer(page, paths);
   const target = page.getByTestId(zone);
   await target.dispatchEvent('dragenter', { dataTransfer: transfer });
   await target.dispatchEvent('dragover', { dataTransfer: transfer });

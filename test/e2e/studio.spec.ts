@@ -51,7 +51,8 @@ test('imports a Kaggle-layout zip dropped on the window and previews it', async 
 test('imports a CSV of pixels dropped on the window', async () => {
   const before = await datasets().count();
   await dropFiles(page, [fixtures.csv]);
-  await expect(page.getByTestId('import-done')).toContainText('6 fonts');
+  // Its rows name no font: counted as glyphs, not as 156 "fonts".
+  await expect(page.getByTestId('import-done')).toContainText('no font column: 156 glyphs, fonts unknown');
   await expect(datasets()).toHaveCount(before + 1);
 });
 
@@ -73,15 +74,17 @@ test('says what is wrong with a file that is not a dataset', async () => {
   await expect(error).not.toContainText(/uploads|\n\s+at /);
 });
 
-test('deletes a dataset only after confirmation', async () => {
+test('deletes a dataset at once, undoes it, and deletes it for good once the note is gone', async () => {
   const csvItem = datasets().filter({ hasText: 'csv' });
   await expect(csvItem).toHaveCount(1);
   const before = await datasets().count();
   await csvItem.getByRole('button', { name: /^Delete/ }).click();
-  await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expect(datasets()).toHaveCount(before - 1);
+  await page.getByTestId('undo-note').getByRole('button', { name: 'Undo' }).click();
   await expect(datasets()).toHaveCount(before);
   await csvItem.getByRole('button', { name: /^Delete/ }).click();
-  await page.getByRole('button', { name: 'Delete dataset' }).click();
+  await expect(page.getByTestId('undo-note')).toHaveCount(0, { timeout: 20_000 });
+  await page.reload();
   await expect(datasets()).toHaveCount(before - 1);
 });
 

@@ -61,6 +61,8 @@ interface Found {
 
 export const cifar10Importer: Importer = {
   format: 'cifar10',
+  // .bin and .tar.gz name many other kinds of file.
+  extensions: [],
 
   async sniff(path: string): Promise<boolean> {
     try {

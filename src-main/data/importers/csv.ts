@@ -61,6 +61,7 @@ interface Rows {
 
 export const csvImporter: Importer = {
   format: 'csv',
+  extensions: ['.csv'],
 
   async sniff(path: string): Promise<boolean> {
     const head = await readHead(path, SNIFF_BYTES, { named: true });

@@ -115,6 +115,7 @@ export function glyphSetOfFonts(fonts: FontInfo[], rendered: Uint8Array[], size 
 
 export const fontsImporter: Importer = {
   format: 'fonts',
+  extensions: [...FONT_EXTENSIONS],
 
   async sniff(path) {
     try {
@@ -276,7 +277,7 @@ async function* fontFilesUnder(dir: string): AsyncGenerator<string> {
   }
 }
 
-/** Why a file gave no font, worded to follow its path: "x.ttf is not a font …". */
+/** Why a file gave no font, worded to follow its path: "x.ttf could not be read as a font: …". */
 class Unusable extends Error {}
 
 interface DrawnFace {
@@ -339,7 +340,7 @@ async function drawFile(file: string, read: OpenOptions): Promise<DrawnFace[]> {
       drawn.push({ info, rendered: await renderFont(font) });
     } catch (err) {
       // opentype.js parses glyph outlines lazily, so a damaged font can fail only when drawn.
-      throw new Unusable(`is not a font opentype.js can draw (${info.name}): ${(err as Error).message}.`);
+      throw new Unusable(`could not be read as a font: opentype.js could not draw ${info.name} (${(err as Error).message}): it may be damaged.`);
     }
   }
   return drawn;
@@ -354,6 +355,12 @@ function facesOf(bytes: Buffer): opentype.Font[] {
         'Convert it to WOFF, TTF or OTF first (e.g. with woff2_decompress).',
     );
   }
+  if (magic === null) {
+    throw new Unusable(
+      `could not be read as a font: it does not begin as TrueType, OpenType and WOFF fonts do (${beginning(bytes)}). ` +
+        'It may be another kind of file named like a font, or a damaged one.',
+    );
+  }
   if (magic === 'collection') {
     return collectionFaces(bytes).map(parseOrExplain);
   }
@@ -364,8 +371,17 @@ function parseOrExplain(bytes: Uint8Array): opentype.Font {
   try {
     return parseFont(bytes);
   } catch (err) {
-    throw new Unusable(`is not a font opentype.js can read: ${(err as Error).message}.`);
+    throw new Unusable(`could not be read as a font: it begins as a font does, but its tables are damaged (opentype.js: ${(err as Error).message}).`);
   }
+}
+
+/** A file's first bytes as a person can read them: as text when they are text, else in hex. */
+function beginning(bytes: Buffer): string {
+  if (bytes.length === 0) return 'it is empty';
+  const head = bytes.subarray(0, 16);
+  const text = head.toString('latin1');
+  if (/^[\x20-\x7e\t\r\n]+$/.test(text)) return `it begins “${text.replace(/\s+/g, ' ').trim()}${bytes.length > head.length ? '…' : ''}”`;
+  return `its first bytes are ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
 }
 
 /**
@@ -374,10 +390,10 @@ function parseOrExplain(bytes: Uint8Array): opentype.Font {
  * that one font (opentype.js reads only single fonts).
  */
 function collectionFaces(bytes: Buffer): Buffer[] {
-  if (bytes.length < 12) throw new Unusable('is not a font opentype.js can read: its collection header is cut short.');
+  if (bytes.length < 12) throw new Unusable('could not be read as a font: its collection header is cut short.');
   const count = bytes.readUInt32BE(8);
   if (count < 1 || 12 + 4 * count > bytes.length) {
-    throw new Unusable('is not a font opentype.js can read: its collection header is damaged.');
+    throw new Unusable('could not be read as a font: its collection header is damaged.');
   }
   return Array.from({ length: count }, (_, i) => {
     const offset = bytes.readUInt32BE(12 + 4 * i);
@@ -386,7 +402,7 @@ function collectionFaces(bytes: Buffer): Buffer[] {
     const unpackable = tables > 0 && directoryEnd <= bytes.length && Array.from({ length: tables })
       .every((_, t) => bytes.readUInt32BE(offset + 12 + 16 * t + 8) >= 12 + 16 * tables);
     if (!unpackable) {
-      throw new Unusable(`is not a font Fontloom can read: face ${i} of the collection has a layout it cannot unpack.`);
+      throw new Unusable(`could not be read as a font: face ${i} of the collection has a layout Fontloom cannot unpack.`);
     }
     const face = Buffer.from(bytes);
     bytes.copy(face, 0, offset, directoryEnd);

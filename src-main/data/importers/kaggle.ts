@@ -68,6 +68,8 @@ interface Size {
 
 export const kaggleImporter: Importer = {
   format: 'kaggle',
+  // A zip may hold anything.
+  extensions: [],
 
   async sniff(path: string): Promise<boolean> {
     try {

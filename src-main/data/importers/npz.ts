@@ -36,6 +36,7 @@ interface NpyArray {
 
 export const npzImporter: Importer = {
   format: 'npz',
+  extensions: ['.npz'],
 
   async sniff(path: string): Promise<boolean> {
     if (!(await startsLikeZip(path))) return false;

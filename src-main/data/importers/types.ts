@@ -27,6 +27,11 @@ export interface Imported {
 export interface Importer {
   readonly format: DatasetFormat;
   /**
+   * Name endings that only this format uses (".ttf", ".csv"): a file so named that fails every
+   * sniff is still read as this format, so the user hears why it is not one.
+   */
+  readonly extensions: readonly string[];
+  /**
    * True when `path` looks like this format, judged from content (magic bytes, folder layout,
    * header rows), reading as little as possible. Never throws for a path of another format.
    */

@@ -34,7 +34,8 @@ export function requestFor(method: Method, input: Record<string, unknown>): { ur
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(rest)) if (value !== undefined && value !== null) query.set(key, String(value));
   const qs = query.toString();
-  return { url: qs ? `${path}?${qs}` : path, init: { method: route.verb } };
+  // A delete may be sent as the page goes away (an undo's wait cut short): it must outlive the page.
+  return { url: qs ? `${path}?${qs}` : path, init: { method: route.verb, ...(route.verb === 'DELETE' && { keepalive: true }) } };
 }
 
 /** Headers that carry the launch's key, for clients outside the studio's page (the page has its cookie). */
@@ -58,7 +59,7 @@ async function send(url: string, init: RequestInit, token?: string): Promise<unk
   }
   if (!response.ok) {
     const error = body as Partial<ApiErrorBody> | null;
-    throw new ApiError(error?.error ?? `The server answered ${response.status}.`, error?.code ?? 'internal');
+    throw new ApiError(error?.error ?? `The server answered ${response.status}.`, error?.code ?? 'internal', error?.setting);
   }
   return body;
 }

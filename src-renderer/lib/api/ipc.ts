@@ -33,7 +33,7 @@ export function createIpcClient(bridge: FontloomBridge): StudioClient {
     dialogs: { openDataset: (kind) => bridge.openDataset(kind), chooseFolder: (title) => bridge.chooseFolder(title) },
     async call<M extends Method>(method: M, input: Input<M>): Promise<Outputs[M]> {
       const result = await bridge.call(method, input);
-      if (!result.ok) throw new ApiError(result.error.error, result.error.code);
+      if (!result.ok) throw new ApiError(result.error.error, result.error.code, result.error.setting);
       return result.value as Outputs[M];
     },
     on: (listener) => bridge.on(listener),

@@ -1,6 +1,6 @@
 // What every page talks to: the one API of the contract, plus getting the user's files to where
 // the API can read them. The HTTP and IPC clients both implement it; pages never know which.
-import type { ApiErrorBody, FontloomApi } from '../../../src-main/contract/api.ts';
+import type { ApiErrorBody, FontloomApi, Setting } from '../../../src-main/contract/api.ts';
 
 /** A file the user dropped or picked, with its path inside what they dropped (a folder's name first). */
 export interface StagedFile {
@@ -28,12 +28,13 @@ export interface StudioClient extends FontloomApi {
   readonly dialogs: NativeDialogs | null;
 }
 
-/** An error the API reported; its message is written for the user. */
+/** An error the API reported; its message is written for the user, and `setting` is where its fix lies, if in one. */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     message: string,
     readonly code: ApiErrorBody['code'],
+    readonly setting?: Setting,
   ) {
     super(message);
   }
