@@ -4,7 +4,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
+import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadPath, type FontloomEvent } from '../src-main/contract/api.ts';
 import { createService, type Service } from '../src-main/api/service.ts';
@@ -44,6 +45,30 @@ function handwrittenCsv(): string {
     rows.push([label, ...pixels].join(','));
   }
   return rows.join('\n') + '\n';
+}
+
+/** A zip's files by their names. */
+function zipEntries(bytes: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const files = new Map<string, Buffer>();
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            files.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.on('end', () => resolve(files));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
 }
 
 interface RawAnswer {
@@ -128,11 +153,59 @@ describe('the API over HTTP', () => {
       expect(Buffer.from(download.body, 'latin1').subarray(0, 4).toString('latin1')).toBe('OTTO');
       expect((await raw(downloadPath(font.id), { key: null })).status).toBe(401);
       expect((await raw(downloadPath('nope'))).status).toBe(404);
-      const folder = await client.call('exportGeneration', { generation: generation.id, format: 'svg' });
-      expect(JSON.parse((await raw(downloadPath(folder.id))).body)).toMatchObject({ code: 'invalid-input', error: expect.stringMatching(/also as a zip/) });
     } finally {
       await rm(chosen, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it('downloads a folder export as one zip: the zip written with it, or one made as it is sent', async () => {
+    const generation = await client.call('generate', { id: 'default', steps: 4 });
+
+    // SVG outlines without a zip: the folder comes down zipped, its files under the folder's name.
+    const svgs = await client.call('exportGeneration', { generation: generation.id, format: 'svg' });
+    const name = basename(svgs.path);
+    const zipped = await raw(downloadPath(svgs.id), { binary: true });
+    expect(zipped.status).toBe(200);
+    expect(zipped.headers['content-type']).toBe('application/zip');
+    expect(zipped.headers['content-disposition']).toBe(`attachment; filename="${name}.zip"`);
+    const entries = await zipEntries(Buffer.from(zipped.body, 'latin1'));
+    expect([...entries.keys()].sort()).toEqual(svgs.files.map((f) => `${name}/${relative(svgs.path, f).split(sep).join('/')}`).sort());
+    expect(entries.size).toBe(27); // A–Z and the specimen
+    expect(entries.get(`${name}/A.svg`)!.equals(await readFile(join(svgs.path, 'A.svg')))).toBe(true);
+
+    // Glyph PNGs asked with a zip: that zip, byte for byte.
+    const pngs = await client.call('exportGeneration', { generation: generation.id, format: 'png', sizes: [32, 64], zip: true });
+    expect(pngs.zip).toBe(`${pngs.path}.zip`);
+    const written = await raw(downloadPath(pngs.id), { binary: true });
+    expect(written.headers['content-disposition']).toBe(`attachment; filename="${basename(pngs.zip!)}"`);
+    expect(Buffer.from(written.body, 'latin1').equals(await readFile(pngs.zip!))).toBe(true);
+    expect([...(await zipEntries(Buffer.from(written.body, 'latin1'))).keys()].filter((e) => e.endsWith('.png'))).toHaveLength(52);
+
+    // Electron's "Open folder" shows the folder itself; an export whose files are gone is said to be gone.
+    expect((await service.findExport(pngs.id)).path).toBe(pngs.path);
+    await rm(svgs.path, { recursive: true });
+    const gone = await raw(downloadPath(svgs.id));
+    expect(gone.status).toBe(404);
+    expect(JSON.parse(gone.body)).toMatchObject({ code: 'not-found', error: expect.stringMatching(/no longer at .*export it again/) });
+  }, 120_000);
+
+  it('reports the steps of a drawing the client follows by its job, and of no other', async () => {
+    const heard: FontloomEvent[] = [];
+    const off = client.on((e) => heard.push(e));
+    await new Promise((r) => setTimeout(r, 300)); // the event stream connects
+    const generation = await client.call('generate', { id: 'default', steps: 6, job: 'drawing-1' });
+    await client.call('reroll', { generation: generation.id, class: 2, seed: 5, job: 'reroll-1' });
+    await client.call('generate', { id: 'default', steps: 3 });
+    await new Promise((r) => setTimeout(r, 300));
+    off();
+    const steps = (job: string) => heard.flatMap((e) => (e.type === 'draw' && e.job === job ? [[e.done, e.total]] : []));
+    for (const job of ['drawing-1', 'reroll-1']) {
+      const seen = steps(job);
+      expect(seen.length, job).toBeGreaterThan(0);
+      expect(seen.at(-1), job).toEqual([6, 6]);
+      expect(seen.map(([done]) => done)).toEqual([...seen.map(([done]) => done)].sort((a, b) => a - b));
+    }
+    expect(heard.filter((e) => e.type === 'draw').length).toBe(steps('drawing-1').length + steps('reroll-1').length);
   }, 120_000);
 
   it('gives two clients, one over HTTP and one in process, the same events of a run', async () => {

@@ -2,7 +2,7 @@
 // CLI all call. Inputs are checked against the contract's schemas here, whoever calls.
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
@@ -12,7 +12,7 @@ import { createUNet, parameterCount } from '../engine/unet.ts';
 import { openRegistry, type DatasetRecord, type Registry } from '../data/registry.ts';
 import { renderPreview } from '../export/preview.ts';
 import { glyphStrip, renderSheet } from '../export/sheet.ts';
-import { exportGlyphs, traceOutlines } from '../export/index.ts';
+import { exportGlyphs, exportShape, traceOutlines, type ExportFormat } from '../export/index.ts';
 import { checkpointPath, createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
 import { loadTrainingData, requireStyleSupport, styleSupport } from '../data/training.ts';
 import { readCheckpointHeader } from '../engine/checkpoint.ts';
@@ -38,10 +38,17 @@ import {
 
 export interface Service extends FontloomApi {
   readonly home: string;
-  /** The file to download for an export made while the studio runs (its zip, for a folder). */
-  exportFile(id: string): { path: string; name: string };
+  /** An export the studio made, on disk: for its download (browser) and for showing it (Electron). */
+  findExport(id: string): Promise<ExportOnDisk>;
   /** Pauses a training run at a checkpoint and stops; gives that run, if one trained. */
   close(): Promise<Run | null>;
+}
+
+export interface ExportOnDisk {
+  /** The file written (a sheet, a font) or the folder (glyph PNGs, SVGs). */
+  path: string;
+  /** The one file a browser downloads: the file, or the zip written beside the folder; null: the folder, zipped as it is sent. */
+  download: string | null;
 }
 
 export interface ServiceOptions {
@@ -56,10 +63,21 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 /** Generations kept for re-rolls and exports, newest last. */
 const KEPT_GENERATIONS = 20;
 
+interface DrawSettings {
+  ema: boolean;
+  sampler: 'ddim' | 'ddpm';
+  steps: number;
+  cfg: number;
+  seed: number;
+  style?: StyleSpec;
+  styleCfg?: number;
+}
+
 interface HeldGeneration {
   generation: Generation;
-  /** The style its glyphs share (a re-roll keeps it), and the letters given as images. */
+  /** The style its glyphs share and the guidance on it (a re-roll keeps both), and the letters given as images. */
   style?: StyleSpec;
+  styleCfg?: number;
   given: Map<string, Uint8Array>;
   images: Uint8Array;
   size: number;
@@ -102,8 +120,6 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
   await ensureDefaultModel(home);
   const jobs = new Jobs(home, emit, opts.launch ?? forkWorker);
   const generations = new Map<string, HeldGeneration>();
-  /** Exports made while the studio runs, by id: the one file a browser downloads for each. */
-  const downloads = new Map<string, string | null>();
 
   let info: Promise<StudioInfo> | null = null;
   const studioInfo = async (): Promise<StudioInfo> => {
@@ -138,8 +154,12 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     return held;
   };
 
-  const draw = async (run: string, input: { ema: boolean; sampler: 'ddim' | 'ddpm'; steps: number; cfg: number; seed: number; style?: StyleSpec; styleCfg?: number }, classes?: number[]) =>
-    jobs.draw({ run, ...input, classes });
+  /** Draws in a process of its own; a drawing the client follows by its `job` reports its steps as events. */
+  const draw = async (run: string, input: DrawSettings, job: string | undefined, classes?: number[]) => {
+    const { ema, sampler, steps, cfg, seed, style, styleCfg } = input;
+    const onStep = job ? (done: number, total: number) => emit({ type: 'draw', job, done, total }) : undefined;
+    return jobs.draw({ run, ema, sampler, steps, cfg, seed, style, styleCfg, classes }, onStep);
+  };
 
   const sheetOf = async (held: Omit<HeldGeneration, 'generation'>, g: Omit<Generation, 'sheet' | 'glyphs'>) => {
     const title = `${g.run} · step ${g.step} · ${g.ema ? 'EMA' : 'model'} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`;
@@ -229,7 +249,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     generate: async (input) => {
       const run = findRun(input.id);
       const started = performance.now();
-      const { style: asked, ...sampling } = input;
+      const { style: asked, job, ...sampling } = input;
       if (asked && asked.kind !== 'none' && !run.config.style) {
         throw new InvalidInput(`run ${run.name} draws each letter on its own (trained without a style): new fonts, finishing a font and blends need a style-conditioned run`);
       }
@@ -238,7 +258,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const header = styleInput ? await readCheckpointHeader(checkpointPath(home, run.id)).catch(() => null) : null;
       if (styleInput && !header) throw new InvalidInput(`run ${run.name} has no checkpoint yet: let it train to its first checkpoint`);
       const resolved = styleInput && header ? await resolveStyleInput(styleInput, header.shape.size, header.classNames) : undefined;
-      const { images, meta } = await draw(run.id, { ...sampling, style: resolved?.spec });
+      const { images, meta } = await draw(run.id, { ...sampling, style: resolved?.spec }, job);
       const per = meta.size * meta.size * meta.channels;
       // Letters given as images stay exactly as given.
       for (const [letter, glyph] of resolved?.given ?? []) {
@@ -259,7 +279,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         style: styleInput && resolved && meta.style ? generationStyle(styleInput, resolved, meta.style.nearestTrainingFont) : null,
         seconds: 0,
       };
-      const held = { images, size: meta.size, channels: meta.channels, style: resolved?.spec, given: resolved?.given ?? new Map<string, Uint8Array>() };
+      const held = { images, size: meta.size, channels: meta.channels, style: resolved?.spec, styleCfg: input.styleCfg, given: resolved?.given ?? new Map<string, Uint8Array>() };
       const glyphs = await Promise.all(meta.classNames.map((_, k) => glyphPng(images, k, meta.size, meta.channels)));
       const generation: Generation = { ...base, sheet: await sheetOf(held, base), glyphs, seconds: (performance.now() - started) / 1000 };
       generations.set(generation.id, { ...held, generation });
@@ -271,7 +291,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const g = held.generation;
       if (input.class >= g.classNames.length) throw new InvalidInput(`reroll: class ${input.class} is not one of the ${g.classNames.length} classes`);
       const started = performance.now();
-      const { images } = await draw(g.run, { ...g, seed: input.seed, style: held.style }, [input.class]);
+      const { images } = await draw(g.run, { ...g, seed: input.seed, style: held.style, styleCfg: held.styleCfg }, input.job, [input.class]);
       const per = held.size * held.size * held.channels;
       held.images.set(images.subarray(0, per), input.class * per);
       const seeds = g.seeds.map((s, k) => (k === input.class ? input.seed : s));
@@ -312,7 +332,6 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         title: `${g.run} · step ${g.step} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`,
       });
       store.addExport({ id, run: g.run, format: input.format, path: result.path, settings: { ...input, generation: undefined, seeds: g.seeds, sampler: g.sampler, steps: g.steps, cfg: g.cfg, ema: g.ema } });
-      downloads.set(id, result.zip ?? (input.format === 'sheet' || input.format === 'otf' ? result.path : null));
       return { ...result, id };
     },
   };
@@ -324,11 +343,16 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const handler = handlers[method] as (i: unknown) => Promise<Outputs[typeof method]>;
       return handler(parsed);
     },
-    exportFile(id) {
-      if (!downloads.has(id)) throw new NotFound(`no export "${id}" made while the studio runs: export it again`);
-      const path = downloads.get(id);
-      if (!path) throw new InvalidInput(`export ${id} is a folder: export it with "also as a zip" to download it`);
-      return { path, name: basename(path) };
+    async findExport(id) {
+      const row = store.getExport(id);
+      if (!row) throw new NotFound(`no export "${id}": export it again`);
+      const folder = exportShape(row.format as ExportFormat) === 'folder';
+      const there = await stat(row.path).catch(() => null);
+      if (!there || there.isDirectory() !== folder) throw new NotFound(`the export is no longer at ${row.path} (moved or removed): export it again`);
+      if (!folder) return { path: row.path, download: row.path };
+      const zip = (row.settings as { zip?: boolean }).zip ? `${row.path}.zip` : null;
+      const zipThere = zip && (await stat(zip).catch(() => null))?.isFile();
+      return { path: row.path, download: zipThere ? zip : null };
     },
     on(listener) {
       listeners.add(listener);

@@ -301,9 +301,12 @@ export type FontloomEvent =
   | { type: 'sheet'; run: string; step: number; which: 'model' | 'ema' }
   | { type: 'eval'; run: string; step: number }
   | { type: 'import'; job: string; phase: string; done: number; total: number | null }
+  /** Denoising steps of a drawing (generate, reroll) that asked to be followed by its `job`. */
+  | { type: 'draw'; job: string; done: number; total: number }
   | { type: 'datasets' };
 
 const id = z.string().min(1).max(200);
+const drawJob = z.string().min(1).max(100).optional();
 /** A whole number from `min` to `max`: bounds that no run can need to exceed keep 1e308 out. */
 const wholeIn = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -413,8 +416,10 @@ export const inputs = {
     style: styleInput.optional(),
     /** A style model's guidance on style; default: `cfg`. */
     styleCfg: z.number().min(0).max(20).optional(),
+    /** Chosen by the client so it can follow `draw` events of this drawing. */
+    job: drawJob,
   }),
-  reroll: z.object({ generation: id, class: z.number().int().min(0), seed: z.number().int().min(0) }),
+  reroll: z.object({ generation: id, class: z.number().int().min(0), seed: z.number().int().min(0), job: drawJob }),
   /** Traced outlines of a generation, one SVG per class, for a preview over the bitmaps. */
   outlines: z.object({ generation: id, threshold: z.number().min(1).max(254).optional() }),
   exportGeneration: z.object({

@@ -11,6 +11,8 @@ export interface FontloomBridge {
   pathForFile(file: File): string;
   openDataset(kind: 'file' | 'folder'): Promise<string | null>;
   chooseFolder(title: string): Promise<string | null>;
+  /** Opens the system's file manager at an export the studio made (`ExportResult.id`), selected. */
+  showExport(id: string): Promise<BridgeResult>;
 }
 
 declare global {

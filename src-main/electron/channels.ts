@@ -4,4 +4,5 @@ export const CHANNELS = {
   event: 'fontloom:event',
   openDataset: 'fontloom:open-dataset',
   chooseFolder: 'fontloom:choose-folder',
+  showExport: 'fontloom:show-export',
 } as const;

@@ -1,8 +1,9 @@
 // The API over IPC: each call's method name and input checked against the contract before the
 // service sees it, errors returned as ApiErrorBody (Electron would otherwise wrap them in its
-// own words), events forwarded to the window, native dialogs for files and folders.
-import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { errorAnswer } from '../api/boundary.ts';
+// own words), events forwarded to the window, native dialogs for files and folders, and the file
+// manager opened at an export (only one the studio made: the window names it by its id).
+import { BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
+import { errorAnswer, InvalidInput } from '../api/boundary.ts';
 import type { Service } from '../api/service.ts';
 import type { BridgeResult } from '../contract/bridge.ts';
 import { CHANNELS } from './channels.ts';
@@ -17,6 +18,17 @@ const DATASET_FILTERS = [
 export async function handleCall(service: Service, method: unknown, input: unknown): Promise<BridgeResult> {
   try {
     return { ok: true, value: await service.call(method as never, input as never) };
+  } catch (err) {
+    return { ok: false, error: errorAnswer(err).body };
+  }
+}
+
+/** Shows an export in the file manager, selected; an unknown id or a file gone is said as the API says it. */
+export async function showExport(service: Service, id: unknown): Promise<BridgeResult> {
+  try {
+    if (typeof id !== 'string') throw new InvalidInput('showExport needs an export id');
+    shell.showItemInFolder((await service.findExport(id)).path);
+    return { ok: true, value: null };
   } catch (err) {
     return { ok: false, error: errorAnswer(err).body };
   }
@@ -55,11 +67,12 @@ export function bindApi(service: Service, files: WindowFiles): () => void {
       return result.canceled ? null : (result.filePaths[0] ?? null);
     }),
   );
+  ipcMain.handle(CHANNELS.showExport, guard((_, id: unknown) => showExport(service, id)));
   const forward = service.on((event) => {
     for (const window of BrowserWindow.getAllWindows()) if (!window.isDestroyed()) window.webContents.send(CHANNELS.event, event);
   });
   return () => {
     forward();
-    for (const channel of [CHANNELS.call, CHANNELS.openDataset, CHANNELS.chooseFolder]) ipcMain.removeHandler(channel);
+    for (const channel of [CHANNELS.call, CHANNELS.openDataset, CHANNELS.chooseFolder, CHANNELS.showExport]) ipcMain.removeHandler(channel);
   };
 }

@@ -39,6 +39,11 @@ export async function exportGlyphs(req: ExportRequest): Promise<Omit<ExportResul
   return { ...written, warnings: [...warnings, ...made.warnings] };
 }
 
+/** Whether an export is one file (a sheet, a font) or a folder of them (glyph PNGs, SVGs). */
+export function exportShape(format: ExportFormat): ExportShape {
+  return SHAPES[format];
+}
+
 /** Refuses an out path the format cannot use or would clobber, before any glyph is drawn or traced. */
 export async function checkExportTarget(format: ExportFormat, out: string, zipAsked: boolean): Promise<{ shape: ExportShape; zip: boolean }> {
   const shape = SHAPES[format];

@@ -83,6 +83,29 @@ async function writeZip(path: string, folder: string, files: readonly ExportFile
   await pipeline(archive.outputStream, createWriteStream(path, { flags: 'wx' }));
 }
 
+/**
+ * A zip of a folder an export wrote, made as it is sent: its regular files (links are not
+ * followed), in one folder named like it, as `writeZip` lays them out.
+ */
+export async function zipOfFolder(folder: string): Promise<NodeJS.ReadableStream> {
+  const archive = new yazl.ZipFile();
+  const name = basename(folder);
+  for (const file of await regularFilesUnder(folder, '')) archive.addFile(join(folder, file), `${name}/${file}`);
+  archive.end();
+  return archive.outputStream;
+}
+
+async function regularFilesUnder(folder: string, inside: string): Promise<string[]> {
+  const entries = (await readdir(join(folder, inside), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  const files: string[] = [];
+  for (const entry of entries) {
+    const path = inside ? `${inside}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await regularFilesUnder(folder, path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
+}
+
 /** rename() replaces a file; an empty folder left at the destination (a save dialog makes one) goes first. */
 async function moveIntoPlace(staged: string, target: string, out: string): Promise<void> {
   try {

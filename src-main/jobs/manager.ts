@@ -207,12 +207,16 @@ export class Jobs {
     return this.once({ ...task, task: 'estimate', home: this.home }, (m) => (m.type === 'estimated' ? m : undefined), 'the measurement');
   }
 
-  /** Draws glyphs from a run's checkpoint in a process of its own. */
-  async draw(task: Omit<Extract<WorkerTask, { task: 'draw' }>, 'task' | 'home' | 'out'>): Promise<DrawResult> {
+  /** Draws glyphs from a run's checkpoint in a process of its own, telling `onStep` how far it is. */
+  async draw(task: Omit<Extract<WorkerTask, { task: 'draw' }>, 'task' | 'home' | 'out'>, onStep?: (done: number, total: number) => void): Promise<DrawResult> {
     const dir = await mkdtemp(join(tmpdir(), 'fontloom-draw-'));
     const out = join(dir, 'images.bin');
+    const pick = (m: WorkerMessage) => {
+      if (m.type === 'drawing') onStep?.(m.done, m.total);
+      return m.type === 'drawn' ? m : undefined;
+    };
     try {
-      const meta = await this.once({ ...task, task: 'draw', home: this.home, out }, (m) => (m.type === 'drawn' ? m : undefined), 'drawing glyphs');
+      const meta = await this.once({ ...task, task: 'draw', home: this.home, out }, pick, 'drawing glyphs');
       return { images: new Uint8Array(await readFile(out)), meta };
     } finally {
       await rm(dir, { recursive: true, force: true });

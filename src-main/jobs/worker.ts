@@ -46,11 +46,26 @@ export type WorkerMessage =
   | { type: 'started'; run: string; step: number; backend: string }
   | { type: 'progress'; progress: Progress }
   | { type: 'activity'; step: number; doing: RunActivity }
+  /** A drawing's denoising steps, for the studio's progress bar. */
+  | { type: 'drawing'; done: number; total: number }
   | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number; style: Drawn['style'] }
   | { type: 'evaluated'; run: string; step: number }
   | { type: 'estimated'; secondsPerStep: number; backend: string }
   | { type: 'done'; status: string }
   | { type: 'error'; message: string; user: boolean };
+
+/** How often a drawing says how far it is: a DDPM chain has 999 steps, a bar needs a few a second. */
+const DRAWING_EVERY_MS = 200;
+
+function drawingProgress(send: (m: WorkerMessage) => void): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (done < total && now - last < DRAWING_EVERY_MS) return;
+    last = now;
+    send({ type: 'drawing', done, total });
+  };
+}
 
 export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void): Promise<void> {
   if (task.task === 'estimate') {
@@ -69,7 +84,7 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
   }
   if (task.task === 'draw') {
     await initBackend('auto', { engines: defaultEngines(run.config.preset) });
-    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0 });
+    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0, onStep: drawingProgress(send) });
     await writeFile(task.out, drawn.images);
     send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps, style: drawn.style });
     return;

@@ -339,6 +339,11 @@ export class Store {
     this.prepared('INSERT INTO exports (id, run, format, path, settings, created) VALUES (?, ?, ?, ?, ?, ?)').run(e.id, e.run, e.format, e.path, JSON.stringify(e.settings), new Date().toISOString());
   }
 
+  getExport(id: string): { id: string; run: string; format: string; path: string; settings: unknown } | null {
+    const row = this.prepared('SELECT id, run, format, path, settings FROM exports WHERE id = ?').get(id) as { id: string; run: string; format: string; path: string; settings: string } | undefined;
+    return row ? { ...row, settings: JSON.parse(row.settings) as unknown } : null;
+  }
+
   saveEval(e: Omit<EvalRow, 'created'>): void {
     this.prepared('INSERT OR REPLACE INTO evals (run, step, weights, legibility, fid, diversity, report, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(e.run, e.step, e.weights, e.legibility, e.fid, e.diversity, JSON.stringify(e.report), new Date().toISOString());
   }

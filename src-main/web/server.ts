@@ -8,12 +8,13 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { EVENTS_ROUTE, ROUTES, TOKEN_HEADER, UPLOAD_ROUTE, type ApiErrorBody, type Method } from '../contract/api.ts';
 import { errorAnswer, InvalidInput } from '../api/boundary.ts';
 import type { Service } from '../api/service.ts';
+import { zipOfFolder } from '../export/write.ts';
 
 export interface ServerOptions {
   service: Service;
@@ -219,15 +220,21 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
     });
   };
 
-  /** An export's file to the browser, as an attachment (browser mode writes exports on this side). */
-  const handleDownload = (res: ServerResponse, id: string) => {
-    const { path, name } = service.exportFile(id);
+  /**
+   * An export to the browser as an attachment (browser mode writes exports on this side): its
+   * file, or a folder's zip — the one written with it, or one made as it is sent.
+   */
+  const handleDownload = async (res: ServerResponse, id: string) => {
+    const { path, download } = await service.findExport(id);
+    const name = download ? basename(download) : `${basename(path)}.zip`;
+    const body = download ? createReadStream(download) : await zipOfFolder(path);
     res.writeHead(200, {
-      'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream',
+      'content-type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream',
       'content-disposition': `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`,
       'cache-control': 'no-store',
     });
-    createReadStream(path).pipe(res);
+    // Headers are gone once the body flows: a file that fails midway ends the download short.
+    await pipeline(body, res).catch(() => res.destroy());
   };
 
   const handleStatic = async (res: ServerResponse, url: URL) => {
@@ -258,7 +265,7 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
       if (url.pathname === EVENTS_ROUTE && req.method === 'GET') return handleEvents(req, res);
       if (url.pathname === UPLOAD_ROUTE && req.method === 'POST') return await handleUpload(req, res, url);
       const download = /^\/api\/exports\/([^/]+)\/download$/.exec(url.pathname);
-      if (download && req.method === 'GET') return handleDownload(res, decoded(download[1]));
+      if (download && req.method === 'GET') return await handleDownload(res, decoded(download[1]));
       if (url.pathname.startsWith('/api/')) {
         const route = COMPILED.find((r) => r.verb === req.method && r.pattern.test(url.pathname));
         if (!route) {

@@ -24,3 +24,15 @@ export function samplingInput(form: SamplingForm): Pick<Input<'generate'>, 'samp
     ...(form.styleCfg !== null && { styleCfg: form.styleCfg }),
   };
 }
+
+/** The form back from a request it made (a kept result's), defaults where the request left them out. */
+export function samplingForm(input: Partial<Input<'generate'>>): SamplingForm {
+  const form = defaultSampling();
+  return {
+    sampler: input.sampler ?? form.sampler,
+    steps: input.steps ?? form.steps,
+    cfg: input.cfg ?? form.cfg,
+    styleCfg: input.styleCfg ?? null,
+    ema: input.ema ?? form.ema,
+  };
+}

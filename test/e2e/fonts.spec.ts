@@ -112,8 +112,11 @@ test('finishes a font from two dropped letters and one drawn, and exports all 26
 
   await panel.getByLabel('Font family name').fill('Finished Serif');
   await panel.getByTestId('export-otf').click();
-  await expect(panel.getByTestId('export-path')).toHaveText(/\.otf$/, { timeout: 120_000 });
-  const bytes = await readFile((await panel.getByTestId('export-path').textContent())!.trim());
+  // The export list sits below the tabs, newest first.
+  const newest = page.getByTestId('export-result').first();
+  await expect(newest.getByTestId('export-path')).toHaveText(/\.otf$/, { timeout: 120_000 });
+  await expect(newest.getByTestId('export-what')).toHaveText('Font “Finished Serif”');
+  const bytes = await readFile((await newest.getByTestId('export-path').textContent())!.trim());
   const font = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   expect(font.getEnglishName('fontFamily')).toBe('Finished Serif');
   for (const letter of LETTERS) {

@@ -172,8 +172,9 @@ test('generates a sheet, re-rolls a letter, shows traced outlines and exports gl
   await page.getByLabel('64×64').check();
   await page.getByTestId('export-zip').check();
   await page.getByTestId('export-png').click();
-  await expect(page.getByTestId('export-result')).toBeVisible({ timeout: 120_000 });
-  const folder = (await page.getByTestId('export-path').textContent())!.trim();
+  // Each export joins the list, newest first.
+  await expect(page.getByTestId('export-result')).toHaveCount(1, { timeout: 120_000 });
+  const folder = (await page.getByTestId('export-path').first().textContent())!.trim();
   for (const size of ['32px', '64px']) {
     const files = (await readdir(join(folder, size))).sort();
     expect(files).toEqual(LETTERS.map((l) => `${l}.png`).sort());
@@ -188,20 +189,20 @@ test('generates a sheet, re-rolls a letter, shows traced outlines and exports gl
   await expect(page.getByTestId('outline-A')).toBeVisible({ timeout: 120_000 });
   await page.getByLabel('Font family name').fill('Stick Test');
   await page.getByTestId('export-otf').click();
-  await expect(page.getByTestId('export-path')).toHaveText(/\.otf$/, { timeout: 120_000 });
-  const fontFile = (await page.getByTestId('export-path').textContent())!.trim();
+  await expect(page.getByTestId('export-path').first()).toHaveText(/\.otf$/, { timeout: 120_000 });
+  const fontFile = (await page.getByTestId('export-path').first().textContent())!.trim();
   const bytes = await readFile(fontFile);
   const font = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   expect(font.unitsPerEm).toBe(1000);
   for (const letter of LETTERS) expect(font.charToGlyph(letter).unicode).toBe(letter.charCodeAt(0));
   expect(font.getEnglishName('fontFamily')).toBe('Stick Test');
   // In a browser the font comes down to the user's side as a download, the same bytes.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').first().click()]);
   expect(download.suggestedFilename()).toMatch(/\.otf$/);
   expect((await readFile((await download.path())!)).equals(bytes)).toBe(true);
 
   await page.getByTestId('export-svg').click();
-  await expect(page.getByTestId('export-path')).not.toHaveText(/\.otf$/, { timeout: 120_000 });
-  const svgFolder = (await page.getByTestId('export-path').textContent())!.trim();
+  await expect(page.getByTestId('export-result')).toHaveCount(3, { timeout: 120_000 });
+  const svgFolder = (await page.getByTestId('export-path').first().textContent())!.trim();
   expect((await readdir(svgFolder)).sort()).toEqual([...LETTERS.map((l) => `${l}.svg`), 'specimen.svg'].sort());
 });

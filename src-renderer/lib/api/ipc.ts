@@ -31,6 +31,10 @@ export function createIpcClient(bridge: FontloomBridge): StudioClient {
     mode: 'electron',
     walksFolders: false,
     dialogs: { openDataset: (kind) => bridge.openDataset(kind), chooseFolder: (title) => bridge.chooseFolder(title) },
+    async showExport(id) {
+      const result = await bridge.showExport(id);
+      if (!result.ok) throw new ApiError(result.error.error, result.error.code);
+    },
     async call<M extends Method>(method: M, input: Input<M>): Promise<Outputs[M]> {
       const result = await bridge.call(method, input);
       if (!result.ok) throw new ApiError(result.error.error, result.error.code, result.error.setting);

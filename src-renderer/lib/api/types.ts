@@ -26,6 +26,8 @@ export interface StudioClient extends FontloomApi {
   /** Whether a dropped folder must be walked file by file (browser) or is known by its path (Electron). */
   readonly walksFolders: boolean;
   readonly dialogs: NativeDialogs | null;
+  /** Opens the file manager at an export (`ExportResult.id`), where the binding can (the Electron window). */
+  readonly showExport: ((id: string) => Promise<void>) | null;
 }
 
 /** An error the API reported; its message is written for the user, and `setting` is where its fix lies, if in one. */
