@@ -15,6 +15,11 @@ export function estimateKey(asked: Asked): string {
 
 let line: Promise<void> = Promise.resolve();
 
+/** Forgets the measurements that have not started: they would take the cores from a run just started, or from another page. */
+export function forgetQueued(): void {
+  for (const [key, e] of Object.entries(estimates)) if (e.state === 'queued') delete estimates[key];
+}
+
 /** Measures unless measured (or measuring) already; `again` measures anyway, and a failure (a run was training) is tried again. */
 export function measure(asked: Asked, again = false): void {
   const key = estimateKey(asked);
@@ -22,6 +27,8 @@ export function measure(asked: Asked, again = false): void {
   if (known && !again && known.state !== 'failed') return;
   estimates[key] = { state: 'queued' };
   line = line.then(async () => {
+    // Forgotten while it waited (the user left the page, or started a run): not measured.
+    if (estimates[key]?.state !== 'queued') return;
     estimates[key] = { state: 'measuring' };
     try {
       estimates[key] = { state: 'done', estimate: await client.call('estimateStep', asked) };

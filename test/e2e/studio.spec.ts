@@ -97,10 +97,12 @@ test('trains a micro model: the step counter, chart and sample sheets move; paus
   await page.getByTestId('choice-try').click();
   await page.getByText('Advanced settings').click();
   await expect(page.getByTestId('train-steps')).toHaveValue('400');
+  // Longer than the quick try, so the run still trains when the story pauses it (the story stops it).
+  await page.getByTestId('train-steps').fill('2000');
   await page.getByTestId('train-sample-every').fill('40');
   await expect(page.getByTestId('time-estimate')).toContainText('Trains on');
   // Measured on the spot, without asking.
-  await expect(page.getByTestId('time-estimate-result')).toContainText(/about \d+\.\d\d s per step on CPU, \d+ cores?, so about .+ per epoch, and .+ for this run's 400 steps/, { timeout: 180_000 });
+  await expect(page.getByTestId('time-estimate-result')).toContainText(/about \d+\.\d\d s per step on CPU, \d+ cores?, so about .+ per epoch, and .+ for this run's 2,000 steps/, { timeout: 180_000 });
   await screenshot(page, testInfo, '2-train');
   await page.getByTestId('train-button').click();
 
@@ -153,11 +155,21 @@ test('trains a micro model: the step counter, chart and sample sheets move; paus
   await page.getByRole('link', { name: 'Runs', exact: true }).click();
   await expect(page.getByTestId('run-row').first()).toContainText('Stopped');
   await screenshot(page, testInfo, '4-runs');
+
+  // Deleting a run takes effect at once and can be taken back while its note shows.
+  const rows = await page.getByTestId('run-row').count();
+  await page.getByTestId('run-row').first().getByRole('button', { name: /^Delete/ }).click();
+  await expect(page.getByTestId('run-row')).toHaveCount(rows - 1);
+  await expect(page.getByTestId('undo-note')).toContainText('Deleted');
+  await page.getByTestId('undo-note').getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByTestId('run-row')).toHaveCount(rows);
+  await page.reload();
+  await expect(page.getByTestId('run-row')).toHaveCount(rows);
 });
 
 test('generates a sheet, re-rolls a letter, shows traced outlines and exports glyph PNGs, an OTF and SVGs to disk', async ({}, testInfo) => {
   await page.goto(runUrl);
-  await page.getByRole('link', { name: 'Generate…' }).click();
+  await page.getByRole('main').getByRole('link', { name: 'Generate', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Generate' })).toBeVisible();
   await page.getByLabel('Denoising steps').fill('10');
   await page.getByTestId('generate-button').click();
