@@ -38,6 +38,7 @@ function samplingOptions(command: Command, stepsFlag = '--steps'): Command {
     .option('--seed <n>', "noise seed; a style model's new style is drawn from it too (one seed, one font)", nonNegativeInt('--seed'), DEFAULT_SAMPLE.seed);
 }
 const datasets = () => import('./datasets.ts');
+const weightsCommands = () => import('./weights.ts');
 
 export function buildProgram(): Command {
   const program = new Command('fontloom')
@@ -179,6 +180,29 @@ export function buildProgram(): Command {
     .action(async (opts) => {
       await (await import('./eval.ts')).runEval(opts);
     });
+
+  const weights = program.command('weights').description("a run's weights in and out as PyTorch reads and writes them (the reference's state_dict names and layouts)");
+  weights
+    .command('export')
+    .description("write a run's weights as safetensors, with its config as metadata")
+    .requiredOption('--run <id>', 'run id')
+    .option('--ema', 'the EMA weights')
+    .requiredOption('--out <file.safetensors>', 'a new file')
+    .action(lazy(weightsCommands, (c) => c.weightsExportCommand));
+  weights
+    .command('import')
+    .description('make a completed run from a .safetensors file or a torch.save checkpoint (ckpt.pt, ema_ckpt.pt); names, shapes and dtypes are checked against the preset first')
+    .argument('<file>', 'a .safetensors file or a PyTorch checkpoint (its pickle is read as data, never run)')
+    .requiredOption('--preset <name>', `the network the weights are for: ${PRESET_NAMES.join(', ')}`, presetName)
+    .option('--name <name>', 'a name for the run')
+    .option('--channels <n>', 'image channels (default: read from the weights)', positiveInt('--channels'))
+    .option('--classes <n>', 'number of classes (default: read from the weights)', positiveInt('--classes'))
+    .option('--size <n>', 'image size in pixels (default: the file\'s metadata, else 32)', positiveInt('--size'))
+    .option('--ema', 'the file holds EMA weights (the reference\'s ema_ckpt.pt)')
+    .option('--entry <key>', 'the state dict to take from a checkpoint dictionary that holds several (e.g. model, ema)')
+    .option('--data <dataset>', 'a dataset to measure it against with fontloom eval (default: the embedded one for an A–Z 32×32 model)')
+    .option('--json', 'the new run as one JSON line: {"id": …}')
+    .action(lazy(weightsCommands, (c) => c.weightsImportCommand));
 
   program
     .command('demo')

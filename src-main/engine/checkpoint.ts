@@ -194,9 +194,50 @@ export function diffusionFromCheckpoint(ckpt: Checkpoint, which: 'model' | 'ema'
   return makeDiffusion(model, ckpt.header.config.recipe);
 }
 
-/** The weights to draw with: those asked for, or the EMA where a shipped model (the default) keeps only those. */
+/**
+ * The weights to draw with: those asked for, or the ones a checkpoint keeps where it keeps one
+ * group only (the shipped default model its EMA, an imported model what its file held).
+ */
 export function weightsToDraw(ckpt: Checkpoint, wanted: 'model' | 'ema'): 'model' | 'ema' {
-  return ckpt.header.tensors.some((t) => t.group === wanted) ? wanted : 'ema';
+  const has = (group: Group) => ckpt.header.tensors.some((t) => t.group === group);
+  if (has(wanted)) return wanted;
+  return has('ema') || !has('model') ? 'ema' : 'model';
+}
+
+/** What a checkpoint of one group of weights holds besides them (an imported model's). */
+export interface WeightsSpec {
+  config: TrainConfig;
+  shape: ModelShape;
+  classNames: string[];
+  step: number;
+  group: 'model' | 'ema';
+  /** The network's variables in its own layout, in its order. */
+  weights: readonly { name: string; shape: number[]; values: Float32Array }[];
+  stylePrior?: StylePrior;
+}
+
+/** A checkpoint in memory holding one group of weights: it draws, and cannot resume. Write it with saveWeightsOnly. */
+export function checkpointOfWeights(spec: WeightsSpec, path: string): Checkpoint {
+  let offset = 0;
+  const tensors = spec.weights.map((w) => {
+    const entry: TensorEntry = { group: spec.group, name: w.name, shape: w.shape, offset };
+    offset += w.values.length;
+    return entry;
+  });
+  const data = new Float32Array(offset);
+  spec.weights.forEach((w, i) => data.set(w.values, tensors[i].offset));
+  const header: CheckpointHeader = {
+    version: VERSION,
+    config: spec.config,
+    shape: spec.shape,
+    classNames: spec.classNames,
+    step: spec.step,
+    optimizerStep: spec.step,
+    emaStep: spec.step,
+    tensors,
+    ...(spec.stylePrior && { stylePriors: { [spec.group]: spec.stylePrior } }),
+  };
+  return { path, header, data };
 }
 
 /** A checkpoint holding one group's weights only (e.g. the EMA to ship): samples, cannot resume. */

@@ -3,7 +3,7 @@ import { DEFAULT_SAMPLE, type Evaluation } from '../contract/api.ts';
 import type { BackendInfo } from '../engine/runtime/backend.ts';
 import { evaluateCheckpoint, type EvalReport } from '../eval/evaluate.ts';
 import { storeFor } from '../store/store.ts';
-import { checkpointPath, loadRun } from './run.ts';
+import { checkpointPath, loadRun, measuringData } from './run.ts';
 import { existsSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 
@@ -22,9 +22,10 @@ export async function evaluateRun(home: string, id: string, opts: EvaluateRunOpt
   const run = loadRun(home, id);
   const ckptPath = checkpointPath(home, run.id);
   if (!existsSync(ckptPath)) throw new UserError(`run ${run.id} has no checkpoint yet: train it first (fontloom resume ${run.id})`);
+  const dataPath = measuringData(run);
   const report = await evaluateCheckpoint({
     ckptPath,
-    dataPath: run.data,
+    dataPath,
     valFraction: run.valFraction,
     home,
     backend: opts.backend,

@@ -12,7 +12,7 @@ import { loadTrainingData } from '../data/training.ts';
 import { loadOrTrainClassifier } from '../eval/cache.ts';
 import { evaluateStyle, type StyleDrawer, type StyleReport } from '../eval/style-evaluate.ts';
 import { UserError } from '../errors.ts';
-import { checkpointPath, loadRun } from './run.ts';
+import { checkpointPath, loadRun, measuringData } from './run.ts';
 
 export interface EvaluateStyleOptions {
   weights: 'model' | 'ema';
@@ -33,6 +33,7 @@ export interface EvaluateStyleOptions {
 export async function evaluateRunStyle(home: string, id: string, opts: EvaluateStyleOptions): Promise<StyleReport & { run: string; step: number; weights: string; sampler: SampleOptions }> {
   const run = loadRun(home, id);
   const file = checkpointPath(home, run.id);
+  const dataPath = measuringData(run);
   if (!existsSync(file)) throw new UserError(`run ${run.id} has no checkpoint yet: train it first (fontloom resume ${run.id})`);
   const ckpt = await readCheckpoint(file);
   if (!(ckpt.header.shape.style ?? 0)) throw new UserError(`run ${run.id} was trained without --style: --style measures a style model's fonts (its letters are measured without --style)`);
@@ -79,12 +80,12 @@ export async function evaluateRunStyle(home: string, id: string, opts: EvaluateS
     outsideFonts.push({ name: path, alphabet });
   }
   // The letter classifier reads the alphabets (legibility), as `fontloom eval` does.
-  const data = await loadTrainingData(run.data, run.valFraction);
+  const data = await loadTrainingData(dataPath, run.valFraction);
   const { classifier } = await loadOrTrainClassifier({ home, data: { ...data, classes }, dataHash: contentHash(data.set), valFraction: run.valFraction });
   try {
     const report = await evaluateStyle({
       home,
-      dataPath: run.data,
+      dataPath,
       valFraction: run.valFraction,
       drawer,
       alphabets: opts.alphabets,

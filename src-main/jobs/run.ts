@@ -67,7 +67,7 @@ export function runDir(home: string, id: string): string {
   return join(runsDir(home), id);
 }
 
-function newRunId(now = new Date()): string {
+export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
@@ -79,6 +79,16 @@ export function loadRun(home: string, id: string): StoredRun {
   if (!found) throw new UserError(`no run "${id}" in ${home} (fontloom runs lists them)`);
   const run = settled(store, found);
   return { ...run, config: { ...run.config, ...trainConfigFromJson(run.config, `run ${id}`) } };
+}
+
+/** The glyph set a run is measured against: the one it trained on, or the one named when its weights were imported. */
+export function measuringData(run: StoredRun): string {
+  if (!run.data) {
+    throw new UserError(
+      `run ${run.id} was imported without a dataset to measure it against: import its weights again naming one (fontloom weights import FILE --data DATASET)`,
+    );
+  }
+  return run.data;
 }
 
 export function listRuns(home: string): StoredRun[] {

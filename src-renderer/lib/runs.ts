@@ -13,9 +13,9 @@ export function canStop(status: RunStatus): boolean {
   return status === 'running' || status === 'queued' || status === 'paused';
 }
 
-/** A run has weights to sample from once it wrote a checkpoint. */
+/** A run has weights to sample from once it wrote a checkpoint; a completed run has one (an imported one, from step 0). */
 export function canGenerate(run: Run): boolean {
-  return run.checkpointStep > 0;
+  return run.checkpointStep > 0 || run.status === 'completed';
 }
 
 export const STATUS_TEXT: Record<RunStatus, string> = {

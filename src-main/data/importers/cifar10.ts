@@ -32,7 +32,7 @@ const BATCH_FILE = /^(?:data_batch_(\d+)|test_batch)\.bin$/;
 const TEST_BATCH = 'test_batch.bin';
 const META_FILE = 'batches.meta.txt';
 const SUBFOLDER = 'cifar-10-batches-bin';
-const STANDARD_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+export const STANDARD_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 /** How many records' label bytes sniff checks, and how many tar entries it looks at. */
 const SNIFF_RECORDS = 8;
 const SNIFF_TAR_ENTRIES = 8;
