@@ -10,7 +10,7 @@ import opentype from 'opentype.js';
 import sharp from 'sharp';
 import type { Dataset, Run } from '../../src-main/contract/api.ts';
 import { csvOf } from './fixtures.ts';
-import { dropFiles, screenshot } from './helpers.ts';
+import { api, drawL, dropFiles, openGenerate, screenshot } from './helpers.ts';
 
 const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'];
 const SERIF_BOLD = '/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf';
@@ -43,17 +43,6 @@ function glyphSources(where: Locator): Promise<string[]> {
   return where.getByTestId('glyph-grid').locator('img').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).src));
 }
 
-async function api<T>(path: string, init?: { method: 'POST'; data: unknown }): Promise<T> {
-  const response = init ? await page.request.post(path, { data: init.data }) : await page.request.get(path);
-  expect(response.ok(), await response.text()).toBe(true);
-  return (await response.json()) as T;
-}
-
-async function openGenerate(run: string): Promise<void> {
-  await page.goto(`/#/generate/${run}`);
-  await expect(page.getByRole('heading', { name: 'Generate' })).toBeVisible();
-}
-
 test.beforeAll(async ({ browser }) => {
   dir = await mkdtemp(join(tmpdir(), 'fontloom-e2e-fonts-'));
   page = await browser.newPage();
@@ -70,9 +59,9 @@ test('finishes a font from two dropped letters and one drawn, and exports all 26
   test.setTimeout(2 * DRAWING);
   const serif = opentype.parse((await readFile(SERIF_BOLD)).buffer as ArrayBuffer);
   const images = [await letterPng(serif, 'H'), await letterPng(serif, 'A')];
-  const datasetsBefore = (await api<Dataset[]>('/api/datasets')).length;
+  const datasetsBefore = (await api<Dataset[]>(page, '/api/datasets')).length;
 
-  await openGenerate('default');
+  await openGenerate(page, 'default');
   await expect(page.getByTestId('style-badge')).toBeVisible();
   await page.getByText('Advanced settings').click();
   await page.getByLabel('Denoising steps').fill(STEPS);
@@ -84,17 +73,7 @@ test('finishes a font from two dropped letters and one drawn, and exports all 26
   await expect(panel.getByTestId('given-H')).toBeVisible();
   await expect(panel.getByTestId('given-A')).toBeVisible();
 
-  // An L drawn with the mouse: down the stem, along the foot.
-  await panel.getByTestId('canvas-letter').selectOption('L');
-  const canvas = panel.getByTestId('letter-canvas');
-  const box = (await canvas.boundingBox())!;
-  const at = (x: number, y: number): [number, number] => [box.x + x * box.width, box.y + y * box.height];
-  await page.mouse.move(...at(0.35, 0.16));
-  await page.mouse.down();
-  await page.mouse.move(...at(0.35, 0.78), { steps: 12 });
-  await page.mouse.move(...at(0.72, 0.78), { steps: 8 });
-  await page.mouse.up();
-  await panel.getByTestId('canvas-give').click();
+  await drawL(page, panel);
   await expect(panel.getByTestId('given-L')).toBeVisible();
   await expect(panel.getByTestId('given')).toContainText('A, H, L (3 letter images)');
 
@@ -107,7 +86,7 @@ test('finishes a font from two dropped letters and one drawn, and exports all 26
   expect(new Set(tops).size).toBe(1);
   const given = await panel.locator('[data-given]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-testid')));
   expect(given).toEqual(['glyph-A', 'glyph-H', 'glyph-L']);
-  expect((await api<Dataset[]>('/api/datasets')).length).toBe(datasetsBefore);
+  expect((await api<Dataset[]>(page, '/api/datasets')).length).toBe(datasetsBefore);
   await screenshot(page, testInfo, 'fonts-1-finish');
 
   await panel.getByLabel('Font family name').fill('Finished Serif');
@@ -177,15 +156,15 @@ test('finishes a font from a dropped font file, from the capitals chosen', async
 test('says why a letter-only run has no fonts to make, and offers Style only on a dataset of fonts', async ({}, testInfo) => {
   test.setTimeout(DRAWING);
   // A letter-only run with a checkpoint: two steps of micro on the default dataset.
-  const datasets = await api<Dataset[]>('/api/datasets');
+  const datasets = await api<Dataset[]>(page, '/api/datasets');
   const fonts = datasets.find((d) => d.format === 'default')!;
-  const created = await api<Run>('/api/runs', {
+  const created = await api<Run>(page, '/api/runs', {
     method: 'POST',
     data: { dataset: fonts.id, preset: 'micro', steps: 2, checkpointEvery: 1, sampleEvery: 0, valEvery: 0, name: 'Letters only' },
   });
   made.runs.push(created.id);
-  await expect.poll(async () => (await api<Run>(`/api/runs/${created.id}`)).status, { timeout: 120_000 }).toBe('completed');
-  await openGenerate(created.id);
+  await expect.poll(async () => (await api<Run>(page, `/api/runs/${created.id}`)).status, { timeout: 120_000 }).toBe('completed');
+  await openGenerate(page, created.id);
   await expect(page.getByTestId('letter-only')).toContainText('this run draws each letter on its own; train with Style on a dataset of fonts');
   await expect(page.getByRole('tab')).toHaveCount(0);
   await expect(page.getByTestId('generate-button')).toBeVisible();
@@ -201,7 +180,7 @@ test('says why a letter-only run has no fonts to make, and offers Style only on 
   await page.getByRole('link', { name: 'Datasets', exact: true }).click();
   await dropFiles(page, [csv]);
   await expect(page.getByTestId('import-done')).toContainText('Imported');
-  made.datasets.push((await api<Dataset[]>('/api/datasets')).find((d) => d.name === 'loose-letters')!.id);
+  made.datasets.push((await api<Dataset[]>(page, '/api/datasets')).find((d) => d.name === 'loose-letters')!.id);
   await page.getByRole('link', { name: 'Train', exact: true }).click();
   await page.getByTestId('train-dataset').selectOption({ label: fonts.name });
   await expect(page.getByTestId('style-option')).toContainText('fonts to learn styles from');

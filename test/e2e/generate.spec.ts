@@ -5,9 +5,9 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import yauzl from 'yauzl';
+import { zipEntries } from '../helpers/zip.ts';
 import type { Dataset, Run } from '../../src-main/contract/api.ts';
-import { screenshot } from './helpers.ts';
+import { api, drawL, openGenerate, screenshot } from './helpers.ts';
 
 const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'];
 /** Few denoising steps: a style model's alphabet takes tens of seconds on a busy CPU at 50. */
@@ -19,17 +19,6 @@ test.describe.configure({ mode: 'serial' });
 let page: Page;
 /** Runs this story made, removed at its end: the stories after it count runs. */
 const made: string[] = [];
-
-async function api<T>(path: string, init?: { method: 'POST'; data: unknown }): Promise<T> {
-  const response = init ? await page.request.post(path, { data: init.data }) : await page.request.get(path);
-  expect(response.ok(), await response.text()).toBe(true);
-  return (await response.json()) as T;
-}
-
-async function openGenerate(run: string): Promise<void> {
-  await page.goto(`/#/generate/${run}`);
-  await expect(page.getByRole('heading', { name: 'Generate', exact: true })).toBeVisible();
-}
 
 /** The letters' images and the sheet's, as their data URLs: what the user sees. */
 async function imagesOf(where: Locator, sheet: string): Promise<string[]> {
@@ -61,30 +50,6 @@ function barWasFilled(testid: string): Promise<boolean> {
   return page.evaluate((id) => (window as unknown as { filledBar: Record<string, boolean> }).filledBar[id], testid);
 }
 
-/** A zip's entries, by name, with their bytes. */
-function zipEntries(bytes: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
-      const files = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', () => resolve(files));
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  });
-}
-
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
   await page.goto(`/?token=${process.env.FONTLOOM_E2E_TOKEN}`);
@@ -110,7 +75,7 @@ test('says what to do when no run can draw yet', async ({}, testInfo) => {
 
 test('draws a new font, showing what it is doing, for how long, and how far', async ({}, testInfo) => {
   test.setTimeout(DRAWING);
-  await openGenerate('default');
+  await openGenerate(page, 'default');
   await fewSteps();
   const panel = page.getByRole('tabpanel', { name: 'New font' });
   await expect(panel.getByTestId('font-empty')).toContainText('No font drawn yet');
@@ -152,7 +117,7 @@ test('lists two exports in a row, newest first, each downloading what is on disk
   // Newest first, each saying what it is and of what.
   await expect(list.nth(0).getByTestId('export-what')).toHaveText('Font “Loom Five”');
   await expect(list.nth(1).getByTestId('export-what')).toHaveText('Sheet PNG');
-  const step = (await api<Run>('/api/runs/default')).checkpointStep;
+  const step = (await api<Run>(page, '/api/runs/default')).checkpointStep;
   for (const k of [0, 1]) await expect(list.nth(k).getByTestId('export-of')).toContainText(`A–Z · step ${step} · new style (seed 5) · DDIM 10 steps`);
   await expect(list.nth(0).getByTestId('export-path')).toHaveText(/\.otf$/);
   await expect(list.nth(1).getByTestId('export-path')).toHaveText(/\.png$/);
@@ -237,16 +202,7 @@ test('keeps a blend and a finished font across a reload', async () => {
   await page.getByRole('tab', { name: 'Finish a font' }).click();
   const finish = page.getByRole('tabpanel', { name: 'Finish a font' });
   await expect(finish.getByTestId('finish-empty')).toBeVisible();
-  // An L drawn with the mouse: down the stem, along the foot.
-  await finish.getByTestId('canvas-letter').selectOption('L');
-  const box = (await finish.getByTestId('letter-canvas').boundingBox())!;
-  const at = (x: number, y: number): [number, number] => [box.x + x * box.width, box.y + y * box.height];
-  await page.mouse.move(...at(0.35, 0.16));
-  await page.mouse.down();
-  await page.mouse.move(...at(0.35, 0.78), { steps: 12 });
-  await page.mouse.move(...at(0.72, 0.78), { steps: 8 });
-  await page.mouse.up();
-  await finish.getByTestId('canvas-give').click();
+  await drawL(page, finish);
   await finish.getByTestId('complete').click();
   await expect(finish.getByTestId('working')).toContainText('Drawing the other letters in the style of L');
   await expect(finish.getByTestId('complete')).toBeDisabled();
@@ -266,15 +222,15 @@ test('keeps a blend and a finished font across a reload', async () => {
 test('keeps a letter-only run’s sheet across a reload, a re-rolled letter included', async ({}, testInfo) => {
   test.setTimeout(3 * DRAWING);
   // A letter-only run with a checkpoint: two steps of micro on the default dataset.
-  const fonts = (await api<Dataset[]>('/api/datasets')).find((d) => d.format === 'default')!;
-  const run = await api<Run>('/api/runs', {
+  const fonts = (await api<Dataset[]>(page, '/api/datasets')).find((d) => d.format === 'default')!;
+  const run = await api<Run>(page, '/api/runs', {
     method: 'POST',
     data: { dataset: fonts.id, preset: 'micro', steps: 2, checkpointEvery: 1, sampleEvery: 0, valEvery: 0, name: 'Letters to keep' },
   });
   made.push(run.id);
-  await expect.poll(async () => (await api<Run>(`/api/runs/${run.id}`)).status, { timeout: 120_000 }).toBe('completed');
+  await expect.poll(async () => (await api<Run>(page, `/api/runs/${run.id}`)).status, { timeout: 120_000 }).toBe('completed');
 
-  await openGenerate(run.id);
+  await openGenerate(page, run.id);
   await expect(page.getByTestId('generate-nothing')).toContainText('Nothing drawn yet');
   await page.getByLabel('Denoising steps').fill(STEPS);
   await page.getByLabel('Seed', { exact: true }).fill('11');

@@ -2,7 +2,7 @@
 // screenshot of each page as an artifact.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { JSHandle, Locator, Page, TestInfo } from '@playwright/test';
+import { expect, type JSHandle, type Locator, type Page, type TestInfo } from '@playwright/test';
 
 export const SCREENSHOTS = 'test-results/screenshots';
 
@@ -59,4 +59,30 @@ export function mainThreadDelay(page: Page): Promise<number> {
     const start = performance.now();
     setTimeout(() => resolve(performance.now() - start), 0);
   }));
+}
+
+/** The studio's API as the page's own requests reach it (with its key): the JSON of a GET, or of a POST of `data`. */
+export async function api<T>(page: Page, path: string, init?: { method: 'POST'; data: unknown }): Promise<T> {
+  const response = init ? await page.request.post(path, { data: init.data }) : await page.request.get(path);
+  expect(response.ok(), await response.text()).toBe(true);
+  return (await response.json()) as T;
+}
+
+/** Generate, opened on a run by its address. */
+export async function openGenerate(page: Page, run: string): Promise<void> {
+  await page.goto(`/#/generate/${run}`);
+  await expect(page.getByRole('heading', { name: 'Generate', exact: true })).toBeVisible();
+}
+
+/** An L drawn with the mouse on Finish a font's canvas (down the stem, along the foot), then given. */
+export async function drawL(page: Page, panel: Locator): Promise<void> {
+  await panel.getByTestId('canvas-letter').selectOption('L');
+  const box = (await panel.getByTestId('letter-canvas').boundingBox())!;
+  const at = (x: number, y: number): [number, number] => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(0.35, 0.16));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.35, 0.78), { steps: 12 });
+  await page.mouse.move(...at(0.72, 0.78), { steps: 8 });
+  await page.mouse.up();
+  await panel.getByTestId('canvas-give').click();
 }
