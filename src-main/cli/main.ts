@@ -39,6 +39,7 @@ function samplingOptions(command: Command, stepsFlag = '--steps'): Command {
 }
 const datasets = () => import('./datasets.ts');
 const weightsCommands = () => import('./weights.ts');
+const jobCommands = () => import('./job.ts');
 
 export function buildProgram(): Command {
   const program = new Command('fontloom')
@@ -203,6 +204,21 @@ export function buildProgram(): Command {
     .option('--data <dataset>', 'a dataset to measure it against with fontloom eval (default: the embedded one for an A–Z 32×32 model)')
     .option('--json', 'the new run as one JSON line: {"id": …}')
     .action(lazy(weightsCommands, (c) => c.weightsImportCommand));
+
+  const job = program.command('job').description('train a run with PyTorch elsewhere (torchrun, DistributedDataParallel) and bring it back');
+  job
+    .command('export')
+    .description("write a self-contained folder: the run's split (.npy), config and recipe (job.json), and train.py for torchrun")
+    .requiredOption('--run <id>', 'the run to train (a letter-only run; it trains from step 0 with its config)')
+    .requiredOption('--out <dir>', 'a new (or empty) folder')
+    .action(lazy(jobCommands, (c) => c.jobExportCommand));
+  job
+    .command('import')
+    .description("make a completed run from a trained job folder: its metrics and its final model and EMA, checked against the preset first")
+    .argument('<dir>', 'the job folder, with checkpoints/ and metrics.jsonl written by train.py')
+    .option('--name <name>', 'a name for the run')
+    .option('--json', 'the new run as one JSON line: {"id": …}')
+    .action(lazy(jobCommands, (c) => c.jobImportCommand));
 
   program
     .command('demo')

@@ -218,14 +218,27 @@ export interface WeightsSpec {
 
 /** A checkpoint in memory holding one group of weights: it draws, and cannot resume. Write it with saveWeightsOnly. */
 export function checkpointOfWeights(spec: WeightsSpec, path: string): Checkpoint {
+  return checkpointOfGroups(spec, { [spec.group]: spec.weights }, path);
+}
+
+/**
+ * A checkpoint in memory holding the model, the EMA or both, without optimizer state (a run
+ * trained elsewhere): it draws, and cannot resume. Write it with saveWeights.
+ */
+export function checkpointOfGroups(
+  spec: Omit<WeightsSpec, 'group' | 'weights'>,
+  weights: Partial<Record<'model' | 'ema', WeightsSpec['weights']>>,
+  path: string,
+): Checkpoint {
   let offset = 0;
-  const tensors = spec.weights.map((w) => {
-    const entry: TensorEntry = { group: spec.group, name: w.name, shape: w.shape, offset };
+  const held = (['model', 'ema'] as const).flatMap((group) => (weights[group] ?? []).map((w) => ({ group, w })));
+  const tensors = held.map(({ group, w }) => {
+    const entry: TensorEntry = { group, name: w.name, shape: w.shape, offset };
     offset += w.values.length;
     return entry;
   });
   const data = new Float32Array(offset);
-  spec.weights.forEach((w, i) => data.set(w.values, tensors[i].offset));
+  held.forEach(({ w }, i) => data.set(w.values, tensors[i].offset));
   const header: CheckpointHeader = {
     version: VERSION,
     config: spec.config,
@@ -235,15 +248,24 @@ export function checkpointOfWeights(spec: WeightsSpec, path: string): Checkpoint
     optimizerStep: spec.step,
     emaStep: spec.step,
     tensors,
-    ...(spec.stylePrior && { stylePriors: { [spec.group]: spec.stylePrior } }),
+    ...(spec.stylePrior && { stylePriors: Object.fromEntries(Object.keys(weights).map((g) => [g, spec.stylePrior])) }),
   };
   return { path, header, data };
 }
 
 /** A checkpoint holding one group's weights only (e.g. the EMA to ship): samples, cannot resume. */
 export async function saveWeightsOnly(ckpt: Checkpoint, path: string, group: Group): Promise<void> {
-  const kept = ckpt.header.tensors.filter((t) => t.group === group);
-  if (kept.length === 0) throw new UserError(`checkpoint ${ckpt.path} holds no ${group} weights`);
+  if (!ckpt.header.tensors.some((t) => t.group === group)) throw new UserError(`checkpoint ${ckpt.path} holds no ${group} weights`);
+  await writeGroups(ckpt, path, [group]);
+}
+
+/** A checkpoint's model and EMA weights, at its own path (no optimizer state: it draws, and cannot resume). */
+export async function saveWeights(ckpt: Checkpoint): Promise<void> {
+  await writeGroups(ckpt, ckpt.path, ['model', 'ema']);
+}
+
+async function writeGroups(ckpt: Checkpoint, path: string, groups: readonly Group[]): Promise<void> {
+  const kept = ckpt.header.tensors.filter((t) => groups.includes(t.group));
   let offset = 0;
   const tensors = kept.map((t) => {
     const entry = { ...t, offset };
