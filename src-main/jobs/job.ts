@@ -6,15 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
-import { DEFAULT_SAMPLE, type Metric, type RunConfig } from '../contract/api.ts';
+import { type Metric, type RunConfig } from '../contract/api.ts';
 import { getPreset, VAL_FRACTION } from '../contract/presets.ts';
 import { checkpointOfGroups, saveWeights } from '../engine/checkpoint.ts';
-import { deriveSeed } from '../engine/rng.ts';
 import { trainConfigFromJson } from '../engine/train.ts';
 import { loadTrainingData } from '../data/training.ts';
-import { storeFor, type StoredRun } from '../store/store.ts';
-import { checkpointPath, loadRun, newRunId, runDir } from './run.ts';
-import { checkWeights, readWeightsFile } from './weights.ts';
+import type { StoredRun } from '../store/store.ts';
+import { loadRun } from './run.ts';
+import { checkWeights, createImportedRun, readWeightsFile } from './weights.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SCRIPT = new URL('./job-train.py', import.meta.url);
@@ -234,40 +233,25 @@ export async function importJob(home: string, dir: string, opts: { name?: string
   const config = { ...job.config, ...trainConfigFromJson(job.config, join(dir, 'job.json')) };
   const classNames = job.classNames.length === job.shape.classes ? job.classNames : model.spec.classNames;
   const ckptSpec = { config, shape: model.spec.shape, classNames, step };
-  const id = newRunId();
-  const runFolder = runDir(home, id);
-  const store = storeFor(home);
-  try {
-    await mkdir(join(runFolder, 'checkpoints'), { recursive: true });
-    await mkdir(join(runFolder, 'samples'), { recursive: true });
-    const ckptFile = checkpointPath(home, id);
-    await saveWeights(checkpointOfGroups(ckptSpec, { model: model.spec.weights, ema: ema.spec.weights }, ckptFile));
-    const recent = metrics.slice(-50);
-    const vals = metrics.flatMap((m) => (m.val === null ? [] : [m.val]));
-    store.db.transaction(() => {
-      store.insertRun({
-        id,
-        name: opts.name?.trim() || `${job.run.name} (trained with PyTorch)`,
-        dataset: job.run.dataset,
-        datasetName: job.run.datasetName,
-        data: existsSync(job.run.data) ? job.run.data : '',
-        valFraction: job.run.valFraction ?? VAL_FRACTION,
-        config,
-        sheet: { ...DEFAULT_SAMPLE, seed: deriveSeed(config.seed, 'sheet') },
-        status: 'completed',
-        pid: null,
-      });
-      store.appendMetrics(id, metrics);
-      store.updateRun(id, {
-        step,
-        checkpointStep: step,
-        trainLoss: recent.length ? recent.reduce((s, m) => s + m.loss, 0) / recent.length : null,
-        bestVal: vals.length ? Math.min(...vals) : null,
-      });
-    })();
-  } catch (err) {
-    await rm(runFolder, { recursive: true, force: true });
-    throw err;
-  }
+  const recent = metrics.slice(-50);
+  const vals = metrics.flatMap((m) => (m.val === null ? [] : [m.val]));
+  const id = await createImportedRun(
+    home,
+    {
+      name: opts.name?.trim() || `${job.run.name} (trained with PyTorch)`,
+      dataset: job.run.dataset,
+      datasetName: job.run.datasetName,
+      data: existsSync(job.run.data) ? job.run.data : '',
+      valFraction: job.run.valFraction ?? VAL_FRACTION,
+      config,
+    },
+    (ckptFile) => saveWeights(checkpointOfGroups(ckptSpec, { model: model.spec.weights, ema: ema.spec.weights }, ckptFile)),
+    {
+      step,
+      metrics,
+      trainLoss: recent.length ? recent.reduce((s, m) => s + m.loss, 0) / recent.length : null,
+      bestVal: vals.length ? Math.min(...vals) : null,
+    },
+  );
   return { run: loadRun(home, id), step, metrics: metrics.length, params: model.params };
 }

@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic.ts';
 import { UserError } from '../errors.ts';
-import { DEFAULT_SAMPLE, type RunConfig } from '../contract/api.ts';
+import { DEFAULT_SAMPLE, type Metric, type RunConfig } from '../contract/api.ts';
 import { checkRecipe, defaultTrainConfig, getPreset, STYLE_DEFAULTS, VAL_FRACTION, type Preset, type Recipe, type StyleConfig, type TrainConfig } from '../contract/presets.ts';
 import { checkpointOfWeights, readCheckpoint, saveWeightsOnly, weightsToDraw, type Checkpoint, type WeightsSpec } from '../engine/checkpoint.ts';
 import { defaultEngines } from '../engine/runtime/backend.ts';
@@ -23,7 +23,7 @@ import { STANDARD_CLASSES as CIFAR10_CLASSES } from '../data/importers/cifar10.t
 import { readRegular } from '../data/importers/files.ts';
 import { listZip, readZipEntries, startsLikeZip, type ZipLimits } from '../data/importers/zip.ts';
 import { DEFAULT_NAME, openRegistry } from '../data/registry.ts';
-import { storeFor, type StoredRun } from '../store/store.ts';
+import { storeFor, type NewRunRow, type StoredRun } from '../store/store.ts';
 import { checkpointPath, loadRun, newRunId, runDir } from './run.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -445,6 +445,39 @@ async function measuringSet(home: string, checked: CheckedWeights, data: string 
   return { path: registry.glyphsPath(record), name: record.name, classNames: [...record.classNames] };
 }
 
+/** What an imported run is, besides its weights: its row as the store keeps it. */
+export type ImportedRun = Pick<NewRunRow, 'name' | 'dataset' | 'datasetName' | 'data' | 'valFraction' | 'config'>;
+
+/**
+ * A completed run from weights trained elsewhere (a weights file, a job): its folder, its
+ * checkpoint (`save` writes it at the path given), then its row, metrics and figures in one
+ * transaction. If any of it fails, the folder goes and no row is left. Gives the run's id.
+ */
+export async function createImportedRun(
+  home: string,
+  run: ImportedRun,
+  save: (ckptFile: string) => Promise<void>,
+  figures: { step: number; metrics?: Metric[]; trainLoss?: number | null; bestVal?: number | null },
+): Promise<string> {
+  const id = newRunId();
+  const dir = runDir(home, id);
+  const store = storeFor(home);
+  try {
+    await mkdir(join(dir, 'checkpoints'), { recursive: true });
+    await mkdir(join(dir, 'samples'), { recursive: true });
+    await save(checkpointPath(home, id));
+    store.db.transaction(() => {
+      store.insertRun({ id, ...run, sheet: { ...DEFAULT_SAMPLE, seed: deriveSeed(run.config.seed, 'sheet') }, status: 'completed', pid: null });
+      if (figures.metrics) store.appendMetrics(id, figures.metrics);
+      store.updateRun(id, { step: figures.step, checkpointStep: figures.step, trainLoss: figures.trainLoss ?? null, bestVal: figures.bestVal ?? null });
+    })();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return id;
+}
+
 /** Makes a completed run from a weights file; nothing is written unless every check passes. */
 export async function importWeights(home: string, file: string, req: WeightsImport): Promise<ImportedWeights> {
   const source = await readWeightsFile(file, req.entry);
@@ -452,32 +485,18 @@ export async function importWeights(home: string, file: string, req: WeightsImpo
   const measured = await measuringSet(home, checked, req.data);
   // A reference user's own dataset names its classes where the file does not.
   const spec = measured && !checked.classNamesFromFile ? { ...checked.spec, classNames: measured.classNames } : checked.spec;
-  const id = newRunId();
-  const dir = runDir(home, id);
-  const store = storeFor(home);
-  try {
-    await mkdir(join(dir, 'checkpoints'), { recursive: true });
-    await mkdir(join(dir, 'samples'), { recursive: true });
-    const ckptFile = checkpointPath(home, id);
-    await saveWeightsOnly(checkpointOfWeights(spec, ckptFile), ckptFile, spec.group);
-    store.db.transaction(() => {
-      store.insertRun({
-        id,
-        name: req.name?.trim() || `${basename(file)} (${checked.preset.name})`,
-        dataset: null,
-        datasetName: `imported from ${basename(file)}`,
-        data: measured?.path ?? '',
-        valFraction: VAL_FRACTION,
-        config: checked.config,
-        sheet: { ...DEFAULT_SAMPLE, seed: deriveSeed(checked.config.seed, 'sheet') },
-        status: 'completed',
-        pid: null,
-      });
-      store.updateRun(id, { step: spec.step, checkpointStep: spec.step });
-    })();
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const id = await createImportedRun(
+    home,
+    {
+      name: req.name?.trim() || `${basename(file)} (${checked.preset.name})`,
+      dataset: null,
+      datasetName: `imported from ${basename(file)}`,
+      data: measured?.path ?? '',
+      valFraction: VAL_FRACTION,
+      config: checked.config,
+    },
+    (ckptFile) => saveWeightsOnly(checkpointOfWeights(spec, ckptFile), ckptFile, spec.group),
+    { step: spec.step },
+  );
   return { run: loadRun(home, id), format: source.format, weights: spec.group, params: checked.params, measuredWith: measured?.name ?? null };
 }
