@@ -4,7 +4,7 @@
 // behind; and, where Debian's PyTorch is installed, the exported job trains for real under
 // torchrun with two gloo processes, comes back as a run, and draws a sheet.
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import { safetensorsOf } from '../src-main/jobs/weights.ts';
 import { runsDir } from '../src-main/home.ts';
 import { storeFor } from '../src-main/store/store.ts';
 import { useBackend } from './helpers/backends.ts';
-import { runFontloom } from './helpers/cli.ts';
+import { expectRefusal, runFontloom } from './helpers/cli.ts';
 import { LETTERS, syntheticGlyphSet } from './helpers/synthetic.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -260,7 +260,7 @@ describe.skipIf(torchMissing !== null)(`a job trained under torchrun and brought
     const dir = join(home, 'job-ddp');
     const exported = await runFontloom(home, ['job', 'export', '--run', run.id, '--out', dir]);
     expect(exported.code, exported.stderr).toBe(0);
-    expect(exported.stdout).toMatch(/torchrun --nproc_per_node=2 train\.py/);
+    expect(exported.stdout).toMatch(/torchrun --nproc_per_node=2 --redirects 1 --tee 1 train\.py/);
     const torchrun = existsSync('/usr/bin/torchrun') ? ['/usr/bin/torchrun'] : [PYTHON, '-m', 'torch.distributed.run'];
     const started = performance.now();
     const trained = await new Promise<{ code: number | null; out: string }>((done) => {
@@ -281,7 +281,13 @@ describe.skipIf(torchMissing !== null)(`a job trained under torchrun and brought
 
     const imported = await runFontloom(home, ['job', 'import', dir, '--name', 'from torchrun', '--json']);
     expect(imported.code, imported.stderr).toBe(0);
-    const { id } = JSON.parse(imported.stdout) as { id: string };
+    const { id, parity } = JSON.parse(imported.stdout) as { id: string; parity: { relativeError: number; images: number } | null };
+    // train.py wrote its probe: PyTorch's float64 output for a fixed batch with the EMA weights,
+    // which Fontloom's own forward pass matches.
+    expect(parity).not.toBeNull();
+    console.info(`parity of the imported EMA with PyTorch on ${parity!.images} probe images: relative error ${parity!.relativeError.toExponential(2)}`);
+    expect(parity!.images).toBe(8);
+    expect(parity!.relativeError).toBeLessThan(1e-4);
     const back = storeFor(home).getRun(id)!;
     expect(back).toMatchObject({ name: 'from torchrun', status: 'completed', step: 30, checkpointStep: 30 });
     const metrics = storeFor(home).metrics(id);
@@ -293,5 +299,18 @@ describe.skipIf(torchMissing !== null)(`a job trained under torchrun and brought
     const drawn = await runFontloom(home, ['sample', '--run', id, '--out', sheet, '--steps', '4', '--backend', 'wasm']);
     expect(drawn.code, drawn.stderr).toBe(0);
     expect(readFileSync(sheet).subarray(1, 4).toString('latin1')).toBe('PNG');
+
+    // A probe the imported network does not reproduce (PyTorch's output scaled by 1.01) is refused,
+    // and no run is made.
+    const probe = join(dir, 'checkpoints', 'probe.safetensors');
+    const bytes = readFileSync(probe);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const y = (JSON.parse(bytes.toString('utf8', 8, 8 + headerLength)) as Record<string, { data_offsets: [number, number] }>).y.data_offsets;
+    for (let at = 8 + headerLength + y[0]; at < 8 + headerLength + y[1]; at += 8) bytes.writeDoubleLE(bytes.readDoubleLE(at) * 1.01, at);
+    writeFileSync(probe, bytes);
+    const runs = await runCount();
+    const refused = await runFontloom(home, ['job', 'import', dir]);
+    expectRefusal(refused, /does not compute what PyTorch's did with these weights \(relative error 9\.\d+e-3/);
+    expect(await runCount()).toBe(runs);
   }, 150_000);
 });

@@ -12,7 +12,7 @@ export async function jobExportCommand(opts: { run: string; out: string }): Prom
   process.stdout.write(
     `job ${dir}: run ${job.run.id} (preset ${job.config.preset}, ${job.config.steps} steps, batch ${job.config.batch}), ` +
       `${s.train} training glyphs from ${fonts(s.trainFonts)}, ${s.val} validation glyphs from ${fonts(s.valFonts, 'other ')}\n` +
-      `  train it: cd ${dir} && torchrun --nproc_per_node=2 train.py   (or python3 train.py)\n` +
+      `  train it: cd ${dir} && torchrun --nproc_per_node=2 --redirects 1 --tee 1 train.py   (or python3 train.py)\n` +
       `  bring it back: fontloom job import ${dir}\n`,
   );
 }
@@ -23,11 +23,14 @@ export async function jobImportCommand(dir: string, opts: { name?: string; json?
   const done = await importJob(fontloomHome(), dir, { name: opts.name });
   const r = done.run;
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ id: r.id, name: r.name, preset: r.preset, step: done.step, metrics: done.metrics, params: done.params }) + '\n');
+    process.stdout.write(JSON.stringify({ id: r.id, name: r.name, preset: r.preset, step: done.step, metrics: done.metrics, params: done.params, parity: done.parity }) + '\n');
     return;
   }
   process.stdout.write(
     `run ${r.id} "${r.name}": preset ${r.preset}, step ${done.step}, ${done.metrics} metric rows, model and EMA (${done.params.toLocaleString('en-US')} parameters each)\n` +
+      (done.parity
+        ? `  same network: Fontloom's forward pass matches PyTorch ${done.parity.torch}'s on the job's ${done.parity.images}-image probe batch (relative error ${done.parity.relativeError.toExponential(1)})\n`
+        : `  no parity check: the job wrote no checkpoints/probe.safetensors (python3 train.py --probe writes one)\n`) +
       `  draw from it: fontloom sample --run ${r.id} --out sheet.png\n`,
   );
 }

@@ -192,11 +192,13 @@ def write_atomic(path, data):
 
 
 def safetensors_bytes(state, metadata):
-    """A safetensors file: 8-byte little-endian header length, the JSON header, raw float32 data."""
+    """A safetensors file: 8-byte little-endian header length, the JSON header, raw float32 data
+    (float64 where a tensor is float64)."""
     header, chunks, offset = {"__metadata__": metadata}, [], 0
     for name, t in state.items():
-        data = t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        dtype, little_endian = ("F64", "<f8") if t.dtype == torch.float64 else ("F32", "<f4")
+        data = t.detach().cpu().contiguous().numpy().astype(little_endian).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
     text = json.dumps(header).encode()
@@ -238,6 +240,28 @@ def save_checkpoint(out, job, model, ema, optimizer, scheduler, ema_state, step)
     os.replace(tmp, os.path.join(out, "state.pt"))
 
 
+PROBE_IMAGES = 8
+
+
+def write_probe(folder, job, weights, step):
+    """checkpoints/probe.safetensors: a fixed batch (x, t, labels; −1 is no label) and this network's
+    output for it with the given (EMA) weights, computed in float64. `fontloom job import` runs
+    Fontloom's forward pass on the same batch and reports how far the two are apart."""
+    shape = job["shape"]
+    probe = UNetConditional(shape).double()
+    probe.load_state_dict({k: v.double() for k, v in weights.items()})
+    probe.eval()
+    g = torch.Generator(device="cpu").manual_seed(0)
+    x = torch.randn(PROBE_IMAGES, shape["channels"], shape["size"], shape["size"], generator=g)
+    t = torch.linspace(1, T_STEPS - 1, PROBE_IMAGES).round()
+    labels = torch.arange(PROBE_IMAGES) % shape["classes"]
+    labels[-1] = -1
+    with torch.no_grad():
+        y = probe(x.double(), t.double(), one_hot(labels, shape["classes"]).double())
+    tensors = {"x": x, "t": t, "labels": labels.float(), "y": y}
+    write_atomic(os.path.join(folder, "probe.safetensors"), safetensors_bytes(tensors, {"format": "pt", "fontloom_probe": "1", "step": str(step), "weights": "ema", "torch_version": torch.__version__}))
+
+
 def load_split(folder, name):
     return [np.load(os.path.join(folder, f"{name}_{part}.npy")) for part in ("images", "labels", "fonts")]
 
@@ -249,12 +273,23 @@ def main():
     ap.add_argument("--job", default=HERE, help="the job folder (default: this script's)")
     ap.add_argument("--resume", action="store_true", help="continue from checkpoints/state.pt")
     ap.add_argument("--out", default=None, help="where checkpoints and metrics go (default: the job folder)")
+    ap.add_argument("--probe", action="store_true", help="only write checkpoints/probe.safetensors for the EMA weights there (training writes it at the end)")
     args = ap.parse_args()
     with open(os.path.join(args.job, "job.json")) as f:
         job = json.load(f)
     cfg, shape, recipe = job["config"], job["shape"], job["config"]["recipe"]
     out = args.out or args.job
     ckpt_dir = os.path.join(out, "checkpoints")
+    if args.probe:
+        ema_path = os.path.join(ckpt_dir, "ema.safetensors")
+        if not os.path.exists(ema_path):
+            raise SystemExit(f"--probe: {ema_path} does not exist; train first")
+        with open(ema_path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            step = int(json.loads(f.read(n)).get("__metadata__", {}).get("step", 0))
+        write_probe(ckpt_dir, job, read_safetensors(ema_path), step)
+        print(f"wrote {os.path.join(ckpt_dir, 'probe.safetensors')} for the EMA weights at step {step}", flush=True)
+        return 0
 
     distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     cuda = torch.cuda.is_available()
@@ -385,6 +420,7 @@ def main():
         epoch += 1
     if rank == 0:
         metrics.close()
+        write_probe(ckpt_dir, job, ema.state_dict(), step)
         print(f"done: {steps} steps on {world} process(es) ({device.type}) in {time.time() - started:.1f}s; bring it back with: fontloom job import {os.path.abspath(out)}", flush=True)
     if distributed:
         dist.destroy_process_group()

@@ -3,7 +3,7 @@
 // DistributedDataParallel), and `importJob` brings its result back as a completed run, with its
 // metrics and its final model and EMA, checked as `fontloom weights import` checks a file.
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import { type Metric, type RunConfig } from '../contract/api.ts';
@@ -13,7 +13,11 @@ import { trainConfigFromJson } from '../engine/train.ts';
 import { loadTrainingData } from '../data/training.ts';
 import type { StoredRun } from '../store/store.ts';
 import { loadRun } from './run.ts';
-import { checkWeights, createImportedRun, readWeightsFile } from './weights.ts';
+import { checkWeights, createImportedRun, readWeightsFile, type CheckedWeights } from './weights.ts';
+import { decodeSafetensors } from '../engine/safetensors.ts';
+import { floatsOf } from '../engine/state-dict.ts';
+import { createUNet, oneHot, type ModelShape } from '../engine/unet.ts';
+import * as tf from '@tensorflow/tfjs-core';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SCRIPT = new URL('./job-train.py', import.meta.url);
@@ -159,6 +163,9 @@ On Debian bookworm (PyTorch 1.13 under Python 3.11) torchrun cannot parse its ow
   held-out fonts, every ${c.valEvery || Math.max(1, Math.floor(c.steps / 20))} steps, else null).
 - \`checkpoints/model.safetensors\` and \`checkpoints/ema.safetensors\`: the weights under the reference's
   state_dict names; \`checkpoints/state.pt\`: optimizer, scheduler and step, for \`--resume\`.
+- \`checkpoints/probe.safetensors\`, at the end: a fixed batch and PyTorch's output for it with the EMA
+  weights (float64). \`fontloom job import\` runs its own network on the batch and refuses the job if the
+  two disagree. \`python3 train.py --probe\` writes it again from the checkpoints there.
 
 ## Bring it back
 
@@ -212,6 +219,59 @@ export interface JobImport {
   step: number;
   metrics: number;
   params: number;
+  /**
+   * Fontloom's forward pass on the job's probe batch (checkpoints/probe.safetensors, written by
+   * train.py with PyTorch's float64 output for the EMA weights) against PyTorch's: max |a − b|
+   * over max |b|. Null where the job wrote no probe (train.py --probe writes one).
+   */
+  parity: { relativeError: number; images: number; torch: string } | null;
+}
+
+/** Above this, the imported network does not compute what PyTorch's did: the import is refused. */
+export const PARITY_LIMIT = 1e-3;
+
+/** The probe's batch through Fontloom's network with the imported EMA weights, against PyTorch's output. */
+async function probeParity(file: string, preset: string, shape: ModelShape, weights: CheckedWeights['spec']['weights']): Promise<NonNullable<JobImport['parity']>> {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(file)), file);
+  const need = (name: string, dtype: string, dims: number) => {
+    const t = tensors.get(name);
+    if (!t || t.dtype !== dtype || t.shape.length !== dims) throw new UserError(`${file}: expected ${name} as a ${dims}-dimensional ${dtype} tensor (train.py --probe writes the probe again)`);
+    return t;
+  };
+  const x = need('x', 'F32', 4);
+  const y = need('y', 'F64', 4);
+  const [n, c, h, w] = x.shape;
+  if (c !== shape.channels || h !== shape.size || w !== shape.size || y.shape.join() !== x.shape.join()) {
+    throw new UserError(`${file}: the probe's images are ${x.shape.join('×')} but the model draws ${shape.channels}×${shape.size}×${shape.size}`);
+  }
+  const t = Array.from(floatsOf(need('t', 'F32', 1), 't', file));
+  const labels = Array.from(floatsOf(need('labels', 'F32', 1), 'labels', file));
+  if (t.length !== n || labels.length !== n) throw new UserError(`${file}: ${n} images but ${t.length} timesteps and ${labels.length} labels`);
+  // PyTorch's NCHW as Fontloom's NHWC.
+  const nhwc = (v: ArrayLike<number>) => {
+    const out = new Float64Array(v.length);
+    for (let b = 0; b < n; b++) for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[(b * h * w + p) * c + k] = v[(b * c + k) * h * w + p];
+    return out;
+  };
+  const expected = nhwc(new Float64Array(new Uint8Array(y.bytes).buffer));
+  const model = createUNet(getPreset(preset), shape, 0);
+  try {
+    const ours = tf.tidy(() => {
+      for (const v of weights) model.variables.get(v.name)!.assign(tf.tensor(v.values, v.shape));
+      return model.apply(tf.tensor4d(Float32Array.from(nhwc(floatsOf(x, 'x', file))), [n, h, w, c]), t, oneHot(labels, shape.classes));
+    });
+    const got = (await ours.data()) as Float32Array;
+    ours.dispose();
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < expected.length; i++) {
+      diff = Math.max(diff, Math.abs(got[i] - expected[i]));
+      scale = Math.max(scale, Math.abs(expected[i]));
+    }
+    return { relativeError: scale > 0 ? diff / scale : diff, images: n, torch: metadata.torch_version ?? 'unknown' };
+  } finally {
+    model.dispose();
+  }
 }
 
 /**
@@ -229,6 +289,13 @@ export async function importJob(home: string, dir: string, opts: { name?: string
   const ema = checkWeights(await readWeightsFile(files.ema), files.ema, { ...request, ema: true });
   if (model.spec.step !== ema.spec.step) throw new UserError(`${dir}: the model is at step ${model.spec.step} but the EMA at step ${ema.spec.step} (a checkpoint was cut short: train it again with --resume)`);
   const step = model.spec.step;
+  const probeFile = join(dir, 'checkpoints', 'probe.safetensors');
+  const parity = existsSync(probeFile) ? await probeParity(probeFile, job.config.preset, ema.spec.shape, ema.spec.weights) : null;
+  if (parity && !(parity.relativeError <= PARITY_LIMIT)) {
+    throw new UserError(
+      `${dir}: Fontloom's network does not compute what PyTorch's did with these weights (relative error ${parity.relativeError.toExponential(2)} on the probe batch, over ${PARITY_LIMIT}): the job's train.py is not Fontloom's network`,
+    );
+  }
   const metrics = readMetrics(join(dir, 'metrics.jsonl'), step);
   const config = { ...job.config, ...trainConfigFromJson(job.config, join(dir, 'job.json')) };
   const classNames = job.classNames.length === job.shape.classes ? job.classNames : model.spec.classNames;
@@ -253,5 +320,5 @@ export async function importJob(home: string, dir: string, opts: { name?: string
       bestVal: vals.length ? Math.min(...vals) : null,
     },
   );
-  return { run: loadRun(home, id), step, metrics: metrics.length, params: model.params };
+  return { run: loadRun(home, id), step, metrics: metrics.length, params: model.params, parity };
 }
