@@ -99,6 +99,39 @@ describe('fontloom complete', () => {
     for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') expect(font.charToGlyph(c).name).toBe(c);
   }, 120_000);
 
+  it('starts from the letters of the training font nearest to the given ones, and --strength says how far it redraws them', async () => {
+    // Given three letters of a training font (set on the dataset's baseline and cap height as any
+    // given letters are), the completion names the training font it starts from; at a small
+    // strength the drawn letters stay nearer that font's than any other's, whatever the 2-step
+    // model draws.
+    const set = syntheticGlyphSet({ fonts: 6, seed: 4 });
+    const per = 32 * 32;
+    const glyphOf = (font: number, letter: string) => set.pixels.subarray((font * 26 + letter.charCodeAt(0) - 65) * per, (font * 26 + letter.charCodeAt(0) - 65 + 1) * per);
+    const { loadTrainingData } = await import('../src-main/data/training.ts');
+    const { VAL_FRACTION } = await import('../src-main/contract/presets.ts');
+    const split = await loadTrainingData(join(home, 'letters.glyphs'), VAL_FRACTION);
+    const trainFonts = [...new Set([...split.train].map((i) => set.fontIds[i]))];
+    expect(trainFonts.length).toBeGreaterThan(1);
+    const font = trainFonts[0];
+    const folder = join(home, 'from-training-font');
+    await mkdir(folder);
+    for (const l of 'HAM') await sharp(Buffer.from(glyphOf(font, l)), { raw: { width: 32, height: 32, channels: 1 } }).png().toFile(join(folder, `${l}.png`));
+    const out = join(home, 'near');
+    const r = await fontloom('complete', '--run', styleRun, '--from', folder, '--out', out, '--strength', '0.02', ...sampling);
+    expect(r.code, r.stderr).toBe(0);
+    const named = /redrawn from (\S+), the training font nearest to them/.exec(r.stderr)?.[1];
+    const from = set.fonts.findIndex((f) => f.name === named);
+    expect(trainFonts, r.stderr).toContain(from);
+    const distance = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0);
+    for (const l of 'BRZ') {
+      const drawn = new Uint8Array(await sharp(join(out, `${l}.png`)).extractChannel(0).raw().toBuffer());
+      const nearest = trainFonts.map((f) => [f, distance(drawn, glyphOf(f, l))] as const).sort((a, b) => a[1] - b[1])[0][0];
+      expect(nearest, `drawn ${l}`).toBe(from);
+    }
+    const bad = await fontloom('complete', '--run', styleRun, '--from', folder, '--out', join(home, 'never'), '--strength', '0', ...sampling);
+    expectRefusal(bad, /--strength must be above 0 and at most 1/);
+  }, 120_000);
+
   it('takes only the --letters asked for, and refuses a letter the folder lacks, naming it', async () => {
     const out = join(home, 'only-h');
     const r = await fontloom('complete', '--run', styleRun, '--from', letters, '--letters', 'H', '--out', out, ...sampling);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainConfig, getPreset, STYLE_DEFAULTS } from '../src-main/contract/presets.ts';
-import { batchStyleRows, guidanceBranches, makeDiffusion, sampleImages } from '../src-main/engine/diffusion.ts';
+import { batchStyleRows, guidanceBranches, makeDiffusion, sampleImages, startIndex } from '../src-main/engine/diffusion.ts';
 import { createUNet, type UNet } from '../src-main/engine/unet.ts';
 import { Trainer, type TrainingData } from '../src-main/engine/train.ts';
 import { fitStylePrior, inventStyle, blendStyles, nearestFont, refineStyle, styleOf } from '../src-main/engine/style.ts';
@@ -19,7 +19,7 @@ import { readCheckpoint, restoreTrainer, saveCheckpoint, diffusionFromCheckpoint
 import { splitByFont, type GlyphSet } from '../src-main/data/glyphset.ts';
 import { requireStyleSupport, styleSupport } from '../src-main/data/training.ts';
 import { cosineSchedule } from '../src-main/engine/schedule.ts';
-import { guide, guideTwice } from '../src-main/engine/samplers.ts';
+import { guide, guideTwice, timesteps } from '../src-main/engine/samplers.ts';
 import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 
@@ -201,6 +201,54 @@ describe('guidance on letter and style', () => {
     const [cs, c0, none] = [tf.fill([1, 2, 2, 1], 11), tf.fill([1, 2, 2, 1], 1), tf.fill([1, 2, 2, 1], 0.5)] as tf.Tensor4D[];
     expect(guideTwice(cs, c0, none, 2, 0.5).dataSync()[0]).toBeCloseTo(0.5 + 2 * 0.5 + 0.5 * 10, 5);
     expect(guideTwice(cs, c0, none, 3, 3).dataSync()[0]).toBeCloseTo(guide(cs, none, 3).dataSync()[0], 5);
+  });
+});
+
+describe('starting from given glyphs (how completion redraws the nearest font)', () => {
+  // A network that predicts no noise: DDIM then keeps x_t/√ᾱ_t, so a start comes back as itself
+  // plus its noise scaled by √((1−ᾱ)/ᾱ) at the start's timestep.
+  let calls = 0;
+  const still: UNet = {
+    preset: getPreset('micro'),
+    shape: { channels: 1, classes: 2, size: 8 },
+    variables: new Map(),
+    encodeStyle: () => {
+      throw new Error('not used');
+    },
+    apply: (x) => {
+      calls++;
+      return tf.zerosLike(x);
+    },
+    dispose: () => {},
+  };
+  const d = makeDiffusion(still, { schedule: 'cosine', prediction: 'eps', weighting: 'mse', snrGamma: 5 });
+  const opts = { sampler: 'ddim' as const, steps: 10, cfg: 3, seed: 1, eta: 0 };
+  const x0 = Float32Array.from({ length: 2 * 64 }, (_, i) => ((i * 37) % 11) / 5 - 1);
+  const meanDiff = (a: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - Math.round((x0[i] + 1) * 127.5)), 0) / a.length;
+
+  it('draws only the steps after the strength\'s timestep, from the start noised to it', async () => {
+    const ts = timesteps(d.schedule, opts.steps);
+    expect(startIndex(ts, 1)).toBe(0);
+    expect(startIndex(ts, 0.5)).toBe(Math.round(0.5 * (ts.length - 1)));
+    expect(startIndex(ts, 0.001)).toBe(ts.length - 2); // at least one step is drawn
+    const before = tf.memory().numTensors;
+    const drawn: Record<number, number> = {};
+    for (const strength of [0.1, 0.3, 1]) {
+      calls = 0;
+      const out = await sampleImages(d, [0, 1], opts, undefined, undefined, undefined, { x0, strength });
+      expect(calls, `strength ${strength}`).toBe(ts.length - 1 - startIndex(ts, strength));
+      drawn[strength] = meanDiff(out);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    console.log(`mean |drawn − start| in grey levels: strength 0.1 ${drawn[0.1].toFixed(2)}, 0.3 ${drawn[0.3].toFixed(2)}, 1 ${drawn[1].toFixed(2)}`);
+    expect(drawn[0.1]).toBeLessThan(1.5);
+    expect(drawn[0.3]).toBeGreaterThan(drawn[0.1]);
+    expect(drawn[1]).toBeGreaterThan(drawn[0.3]);
+  });
+
+  it('refuses a strength outside (0, 1] and a start of the wrong size', async () => {
+    await expect(sampleImages(d, [0, 1], opts, undefined, undefined, undefined, { x0, strength: 0 })).rejects.toThrow(/strength is in \(0, 1\]/);
+    await expect(sampleImages(d, [0, 1], opts, undefined, undefined, undefined, { x0: x0.subarray(0, 64), strength: 0.5 })).rejects.toThrow(/needs 2 images/);
   });
 });
 

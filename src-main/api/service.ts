@@ -276,7 +276,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         ema: input.ema,
         classNames: meta.classNames,
         seeds: meta.classNames.map(() => input.seed),
-        style: styleInput && resolved && meta.style ? generationStyle(styleInput, resolved, meta.style.nearestTrainingFont) : null,
+        style: styleInput && resolved && meta.style ? generationStyle(styleInput, resolved, meta.style) : null,
         seconds: 0,
       };
       const held = { images, size: meta.size, channels: meta.channels, style: resolved?.spec, styleCfg: input.styleCfg, given: resolved?.given ?? new Map<string, Uint8Array>() };

@@ -52,6 +52,12 @@ export async function resolveStyleInput(input: StyleInput, size: number, classNa
   }
 }
 
-export function generationStyle(input: StyleInput, resolved: ResolvedStyle, nearest: GenerationStyle['nearestTrainingFont']): GenerationStyle {
-  return { kind: input.kind, description: resolved.description, given: [...resolved.given.keys()], nearestTrainingFont: nearest };
+export function generationStyle(input: StyleInput, resolved: ResolvedStyle, drawn: Pick<GenerationStyle, 'nearestTrainingFont' | 'startedFrom'>): GenerationStyle {
+  return {
+    kind: input.kind,
+    description: resolved.description,
+    given: [...resolved.given.keys()],
+    nearestTrainingFont: drawn.nearestTrainingFont,
+    ...(drawn.startedFrom && { startedFrom: drawn.startedFrom }),
+  };
 }

@@ -26,6 +26,7 @@ export interface EvalCommand {
   font?: string[];
   styleCfg?: number;
   refine?: number;
+  strength?: number;
 }
 
 async function runStyleEval(home: string, opts: EvalCommand): Promise<void> {
@@ -44,6 +45,7 @@ async function runStyleEval(home: string, opts: EvalCommand): Promise<void> {
     completionFonts: opts.completionFonts,
     fontFiles: opts.font,
     refine: opts.refine,
+    strength: opts.strength,
     onProgress: progressLine,
   });
   if (process.stderr.isTTY) process.stderr.write('\n');

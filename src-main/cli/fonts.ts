@@ -11,7 +11,7 @@ import type { ExportFile } from '../export/glyphs.ts';
 import { checkDestination, writeStaged } from '../export/write.ts';
 import { readLetters, type GivenLetters } from '../data/letters.ts';
 import { fontloomHome } from '../home.ts';
-import { drawFromCheckpoint, glyphToBase64, type Drawn } from '../jobs/generate.ts';
+import { completionData, drawFromCheckpoint, glyphToBase64, type Drawn } from '../jobs/generate.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
 import { readCheckpoint } from '../engine/checkpoint.ts';
@@ -29,6 +29,8 @@ export interface FontDrawOptions {
   backend: BackendChoice;
   /** Steps refining a style read from given letters. */
   refine?: number;
+  /** How far a completion noises the nearest training font's letters (1: from pure noise). */
+  strength?: number;
 }
 
 /** The run, a started backend, and a drawing function that keeps the options. */
@@ -42,6 +44,7 @@ async function openRun(opts: FontDrawOptions) {
     throw new UserError(`run ${run.id} draws each letter on its own (trained without --style): it cannot draw fonts in one style. Train one with fontloom train --style, or use the default model.`);
   }
   const backend = await initBackend(opts.backend, { engines: defaultEngines(run.config.preset) });
+  const completeFrom = completionData(run);
   const draw = (style: StyleSpec, seed: number, what: string) =>
     drawFromCheckpoint(file, run.id, {
       sampler: opts.sampler,
@@ -53,6 +56,7 @@ async function openRun(opts: FontDrawOptions) {
       ema: opts.ema ?? true,
       style,
       refine: opts.refine,
+      completeFrom: completeFrom && { ...completeFrom, strength: opts.strength },
       onStep: (done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${what}: ${done}/${total}`);
       },
@@ -157,7 +161,8 @@ export async function runComplete(opts: FontDrawOptions & { from: string; letter
     for (const warning of result.warnings) process.stderr.write(`fontloom: warning: ${warning}\n`);
     font = `, font ${result.path}`;
   }
-  done(`${opts.out}: ${givenNames} as given, ${drawn.classNames.length - given.letters.size} letters drawn in their style${font}, on ${backend.name}`, started);
+  const from = drawn.style?.startedFrom ? ` (redrawn from ${drawn.style.startedFrom.font}, the training font nearest to them)` : '';
+  done(`${opts.out}: ${givenNames} as given, ${drawn.classNames.length - given.letters.size} letters drawn in their style${from}${font}, on ${backend.name}`, started);
 }
 
 /** `fontloom blend --from A --to B --steps-between K --out DIR`: alphabets DIR/1/ … DIR/K/ from A's style to B's. */

@@ -98,3 +98,9 @@ export function etaValue(value: string): number {
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--eta must be between 0 and 1, got "${value}"`);
   return n;
 }
+
+export function startStrength(value: string): number {
+  const n = DECIMAL.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`--strength must be above 0 and at most 1 (1: draw from pure noise), got "${value}"`);
+  return n;
+}

@@ -75,6 +75,14 @@ export type StyleSpec =
 /** The one set of sampling defaults: the studio's Generate, `fontloom sample`, sheets and evaluations. */
 export const DEFAULT_SAMPLE: Readonly<SampleOptions> = { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 };
 
+/**
+ * How far completing a font noises the letters of the training font nearest to the given ones
+ * before redrawing them in the given letters' style (0 would keep them, 1 is pure noise: drawing
+ * without a start). Chosen on the default model with `scripts/tune-completion.ts`, on held-out
+ * fonts that `fontloom eval --style` does not score.
+ */
+export const COMPLETION_STRENGTH = 0.4;
+
 /** Steps of a sampler's chain when none are asked for: DDIM's default, or DDPM's every step. */
 export function defaultSamplerSteps(sampler: SamplerName): number {
   return sampler === 'ddpm' ? 999 : DEFAULT_SAMPLE.steps;
@@ -232,6 +240,8 @@ export interface GenerationStyle {
   description: string;
   given: string[];
   nearestTrainingFont: { fontId: number; distance: number } | null;
+  /** A completed font's starting point: the training font whose letters were redrawn in the given letters' style. */
+  startedFrom?: { fontId: number; font: string };
 }
 
 /** A style as the studio asks for it: letter images (PNG, JPEG or WebP, base64) where a font is finished. */

@@ -198,10 +198,29 @@ export function guidanceBranches(opts: Pick<SampleOptions, 'cfg' | 'styleCfg'>, 
 }
 
 /**
+ * Glyphs to start the reverse process from instead of pure noise (SDEdit, Meng et al. 2022):
+ * `x0` (one image per label, the whole batch, in [−1, 1] NHWC) is noised to the sampler's
+ * timestep at `strength` of the way from clean (0) to pure noise (1), and drawn from there.
+ * Completion starts from the nearest training font's letters, so the model carries the given
+ * letters' style onto real letterforms rather than inventing every form from noise.
+ */
+export interface StartFrom {
+  x0: Float32Array;
+  strength: number;
+}
+
+/** Index into `ts` (timesteps()) where a start at `strength` begins: at least one step is drawn. */
+export function startIndex(ts: readonly number[], strength: number): number {
+  if (!(strength > 0 && strength <= 1)) throw new Error(`a start strength is in (0, 1], got ${strength}`);
+  return Math.min(ts.length - 2, Math.max(0, Math.round((1 - strength) * (ts.length - 1))));
+}
+
+/**
  * One image per label, as uint8 NHWC in 0..255. With `rows`, only those rows of the batch are
  * drawn, with exactly the noise the whole batch would give them: two engines drawing halves
  * produce the batch one engine would. A style model draws row i in the style whose code is
- * `styles[i·dim … (i+1)·dim)` (one code per label, for the whole batch).
+ * `styles[i·dim … (i+1)·dim)` (one code per label, for the whole batch). With `start`, it
+ * begins from those glyphs partly noised (see StartFrom).
  */
 export async function sampleImages(
   d: Diffusion,
@@ -210,6 +229,7 @@ export async function sampleImages(
   onStep?: (done: number, total: number) => void,
   rows: RowRange = { start: 0, count: labels.length },
   styles?: Float32Array,
+  start?: StartFrom,
 ): Promise<Uint8Array> {
   const { model } = d;
   const { channels, classes, size } = model.shape;
@@ -240,9 +260,17 @@ export async function sampleImages(
   }) as [tf.Tensor2D, tf.Tensor2D | undefined];
   const copies = classRows.shape[0] / n;
   const ts = timesteps(d.schedule, opts.steps);
-  let x = tf.tensor4d(mine(rng.normal(total * perImage)), shape);
+  if (start && start.x0.length !== total * perImage) throw new Error(`a start needs ${total} images of ${perImage} numbers, found ${start.x0.length} numbers`);
+  const first = start ? startIndex(ts, start.strength) : 0;
+  const initial = rng.normal(total * perImage);
+  let x = start
+    ? tf.tidy(() => {
+        const alphaBar = d.schedule.alphaBar[ts[first]];
+        return tf.add<tf.Tensor4D>(tf.mul(tf.tensor4d(mine(start.x0), shape), Math.sqrt(alphaBar)), tf.mul(tf.tensor4d(mine(initial), shape), Math.sqrt(1 - alphaBar)));
+      })
+    : tf.tensor4d(mine(initial), shape);
   try {
-    for (let i = 0; i < ts.length - 1; i++) {
+    for (let i = first; i < ts.length - 1; i++) {
       const t = ts[i];
       const tPrev = ts[i + 1];
       const next = tf.tidy(() => {
@@ -256,7 +284,7 @@ export async function sampleImages(
       });
       x.dispose();
       x = next;
-      onStep?.(i + 1, ts.length - 1);
+      onStep?.(i + 1 - first, ts.length - 1 - first);
     }
     return await toUint8(x);
   } finally {

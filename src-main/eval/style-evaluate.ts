@@ -202,23 +202,27 @@ export function retrievalFonts(data: StyleData, training: Alphabets): RetrievalF
  * L2 after centring), and its whole alphabet as the answer.
  */
 export function retrieveCompletion(index: RetrievalFonts, given: Map<number, Uint8Array>): { fontId: number; alphabet: Uint8Array } {
+  return nearestAlphabets(index, given, 1)[0];
+}
+
+/**
+ * The k training fonts whose given letters are nearest to `given` (pixel L2 after centring),
+ * nearest first, each with its distance and whole alphabet.
+ */
+export function nearestAlphabets(index: RetrievalFonts, given: Map<number, Uint8Array>, k: number): { fontId: number; distance: number; alphabet: Uint8Array }[] {
   const per = index.shape.size * index.shape.size * index.shape.channels;
   const wanted = [...given].map(([c, g]) => [c, centreGlyph(g, index.shape)] as const);
-  let best = -1;
-  let bestDistance = Infinity;
-  for (let a = 0; a < index.fonts.length; a++) {
+  const distances = index.fonts.map((_, a) => {
     let d = 0;
     for (const [c, g] of wanted) {
       const at = (a * index.classes + c) * per;
       d += pixelSquaredDistance(g, index.centred.subarray(at, at + per));
     }
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = a;
-    }
-  }
+    return { a, d };
+  });
+  distances.sort((x, y) => x.d - y.d || x.a - y.a);
   const alphabetBytes = index.classes * per;
-  return { fontId: index.fonts[best], alphabet: index.alphabets.slice(best * alphabetBytes, (best + 1) * alphabetBytes) };
+  return distances.slice(0, Math.max(1, k)).map(({ a, d }) => ({ fontId: index.fonts[a], distance: d, alphabet: index.alphabets.slice(a * alphabetBytes, (a + 1) * alphabetBytes) }));
 }
 
 /** Class indices of the given letters; a letter the dataset lacks, or all of them, is the user's error. */
@@ -284,10 +288,14 @@ async function alphabetFigures(ref: Reference, images: Uint8Array, n: number, le
   };
 }
 
-/** Held-out fonts completion is scored on: a fixed shuffle of those with every letter, the first `count`. */
-function completionFonts(held: Alphabets, count: number): number[] {
+/**
+ * Held-out fonts completion is scored on: a fixed shuffle of those with every letter, the first
+ * `count`. The rest of the shuffle (`from` = count) are never scored: completion's settings are
+ * tuned on those (scripts/tune-completion.ts).
+ */
+export function completionFonts(held: Alphabets, count: number, from = 0): number[] {
   const order = rngFor(0, 'style-completion-fonts').permutation(held.fonts.length);
-  return Array.from(order.subarray(0, Math.min(count, held.fonts.length)));
+  return Array.from(order.subarray(Math.min(from, held.fonts.length), Math.min(from + count, held.fonts.length)));
 }
 
 function meanScore(scores: CompletionScore[]): CompletionScore {

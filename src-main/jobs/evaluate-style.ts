@@ -12,6 +12,8 @@ import { loadTrainingData } from '../data/training.ts';
 import { loadOrTrainClassifier } from '../eval/cache.ts';
 import { evaluateStyle, type StyleDrawer, type StyleReport } from '../eval/style-evaluate.ts';
 import { UserError } from '../errors.ts';
+import { glyphsAsStart, trainingFontIndex } from './nearest-font.ts';
+import { COMPLETION_STRENGTH } from '../contract/api.ts';
 import { checkpointPath, loadRun, measuringData } from './run.ts';
 
 export interface EvaluateStyleOptions {
@@ -25,6 +27,11 @@ export interface EvaluateStyleOptions {
   completionFonts?: number;
   /** Steps refining a completion's style on the given letters (default REFINE_STEPS; 0: the encoder's alone). */
   refine?: number;
+  /**
+   * How far a completion noises the nearest training font's letters before drawing
+   * (default COMPLETION_STRENGTH; 1: from pure noise, no start).
+   */
+  strength?: number;
   /** Font files outside the dataset to complete from `given` and score. */
   fontFiles?: string[];
   onProgress?: (message: string) => void;
@@ -46,6 +53,8 @@ export async function evaluateRunStyle(home: string, id: string, opts: EvaluateS
   const sampler: SampleOptions = { sampler: 'ddim', steps: opts.steps ?? DEFAULT_SAMPLE.steps, cfg: opts.cfg ?? DEFAULT_SAMPLE.cfg, seed: opts.seed, eta: 0, ...(opts.styleCfg !== undefined && { styleCfg: opts.styleCfg }) };
   const labels = Array.from({ length: classes }, (_, c) => c);
   const diffusion = diffusionFromCheckpoint(ckpt, which);
+  const strength = opts.strength ?? COMPLETION_STRENGTH;
+  const fontIndex = strength < 1 ? await trainingFontIndex(dataPath, run.valFraction) : null;
   // Alphabet i of a request is drawn as `fontloom sample --alphabets` draws it: seed + i for its
   // style and its noise.
   const alphabets = async (n: number, seed: number, code: (i: number) => Float32Array | undefined) => {
@@ -65,7 +74,8 @@ export async function evaluateRunStyle(home: string, id: string, opts: EvaluateS
       const read = await styleOf(diffusion.model, pixels, given.size);
       const steps = opts.refine ?? REFINE_STEPS;
       const code = steps > 0 ? await refineStyle(diffusion, pixels, [...given.keys()], read, { steps, seed }) : read;
-      const drawn = await sampleOnEngines(diffusion, labels, { ...sampler, seed }, undefined, repeatCode(code, classes));
+      const start = fontIndex ? { x0: glyphsAsStart(fontIndex.nearest(given).alphabet), strength } : undefined;
+      const drawn = await sampleOnEngines(diffusion, labels, { ...sampler, seed }, undefined, repeatCode(code, classes), start);
       for (const [c, g] of given) drawn.set(g, c * per);
       return drawn;
     },

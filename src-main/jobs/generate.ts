@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw, type Checkpoint } from '../engine/checkpoint.ts';
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';
 import { blendStyles, inventStyle, nearestFont, refineStyle, REFINE_STEPS, repeatCode, styleOf } from '../engine/style.ts';
-import type { Diffusion } from '../engine/diffusion.ts';
+import type { Diffusion, StartFrom } from '../engine/diffusion.ts';
+import { glyphsAsStart, trainingFontIndex } from './nearest-font.ts';
+import { COMPLETION_STRENGTH } from '../contract/api.ts';
 import { defaultSamplerSteps, type SampleOptions, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
@@ -19,6 +21,12 @@ export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
   style?: StyleSpec;
   /** Steps refining a style read from given letters (default REFINE_STEPS; 0: the encoder's alone). */
   refine?: number;
+  /**
+   * The run's training data: a style read from given letters (completing a font) then starts from
+   * the letters of the training font nearest to them, noised by `strength` (default
+   * COMPLETION_STRENGTH; 1: from pure noise, as without it). See jobs/nearest-font.ts.
+   */
+  completeFrom?: { dataPath: string; valFraction: number; strength?: number };
   onStep?: (done: number, total: number) => void;
 }
 
@@ -33,7 +41,12 @@ export interface Drawn {
   step: number;
   steps: number;
   /** Whether the glyphs share one style (a style model), and the code they were drawn in. */
-  style: { code: number[]; nearestTrainingFont: { fontId: number; distance: number } | null } | null;
+  style: {
+    code: number[];
+    nearestTrainingFont: { fontId: number; distance: number } | null;
+    /** A completion's starting point: the training font whose letters it adapted. */
+    startedFrom?: { fontId: number; font: string };
+  } | null;
 }
 
 /** Whether a checkpoint's model is style-conditioned. */
@@ -84,6 +97,40 @@ export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', d: 
   }
 }
 
+/** A run's training data for completions to start from, where the run still has its dataset. */
+export function completionData(run: { data?: string | null; valFraction: number }): DrawRequest['completeFrom'] {
+  return run.data && existsSync(run.data) ? { dataPath: run.data, valFraction: run.valFraction } : undefined;
+}
+
+/**
+ * Where a completion starts: the given letters' nearest training font (by pixels), its letters
+ * for the classes drawn. Null where the strength asks for pure noise, or the dataset is not what
+ * the checkpoint draws (another size or alphabet).
+ */
+async function completionStart(
+  ckpt: Checkpoint,
+  style: Extract<StyleSpec, { kind: 'glyphs' }>,
+  classes: readonly number[],
+  from: NonNullable<DrawRequest['completeFrom']>,
+): Promise<{ start: StartFrom; from: { fontId: number; font: string } } | null> {
+  const strength = from.strength ?? COMPLETION_STRENGTH;
+  if (strength >= 1) return null;
+  const { size, channels } = ckpt.header.shape;
+  const per = size * size * channels;
+  const index = await trainingFontIndex(from.dataPath, from.valFraction);
+  if (index.size !== size || index.channels !== channels || index.classNames.join('') !== ckpt.header.classNames.join('')) return null;
+  const given = new Map(
+    Object.entries(style.glyphs)
+      .map(([name, b64]) => [ckpt.header.classNames.indexOf(name), new Uint8Array(Buffer.from(b64, 'base64'))] as const)
+      .filter(([c, glyph]) => c >= 0 && glyph.length === per),
+  );
+  if (given.size === 0) return null;
+  const nearest = index.nearest(given);
+  const x0 = new Uint8Array(classes.length * per);
+  classes.forEach((c, i) => x0.set(nearest.alphabet.subarray(c * per, (c + 1) * per), i * per));
+  return { start: { x0: glyphsAsStart(x0), strength }, from: { fontId: nearest.fontId, font: nearest.font } };
+}
+
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
   if (!existsSync(file)) throw new UserError(`run ${runName} has no checkpoint yet: train it first (fontloom resume ${runName})`);
   const ckpt = await readCheckpoint(file);
@@ -100,9 +147,10 @@ export async function drawFromCheckpoint(file: string, runName: string, req: Dra
     }
     const code = styled ? await resolveStyle(ckpt, which, diffusion, req.style ?? { kind: 'invented', seed: req.seed }, req.refine) : undefined;
     const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed, ...(req.styleCfg !== undefined && { styleCfg: req.styleCfg }) };
-    const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length));
+    const start = code && req.style?.kind === 'glyphs' && req.completeFrom ? await completionStart(ckpt, req.style, classes, req.completeFrom) : null;
+    const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length), start?.start);
     const prior = ckpt.header.stylePriors?.[which];
-    const style = code ? { code: [...code], nearestTrainingFont: prior ? nearestFont(prior, code) : null } : null;
+    const style = code ? { code: [...code], nearestTrainingFont: prior ? nearestFont(prior, code) : null, ...(start && { startedFrom: start.from }) } : null;
     return { images, classes, classNames, size: ckpt.header.shape.size, channels: ckpt.header.shape.channels, step: ckpt.header.step, steps, style };
   } finally {
     diffusion.model.dispose();

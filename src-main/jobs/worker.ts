@@ -7,7 +7,7 @@ import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
 import { type BackendChoice, type RunActivity, type StyleSpec } from '../contract/api.ts';
 import { measureTrainStep } from '../engine/runtime/measure.ts';
 import type { PresetName } from '../contract/presets.ts';
-import { drawFromCheckpoint, type Drawn } from './generate.ts';
+import { completionData, drawFromCheckpoint, type Drawn } from './generate.ts';
 import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
 import { waitForTurn } from './claims.ts';
 import { failHeldRun } from './claims.ts';
@@ -84,7 +84,7 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
   }
   if (task.task === 'draw') {
     await initBackend('auto', { engines: defaultEngines(run.config.preset) });
-    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0, onStep: drawingProgress(send) });
+    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0, completeFrom: completionData(run), onStep: drawingProgress(send) });
     await writeFile(task.out, drawn.images);
     send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps, style: drawn.style });
     return;

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs';
 import type { BackendName, SampleOptions } from '../../contract/api.ts';
 import type { Preset, Recipe } from '../../contract/presets.ts';
 import { initBackend } from './backend.ts';
-import { lossAndGrads, makeDiffusion, sampleImages, type RowRange, type StepBatch } from '../diffusion.ts';
+import { lossAndGrads, makeDiffusion, sampleImages, type RowRange, type StartFrom, type StepBatch } from '../diffusion.ts';
 import { createUNet, type ModelShape } from '../unet.ts';
 
 export interface EngineWorkerInit {
@@ -21,7 +21,7 @@ export interface EngineWorkerInit {
 export type EngineRequest =
   /** `weights`: every variable's values, concatenated in the model's variable order. */
   | { kind: 'grad'; weights: Float32Array; batch: StepBatch }
-  | { kind: 'sample'; weights: Float32Array; labels: number[]; opts: SampleOptions; rows: RowRange; styles?: Float32Array };
+  | { kind: 'sample'; weights: Float32Array; labels: number[]; opts: SampleOptions; rows: RowRange; styles?: Float32Array; start?: StartFrom };
 
 export interface GradReply {
   loss: number;
@@ -74,7 +74,7 @@ parentPort!.on('message', async (request: EngineRequest) => {
     const reply = await gradients(request.batch);
     parentPort!.postMessage(reply, [reply.grads.buffer as ArrayBuffer]);
   } else {
-    const images = await sampleImages(diffusion, request.labels, request.opts, undefined, request.rows, request.styles);
+    const images = await sampleImages(diffusion, request.labels, request.opts, undefined, request.rows, request.styles, request.start);
     parentPort!.postMessage({ images } satisfies SampleReply, [images.buffer as ArrayBuffer]);
   }
 });

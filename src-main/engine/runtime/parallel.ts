@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, SampleOptions } from '../../contract/api.ts';
 import { plannedEngines } from './backend.ts';
 import type { EngineRequest, EngineWorkerInit, GradReply, SampleReply } from './engine-worker.ts';
-import { sampleImages, type Diffusion, type RowRange, type StepBatch } from '../diffusion.ts';
+import { sampleImages, type Diffusion, type RowRange, type StartFrom, type StepBatch } from '../diffusion.ts';
 import type { UNet } from '../unet.ts';
 
 export class EngineWorker {
@@ -28,8 +28,8 @@ export class EngineWorker {
   }
 
   /** Rows of a batch being sampled (see sampleImages); the caller samples the other rows meanwhile. */
-  async sample(weights: Float32Array, labels: readonly number[], opts: SampleOptions, rows: RowRange, styles?: Float32Array): Promise<Uint8Array> {
-    return (await this.ask<SampleReply>({ kind: 'sample', weights, labels: [...labels], opts, rows, styles })).images;
+  async sample(weights: Float32Array, labels: readonly number[], opts: SampleOptions, rows: RowRange, styles?: Float32Array, start?: StartFrom): Promise<Uint8Array> {
+    return (await this.ask<SampleReply>({ kind: 'sample', weights, labels: [...labels], opts, rows, styles, start })).images;
   }
 
   private ask<T>(request: EngineRequest): Promise<T> {
@@ -83,11 +83,12 @@ export async function sampleOnTwoEngines(
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
   styles?: Float32Array,
+  start?: StartFrom,
 ): Promise<Uint8Array> {
   const n = labels.length;
   const first = Math.ceil(n / 2);
-  const theirs = worker.sample(await flatWeights(d.model), labels, opts, { start: first, count: n - first }, styles);
-  const mine = await sampleImages(d, labels, opts, onStep, { start: 0, count: first }, styles);
+  const theirs = worker.sample(await flatWeights(d.model), labels, opts, { start: first, count: n - first }, styles, start);
+  const mine = await sampleImages(d, labels, opts, onStep, { start: 0, count: first }, styles, start);
   const rest = await theirs;
   const out = new Uint8Array(mine.length + rest.length);
   out.set(mine, 0);
@@ -98,7 +99,8 @@ export async function sampleOnTwoEngines(
 /**
  * A batch of two glyphs or more shares a second core on cpu (one thread per engine), and on wasm
  * where this process planned two engines; a wasm engine planned alone has every core already.
- * A style model draws row i in style `styles[i·dim …]` (see sampleImages).
+ * A style model draws row i in style `styles[i·dim …]`, and `start` begins from given glyphs
+ * (see sampleImages).
  */
 export async function sampleOnEngines(
   d: Diffusion,
@@ -106,15 +108,16 @@ export async function sampleOnEngines(
   opts: SampleOptions,
   onStep?: (done: number, total: number) => void,
   styles?: Float32Array,
+  start?: StartFrom,
 ): Promise<Uint8Array> {
   const backend = tf.getBackend();
   const oneEngine = backend === 'wasm' && plannedEngines() === 1;
   if (labels.length < 2 || availableParallelism() < 2 || (backend !== 'wasm' && backend !== 'cpu') || oneEngine) {
-    return sampleImages(d, labels, opts, onStep, undefined, styles);
+    return sampleImages(d, labels, opts, onStep, undefined, styles, start);
   }
   const worker = await EngineWorker.start(backend, d);
   try {
-    return await sampleOnTwoEngines(worker, d, labels, opts, onStep, styles);
+    return await sampleOnTwoEngines(worker, d, labels, opts, onStep, styles, start);
   } finally {
     await worker.stop();
   }
