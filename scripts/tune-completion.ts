@@ -1,10 +1,11 @@
 // Chooses how far completion noises the nearest training font's letters (jobs/nearest-font.ts:
-// COMPLETION_STRENGTH). Completes held-out fonts of the default dataset that `fontloom eval
+// COMPLETION_COVER). Completes held-out fonts of the default dataset that `fontloom eval
 // --style` never scores (those after its first 12 in the same fixed shuffle) from HAMB at several
 // strengths, and prints IoU, L1 and the style score beside the retrieval baseline.
 //   npx tsx scripts/tune-completion.ts [--fonts 12] [--strengths 0.4,0.6,0.8,1] [--run default]
 import { parseArgs } from 'node:util';
 import { DEFAULT_SAMPLE } from '../src-main/contract/api.ts';
+import { strengthFor } from '../src-main/engine/diffusion.ts';
 import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw } from '../src-main/engine/checkpoint.ts';
 import { initBackend } from '../src-main/engine/runtime/backend.ts';
 import { sampleOnEngines } from '../src-main/engine/runtime/parallel.ts';
@@ -14,7 +15,6 @@ import { completeAlphabets, mean } from '../src-main/eval/style-metrics.ts';
 import { gatherGlyphs } from '../src-main/eval/metrics.ts';
 import { fontloomHome } from '../src-main/home.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../src-main/jobs/default-model.ts';
-import { glyphsAsStart } from '../src-main/jobs/nearest-font.ts';
 import { checkpointPath, loadRun, measuringData } from '../src-main/jobs/run.ts';
 
 const { values } = parseArgs({ options: { cfg: { type: 'string', default: String(DEFAULT_SAMPLE.cfg) }, 'per-font': { type: 'boolean', default: false }, k: { type: 'string', default: '1' }, fonts: { type: 'string', default: '12' }, strengths: { type: 'string', default: '0.4,0.6,0.8,1' }, run: { type: 'string', default: DEFAULT_RUN }, given: { type: 'string', default: 'HAMB' } } });
@@ -33,7 +33,8 @@ const held = completeAlphabets(data, data.val, classes);
 const index = retrievalFonts(data, completeAlphabets(data, data.train, classes));
 const { judge } = await styleJudgeFor(home, data, run.valFraction, (m) => process.stderr.write(`\r${m}`));
 const chosen = completionFonts(held, Number(values.fonts), 12);
-const strengths = values.strengths!.split(',').map(Number);
+// A strength "aC" is adaptive: strengthFor(schedule, the nearest font's RMS error on the given letters, C).
+const strengths = values.strengths!.split(',');
 const ks = values.k!.split(',').map(Number);
 const cfgs = values.cfg!.split(',').map(Number);
 const scores = new Map<string, CompletionScore[]>();
@@ -52,12 +53,14 @@ for (const [k, a] of chosen.entries()) {
     const x0 = new Float32Array(near[0].alphabet.length);
     for (const n of near.slice(0, k)) for (let i = 0; i < x0.length; i++) x0[i] += (n.alphabet[i] / 127.5 - 1) / k;
     if (k > 1) add(`mean of ${k}`, await scoreCompletion(judge, Uint8Array.from(x0, (v) => Math.round((v + 1) * 127.5)), real, given));
-  for (const s of strengths) for (const cfg of cfgs) {
+  const rms = (2 * Math.sqrt(near[0].distance / given.length / per)) / 255;
+  for (const name of strengths) for (const cfg of cfgs) {
+    const s = name.startsWith('a') ? strengthFor(diffusion.schedule, rms, Number(name.slice(1))) : Number(name);
     const start = s < 1 ? { x0, strength: s } : undefined;
     if (!start && k !== ks[0]) continue;
     const drawn = await sampleOnEngines(diffusion, labels, { ...DEFAULT_SAMPLE, cfg, sampler: 'ddim', eta: 0, seed: 100 + k }, undefined, repeatCode(code, classes), start);
     for (const [c, g] of givenGlyphs) drawn.set(g, c * per);
-    add(`k ${k}, strength ${s}${cfgs.length > 1 ? `, cfg ${cfg}` : ''}`, await scoreCompletion(judge, drawn, real, given));
+    add(`k ${k}, strength ${name}${cfgs.length > 1 ? `, cfg ${cfg}` : ''}`, await scoreCompletion(judge, drawn, real, given));
   }
   }
   process.stderr.write(`\rfont ${k + 1}/${chosen.length} (${data.set.fonts[held.fonts[a]]?.name})        `);

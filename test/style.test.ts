@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainConfig, getPreset, STYLE_DEFAULTS } from '../src-main/contract/presets.ts';
-import { batchStyleRows, guidanceBranches, makeDiffusion, sampleImages, startIndex } from '../src-main/engine/diffusion.ts';
+import { batchStyleRows, guidanceBranches, makeDiffusion, sampleImages, startIndex, strengthFor } from '../src-main/engine/diffusion.ts';
 import { createUNet, type UNet } from '../src-main/engine/unet.ts';
 import { Trainer, type TrainingData } from '../src-main/engine/train.ts';
 import { fitStylePrior, inventStyle, blendStyles, nearestFont, refineStyle, styleOf } from '../src-main/engine/style.ts';
@@ -244,6 +244,23 @@ describe('starting from given glyphs (how completion redraws the nearest font)',
     expect(drawn[0.1]).toBeLessThan(1.5);
     expect(drawn[0.3]).toBeGreaterThan(drawn[0.1]);
     expect(drawn[1]).toBeGreaterThan(drawn[0.3]);
+  });
+
+  it('noises a start just enough to cover its error: a near match is touched up, a distant one redrawn from further back', () => {
+    const s = cosineSchedule();
+    const ratio = (t: number) => Math.sqrt((1 - s.alphaBar[t]) / s.alphaBar[t]);
+    let previous = 0;
+    for (const rms of [0.05, 0.1, 0.2, 0.4, 0.8]) {
+      const strength = strengthFor(s, rms, 2);
+      const t = Math.round(strength * (s.steps - 1));
+      // The first timestep whose noise-to-signal ratio reaches 2 × rms.
+      expect(ratio(t)).toBeGreaterThanOrEqual(2 * rms);
+      expect(ratio(t - 1)).toBeLessThan(2 * rms);
+      expect(strength).toBeGreaterThan(previous);
+      previous = strength;
+    }
+    expect(strengthFor(s, 0, 2)).toBe(0.02);
+    expect(strengthFor(s, 1e6, 2)).toBe(1);
   });
 
   it('refuses a strength outside (0, 1] and a start of the wrong size', async () => {

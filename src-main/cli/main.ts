@@ -2,7 +2,7 @@
 // can fix prints one line and exits 1; nothing is written before the input has been checked.
 // Each command's module loads when the command runs, so `fontloom datasets` starts no engine.
 import { Command } from 'commander';
-import { BACKEND_NAMES, COMPLETION_STRENGTH, DEFAULT_SAMPLE, SAMPLER_NAMES } from '../contract/api.ts';
+import { BACKEND_NAMES, COMPLETION_COVER, DEFAULT_SAMPLE, SAMPLER_NAMES } from '../contract/api.ts';
 import { PREDICTIONS, PRESET_NAMES, SCHEDULE_KINDS, WEIGHTINGS } from '../contract/presets.ts';
 import { UserError, userMessage } from '../errors.ts';
 import {
@@ -139,7 +139,7 @@ export function buildProgram(): Command {
       .option('--name <family>', 'font family name for --otf')
       .option('--model-weights', 'draw with the trained weights instead of their EMA')
       .option('--refine <steps>', 'steps refining the style read from the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)
-      .option('--strength <s>', `how far the nearest training font's letters are noised before they are redrawn in the given letters' style (1: from pure noise; default ${COMPLETION_STRENGTH})`, startStrength),
+      .option('--strength <s>', `how far the nearest training font's letters are noised before they are redrawn in the given letters' style (1: from pure noise; default: just enough noise to cover ${COMPLETION_COVER}× that font's error on the given letters)`, startStrength),
   )
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(async (opts) => (await import('./fonts.ts')).runComplete({ ...opts, ema: !opts.modelWeights, family: opts.name }));
@@ -178,7 +178,7 @@ export function buildProgram(): Command {
     .option('--font <file...>', 'with --style: also complete these font files (not in the dataset) and score them')
     .option('--style-cfg <s>', "with --style: guidance on style (default: --cfg)", positiveNumber('--style-cfg'))
     .option('--refine <steps>', 'with --style: steps refining a completion\'s style on the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)
-    .option('--strength <s>', `with --style: how far completion noises the nearest training font's letters (1: from pure noise; default ${COMPLETION_STRENGTH})`, startStrength)
+    .option('--strength <s>', `with --style: how far completion noises the nearest training font's letters (1: from pure noise; default: enough to cover ${COMPLETION_COVER}× its error on the given letters)`, startStrength)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--json', 'the report as one JSON line')
     .action(async (opts) => {

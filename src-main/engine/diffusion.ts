@@ -209,6 +209,22 @@ export interface StartFrom {
   strength: number;
 }
 
+/**
+ * The strength a start needs to cover its own error: the first timestep whose noise-to-signal
+ * ratio √((1−ᾱ)/ᾱ) reaches `cover` × `rms` (the start's estimated root-mean-square error in the
+ * [−1, 1] pixel scale), as a share of the chain. A start that nearly matches is only touched up;
+ * a distant one is redrawn from further back. At least `min`.
+ */
+export function strengthFor(schedule: NoiseSchedule, rms: number, cover: number, min = 0.02): number {
+  const want = cover * rms;
+  const last = schedule.steps - 1;
+  for (let t = 1; t <= last; t++) {
+    const a = schedule.alphaBar[t];
+    if (Math.sqrt((1 - a) / a) >= want) return Math.max(min, t / last);
+  }
+  return 1;
+}
+
 /** Index into `ts` (timesteps()) where a start at `strength` begins: at least one step is drawn. */
 export function startIndex(ts: readonly number[], strength: number): number {
   if (!(strength > 0 && strength <= 1)) throw new Error(`a start strength is in (0, 1], got ${strength}`);

@@ -12,8 +12,7 @@ import { loadTrainingData } from '../data/training.ts';
 import { loadOrTrainClassifier } from '../eval/cache.ts';
 import { evaluateStyle, type StyleDrawer, type StyleReport } from '../eval/style-evaluate.ts';
 import { UserError } from '../errors.ts';
-import { glyphsAsStart, trainingFontIndex } from './nearest-font.ts';
-import { COMPLETION_STRENGTH } from '../contract/api.ts';
+import { completionStartFrom, trainingFontIndex } from './nearest-font.ts';
 import { checkpointPath, loadRun, measuringData } from './run.ts';
 
 export interface EvaluateStyleOptions {
@@ -29,7 +28,8 @@ export interface EvaluateStyleOptions {
   refine?: number;
   /**
    * How far a completion noises the nearest training font's letters before drawing
-   * (default COMPLETION_STRENGTH; 1: from pure noise, no start).
+   * (default: just enough to cover that font's error on the given letters, COMPLETION_COVER; 1: from
+   * pure noise, no start).
    */
   strength?: number;
   /** Font files outside the dataset to complete from `given` and score. */
@@ -53,8 +53,7 @@ export async function evaluateRunStyle(home: string, id: string, opts: EvaluateS
   const sampler: SampleOptions = { sampler: 'ddim', steps: opts.steps ?? DEFAULT_SAMPLE.steps, cfg: opts.cfg ?? DEFAULT_SAMPLE.cfg, seed: opts.seed, eta: 0, ...(opts.styleCfg !== undefined && { styleCfg: opts.styleCfg }) };
   const labels = Array.from({ length: classes }, (_, c) => c);
   const diffusion = diffusionFromCheckpoint(ckpt, which);
-  const strength = opts.strength ?? COMPLETION_STRENGTH;
-  const fontIndex = strength < 1 ? await trainingFontIndex(dataPath, run.valFraction) : null;
+  const fontIndex = (opts.strength ?? 0) < 1 ? await trainingFontIndex(dataPath, run.valFraction) : null;
   // Alphabet i of a request is drawn as `fontloom sample --alphabets` draws it: seed + i for its
   // style and its noise.
   const alphabets = async (n: number, seed: number, code: (i: number) => Float32Array | undefined) => {
@@ -74,7 +73,8 @@ export async function evaluateRunStyle(home: string, id: string, opts: EvaluateS
       const read = await styleOf(diffusion.model, pixels, given.size);
       const steps = opts.refine ?? REFINE_STEPS;
       const code = steps > 0 ? await refineStyle(diffusion, pixels, [...given.keys()], read, { steps, seed }) : read;
-      const start = fontIndex ? { x0: glyphsAsStart(fontIndex.nearest(given).alphabet), strength } : undefined;
+      const nearest = fontIndex?.nearest(given);
+      const start = nearest ? completionStartFrom(diffusion.schedule, nearest, nearest.alphabet, opts.strength) : undefined;
       const drawn = await sampleOnEngines(diffusion, labels, { ...sampler, seed }, undefined, repeatCode(code, classes), start);
       for (const [c, g] of given) drawn.set(g, c * per);
       return drawn;

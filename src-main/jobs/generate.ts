@@ -6,8 +6,8 @@ import { diffusionFromCheckpoint, readCheckpoint, weightsToDraw, type Checkpoint
 import { sampleOnEngines } from '../engine/runtime/parallel.ts';
 import { blendStyles, inventStyle, nearestFont, refineStyle, REFINE_STEPS, repeatCode, styleOf } from '../engine/style.ts';
 import type { Diffusion, StartFrom } from '../engine/diffusion.ts';
-import { glyphsAsStart, trainingFontIndex } from './nearest-font.ts';
-import { COMPLETION_STRENGTH } from '../contract/api.ts';
+import type { NoiseSchedule } from '../engine/schedule.ts';
+import { completionStartFrom, trainingFontIndex } from './nearest-font.ts';
 import { defaultSamplerSteps, type SampleOptions, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
@@ -24,7 +24,8 @@ export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
   /**
    * The run's training data: a style read from given letters (completing a font) then starts from
    * the letters of the training font nearest to them, noised by `strength` (default
-   * COMPLETION_STRENGTH; 1: from pure noise, as without it). See jobs/nearest-font.ts.
+   * noised just enough to cover that font's error on the given letters, COMPLETION_COVER; 1: from
+   * pure noise, as without it). See jobs/nearest-font.ts.
    */
   completeFrom?: { dataPath: string; valFraction: number; strength?: number };
   onStep?: (done: number, total: number) => void;
@@ -112,9 +113,9 @@ async function completionStart(
   style: Extract<StyleSpec, { kind: 'glyphs' }>,
   classes: readonly number[],
   from: NonNullable<DrawRequest['completeFrom']>,
+  schedule: NoiseSchedule,
 ): Promise<{ start: StartFrom; from: { fontId: number; font: string } } | null> {
-  const strength = from.strength ?? COMPLETION_STRENGTH;
-  if (strength >= 1) return null;
+  if (from.strength !== undefined && from.strength >= 1) return null;
   const { size, channels } = ckpt.header.shape;
   const per = size * size * channels;
   const index = await trainingFontIndex(from.dataPath, from.valFraction);
@@ -128,7 +129,7 @@ async function completionStart(
   const nearest = index.nearest(given);
   const x0 = new Uint8Array(classes.length * per);
   classes.forEach((c, i) => x0.set(nearest.alphabet.subarray(c * per, (c + 1) * per), i * per));
-  return { start: { x0: glyphsAsStart(x0), strength }, from: { fontId: nearest.fontId, font: nearest.font } };
+  return { start: completionStartFrom(schedule, nearest, x0, from.strength), from: { fontId: nearest.fontId, font: nearest.font } };
 }
 
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
@@ -147,7 +148,7 @@ export async function drawFromCheckpoint(file: string, runName: string, req: Dra
     }
     const code = styled ? await resolveStyle(ckpt, which, diffusion, req.style ?? { kind: 'invented', seed: req.seed }, req.refine) : undefined;
     const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed, ...(req.styleCfg !== undefined && { styleCfg: req.styleCfg }) };
-    const start = code && req.style?.kind === 'glyphs' && req.completeFrom ? await completionStart(ckpt, req.style, classes, req.completeFrom) : null;
+    const start = code && req.style?.kind === 'glyphs' && req.completeFrom ? await completionStart(ckpt, req.style, classes, req.completeFrom, diffusion.schedule) : null;
     const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length), start?.start);
     const prior = ckpt.header.stylePriors?.[which];
     const style = code ? { code: [...code], nearestTrainingFont: prior ? nearestFont(prior, code) : null, ...(start && { startedFrom: start.from }) } : null;

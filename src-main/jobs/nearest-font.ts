@@ -3,12 +3,17 @@
 // of `fontloom eval --style` uses). Completion draws the missing letters from that font's letters
 // partly noised, in the style read from the given ones (engine/diffusion.ts: StartFrom), so the
 // model adapts real letterforms instead of inventing each one from noise.
-import { loadStyleData, retrievalFonts, retrieveCompletion, type RetrievalFonts } from '../eval/style-evaluate.ts';
+import { loadStyleData, nearestAlphabets, retrievalFonts, type RetrievalFonts } from '../eval/style-evaluate.ts';
 import { completeAlphabets } from '../eval/style-metrics.ts';
 import { UserError } from '../errors.ts';
+import { COMPLETION_COVER } from '../contract/api.ts';
+import { strengthFor, type StartFrom } from '../engine/diffusion.ts';
+import type { NoiseSchedule } from '../engine/schedule.ts';
 
 export interface NearestFont {
   fontId: number;
+  /** Its root-mean-square pixel error on the given letters (centred), on the [−1, 1] scale. */
+  rms: number;
   /** The font's name in the dataset. */
   font: string;
   /** Its whole alphabet (every class, class order), uint8 glyphs as stored. */
@@ -54,10 +59,20 @@ async function buildIndex(dataPath: string, valFraction: number): Promise<FontIn
     classNames: data.classNames,
     nearest(given) {
       if (given.size === 0) throw new Error('nearest font: no letter given');
-      const { fontId, alphabet } = retrieveCompletion(index, given);
-      return { fontId, font: data.set.fonts[fontId]?.name ?? `font ${fontId}`, alphabet };
+      const [{ fontId, distance, alphabet }] = nearestAlphabets(index, given, 1);
+      const rms = (2 * Math.sqrt(distance / (given.size * data.height * data.width * data.channels))) / 255;
+      return { fontId, font: data.set.fonts[fontId]?.name ?? `font ${fontId}`, rms, alphabet };
     },
   };
+}
+
+/**
+ * A completion's start from its nearest font's letters (uint8 glyphs, as drawn): noised by
+ * `strength` where one is asked for, else just enough to cover the font's error on the given
+ * letters (COMPLETION_COVER).
+ */
+export function completionStartFrom(schedule: NoiseSchedule, nearest: Pick<NearestFont, 'rms'>, glyphs: Uint8Array, strength?: number): StartFrom {
+  return { x0: glyphsAsStart(glyphs), strength: strength ?? strengthFor(schedule, nearest.rms, COMPLETION_COVER) };
 }
 
 /** uint8 glyphs (0..255) as the [−1, 1] floats a start takes. */
