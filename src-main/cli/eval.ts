@@ -8,6 +8,7 @@ import { fontloomHome } from '../home.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { loadRun } from '../jobs/run.ts';
+import { UserError } from '../errors.ts';
 
 export interface EvalCommand {
   run: string;
@@ -20,6 +21,7 @@ export interface EvalCommand {
   backend: BackendChoice;
   json?: boolean;
   style?: boolean;
+  outlines?: boolean;
   alphabets?: number;
   given?: string;
   completionFonts?: number;
@@ -53,11 +55,32 @@ async function runStyleEval(home: string, opts: EvalCommand): Promise<void> {
   process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : head + describeStyleReport(report));
 }
 
+async function runOutlinesEval(home: string, opts: EvalCommand): Promise<void> {
+  const { evaluateRunOutlines } = await import('../jobs/evaluate-outlines.ts');
+  const { describeOutlinesReport } = await import('./eval-outlines.ts');
+  // Two engines draw each alphabet's rows; the classifier reads on this one.
+  await initBackend(opts.backend, { engines: 2 });
+  const report = await evaluateRunOutlines(home, opts.run, {
+    weights: opts.ema ? 'ema' : 'model',
+    alphabets: opts.alphabets ?? 4,
+    seed: opts.seed,
+    steps: opts.steps,
+    cfg: opts.cfg,
+    fontFiles: opts.font,
+    onProgress: progressLine,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  for (const warning of report.warnings) process.stderr.write(`fontloom: warning: ${warning}\n`);
+  process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : describeOutlinesReport(report));
+}
+
 export async function runEval(opts: EvalCommand): Promise<EvalReport | void> {
   const home = fontloomHome();
   if (opts.run === DEFAULT_RUN) await ensureDefaultModel(home);
   loadRun(home, opts.run); // an unknown run is said before any engine starts (and prints)
+  if (opts.style && opts.outlines) throw new UserError('--style and --outlines are two measurements: ask for one at a time.');
   if (opts.style) return runStyleEval(home, opts);
+  if (opts.outlines) return runOutlinesEval(home, opts);
   const { report } = await evaluateRun(home, opts.run, {
     // Drawing and measuring (a classifier may train too) on one engine with every core.
     backend: await initBackend(opts.backend, { engines: 1 }),

@@ -78,7 +78,7 @@ function sheetPng(req: ExportRequest): Promise<Buffer> {
   return renderSheet(req.images, n, req.height, req.width, req.channels as 1 | 3, req.classNames, { title: req.title });
 }
 
-async function placedGlyphs(req: ExportRequest) {
+async function placedGlyphs(req: GlyphImages & TraceOptions) {
   const traced = await traceGlyphs(req, req);
   const glyphs = traced.glyphs.map((g) => placeGlyph(g.name, g.contours));
   return { glyphs, metrics: verticalMetrics(glyphs, traced.cell), warnings: traced.warnings };
@@ -93,9 +93,16 @@ async function svgFiles(req: ExportRequest): Promise<{ files: ExportFile[]; warn
 }
 
 async function otfFile(req: ExportRequest): Promise<{ files: ExportFile[]; warnings: string[] }> {
+  const { bytes, warnings } = await otfOfGlyphs(req);
+  return { files: [{ path: '', bytes }], warnings };
+}
+
+/** The font `export --format otf` writes, in memory: traced, placed and built as it is (eval --outlines measures it). */
+export async function otfOfGlyphs(req: GlyphImages & TraceOptions & { family?: string; style?: string }): Promise<{ bytes: Uint8Array; warnings: string[] }> {
+  checkLetterClasses(req.classNames);
   const { names, warnings: nameWarnings } = sanitiseFontNames(req.family, req.style);
   const { glyphs, metrics, warnings } = await placedGlyphs(req);
-  return { files: [{ path: '', bytes: new Uint8Array(buildOtf(glyphs, metrics, names)) }], warnings: [...nameWarnings, ...warnings] };
+  return { bytes: new Uint8Array(buildOtf(glyphs, metrics, names)), warnings: [...nameWarnings, ...warnings] };
 }
 
 function checkOutName(format: ExportFormat, out: string): void {
