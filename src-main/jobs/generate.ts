@@ -23,9 +23,9 @@ export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
   refine?: number;
   /**
    * The run's training data: a style read from given letters (completing a font) then starts from
-   * the letters of the training font nearest to them, noised by `strength` (default
-   * noised just enough to cover that font's error on the given letters, COMPLETION_COVER; 1: from
-   * pure noise, as without it). See jobs/nearest-font.ts.
+   * the letters of the training font nearest to them, noised by `strength` (default: just enough
+   * to cover that font's error on the given letters, COMPLETION_COVER; 1: pure noise, as without
+   * a start). See jobs/nearest-font.ts.
    */
   completeFrom?: { dataPath: string; valFraction: number; strength?: number };
   onStep?: (done: number, total: number) => void;

@@ -60,8 +60,7 @@ async function buildIndex(dataPath: string, valFraction: number): Promise<FontIn
     nearest(given) {
       if (given.size === 0) throw new Error('nearest font: no letter given');
       const [{ fontId, distance, alphabet }] = nearestAlphabets(index, given, 1);
-      const rms = (2 * Math.sqrt(distance / (given.size * data.height * data.width * data.channels))) / 255;
-      return { fontId, font: data.set.fonts[fontId]?.name ?? `font ${fontId}`, rms, alphabet };
+      return { fontId, font: data.set.fonts[fontId]?.name ?? `font ${fontId}`, rms: rmsError(distance, given.size * data.height * data.width * data.channels), alphabet };
     },
   };
 }
@@ -73,6 +72,11 @@ async function buildIndex(dataPath: string, valFraction: number): Promise<FontIn
  */
 export function completionStartFrom(schedule: NoiseSchedule, nearest: Pick<NearestFont, 'rms'>, glyphs: Uint8Array, strength?: number): StartFrom {
   return { x0: glyphsAsStart(glyphs), strength: strength ?? strengthFor(schedule, nearest.rms, COMPLETION_COVER) };
+}
+
+/** A summed squared distance of 0..255 pixels as a root-mean-square error on the [−1, 1] scale. */
+export function rmsError(squaredDistance: number, pixels: number): number {
+  return (2 * Math.sqrt(squaredDistance / pixels)) / 255;
 }
 
 /** uint8 glyphs (0..255) as the [−1, 1] floats a start takes. */
