@@ -25,7 +25,16 @@ export interface ModelCard {
   config: RunConfig;
   step: number;
   sheet: SampleOptions;
-  training: { backend: string; machine: string; seconds: number; started: string; finished: string; command: string };
+  training: {
+    backend: string;
+    machine: string;
+    seconds: number;
+    started: string;
+    finished: string;
+    command: string;
+    /** An earlier training of the same weights, where it went otherwise (interrupted, shared machine). */
+    earlier?: { seconds: number; started: string; finished: string; command: string; note: string };
+  };
   trainLoss: number | null;
   bestVal: number | null;
   /** The curve, thinned to every few steps. */
