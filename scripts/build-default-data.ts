@@ -1,6 +1,7 @@
 // Builds Fontloom's embedded default dataset from the @fontsource packages pinned in
 // data/default-fonts.txt: data/default.glyphs.gz (A–Z of each family, drawn by the fonts
-// importer's rule) and data/default-manifest.json (what came from where, under which licence,
+// importer's rule at 32 px), data/default-128.glyphs.gz (the same glyphs drawn at 128 px, which
+// the 128-pixel upsampler learns from) and data/default-manifest.json (what came from where, under which licence,
 // and what was skipped and why). A developer's build step that fetches from the npm registry;
 // tests and importers never run it. Same list, same tools → byte-identical outputs.
 //
@@ -28,12 +29,15 @@ import { LETTERS } from '../src-main/data/importers/types.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LIST = join(ROOT, 'data/default-fonts.txt');
 const GLYPHS_OUT = join(ROOT, 'data/default.glyphs.gz');
+const LARGE_OUT = join(ROOT, 'data/default-128.glyphs.gz');
 const MANIFEST_OUT = join(ROOT, 'data/default-manifest.json');
 /** Outside the repository and reused across runs: a warm rebuild fetches nothing. */
 const CACHE = join(tmpdir(), 'fontloom-fontsource-cache');
 const PACKS_AT_ONCE = 8;
 const SPECS_PER_PACK = 6;
 const SIZE = 32;
+/** The size the upsampler draws at: the same rule, four times finer. */
+const LARGE_SIZE = 128;
 /**
  * A family that must shrink below this to fit (scripts whose swashes reach far past the cell)
  * would be a small, faint outlier among the rest; the default set leaves it out.
@@ -58,6 +62,8 @@ interface Kept {
   npmLicense: string;
   nameTableLicense: string | null;
   pixels: Uint8Array;
+  /** The same 26 letters at LARGE_SIZE. */
+  large: Uint8Array;
   fit: number;
   fitLetter: string;
   capHeightFrom: string;
@@ -83,12 +89,15 @@ async function main(): Promise<void> {
   }
   const set = glyphSetOfFonts(kept.map((font) => font.info), kept.map((font) => font.pixels), SIZE);
   const gz = await gzipGlyphSet(set);
+  const largeSet = glyphSetOfFonts(kept.map((font) => font.info), kept.map((font) => font.large), LARGE_SIZE);
+  const largeGz = await gzipGlyphSet(largeSet);
   await writeFile(GLYPHS_OUT, gz);
-  await writeFile(MANIFEST_OUT, `${JSON.stringify(manifestOf(specs, kept, skipped, set, gz), null, 2)}\n`);
+  await writeFile(LARGE_OUT, largeGz);
+  await writeFile(MANIFEST_OUT, `${JSON.stringify(manifestOf(specs, kept, skipped, set, gz, largeSet, largeGz), null, 2)}\n`);
   const seconds = (Date.now() - started) / 1000;
   console.log(
     `${kept.length} families kept (${set.count} glyphs), ${skipped.length} skipped; ` +
-      `${GLYPHS_OUT}: ${(gz.length / 1e6).toFixed(2)} MB; ${seconds.toFixed(1)} s`,
+      `${GLYPHS_OUT}: ${(gz.length / 1e6).toFixed(2)} MB; ${LARGE_OUT}: ${(largeGz.length / 1e6).toFixed(2)} MB; ${seconds.toFixed(1)} s`,
   );
   for (const { spec, reason } of skipped) console.log(`  skipped ${specKey(spec)}: ${reason}`);
 }
@@ -188,6 +197,8 @@ async function buildOne(spec: Spec): Promise<Kept | { reason: string }> {
         `of the common cap height (the default set keeps ${MIN_FIT * 100}% or more)`,
     };
   }
+  const large = await renderFont(font, LARGE_SIZE);
+  if ('missing' in large) return { reason: `${file} lacks ${large.missing.join(', ')}` };
   const npmLicense = typeof files.packageJson.license === 'string' ? files.packageJson.license : 'unstated';
   const nameTable = nameTableLicense(font) ?? null;
   const info = fontInfo(font, source);
@@ -198,6 +209,7 @@ async function buildOne(spec: Spec): Promise<Kept | { reason: string }> {
     npmLicense,
     nameTableLicense: nameTable,
     pixels: rendered.pixels,
+    large: large.pixels,
     fit: rendered.fit.scale,
     fitLetter: rendered.fit.letter,
     capHeightFrom: rendered.capHeightFrom,
@@ -255,7 +267,7 @@ async function gzipGlyphSet(set: GlyphSet): Promise<Buffer> {
   }
 }
 
-function manifestOf(specs: Spec[], kept: Kept[], skipped: Skipped[], set: GlyphSet, gz: Buffer) {
+function manifestOf(specs: Spec[], kept: Kept[], skipped: Skipped[], set: GlyphSet, gz: Buffer, largeSet: GlyphSet, largeGz: Buffer) {
   const require = createRequire(import.meta.url);
   return {
     description:
@@ -282,6 +294,13 @@ function manifestOf(specs: Spec[], kept: Kept[], skipped: Skipped[], set: GlyphS
       glyphsFileBytes: gz.length,
       glyphsFileSha256: createHash('sha256').update(gz).digest('hex'),
       contentHash: contentHash(set),
+      large: {
+        size: LARGE_SIZE,
+        glyphsFile: 'data/default-128.glyphs.gz',
+        glyphsFileBytes: largeGz.length,
+        glyphsFileSha256: createHash('sha256').update(largeGz).digest('hex'),
+        contentHash: contentHash(largeSet),
+      },
     },
     families: kept.map((font, id) => ({
       fontId: id,
