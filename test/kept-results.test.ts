@@ -38,6 +38,8 @@ function generation(run: string, seed: number, size = 1000): Generation {
     run,
     step: 100,
     sampler: 'ddim',
+    size: 32,
+    upsampledFrom: null,
     steps: 10,
     cfg: 3,
     seed,

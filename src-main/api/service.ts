@@ -15,6 +15,7 @@ import { glyphStrip, renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, exportShape, traceOutlines, type ExportFormat } from '../export/index.ts';
 import { checkpointPath, createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
 import { loadTrainingData, requireStyleSupport, styleSupport } from '../data/training.ts';
+import { downsampleGlyphs } from '../data/large-glyphs.ts';
 import { readCheckpointHeader } from '../engine/checkpoint.ts';
 import { generationStyle, resolveStyleInput } from './styles.ts';
 import { Jobs, forkWorker, publicRun, type WorkerLauncher } from '../jobs/manager.ts';
@@ -79,10 +80,21 @@ interface HeldGeneration {
   style?: StyleSpec;
   styleCfg?: number;
   given: Map<string, Uint8Array>;
+  /** At the model's size: what re-rolls and completions work on. */
   images: Uint8Array;
   size: number;
   channels: number;
+  /** The same glyphs at the upsampler's size (128) where the run has one: what the studio shows and exports. */
+  large: { images: Uint8Array; size: number } | null;
 }
+
+/** The glyphs a generation shows and exports: the upsampler's where the run has one. */
+function shown(held: Omit<HeldGeneration, 'generation'>): { images: Uint8Array; size: number } {
+  return held.large ?? { images: held.images, size: held.size };
+}
+
+/** Shown glyphs at most this size in the studio's sheet (it is shown pixel for pixel): 128-pixel glyphs halve. */
+const SHEET_CELL = 64;
 
 /** The upload batch folder `path` lies in (home/uploads/<batch>/…), if it lies in one. */
 function uploadBatch(home: string, path: string): string | null {
@@ -163,7 +175,11 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
 
   const sheetOf = async (held: Omit<HeldGeneration, 'generation'>, g: Omit<Generation, 'sheet' | 'glyphs'>) => {
     const title = `${g.run} · step ${g.step} · ${g.ema ? 'EMA' : 'model'} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`;
-    return pngOf(await renderSheet(held.images, g.classNames.length, held.size, held.size, held.channels as 1 | 3, g.classNames, { title, scale: 2 }));
+    const { images, size } = shown(held);
+    const n = g.classNames.length;
+    if (size <= SHEET_CELL) return pngOf(await renderSheet(images, n, size, size, held.channels as 1 | 3, g.classNames, { title, scale: Math.max(1, Math.floor(SHEET_CELL / size)) }));
+    const factor = Math.ceil(size / SHEET_CELL);
+    return pngOf(await renderSheet(downsampleGlyphs(images, n, size, factor), n, size / factor, size / factor, 1, g.classNames, { title }));
   };
 
   const handlers: { [M in Method]: (input: ParsedInput<M>) => Promise<Outputs[M]> } = {
@@ -258,7 +274,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const header = styleInput ? await readCheckpointHeader(checkpointPath(home, run.id)).catch(() => null) : null;
       if (styleInput && !header) throw new InvalidInput(`run ${run.name} has no checkpoint yet: let it train to its first checkpoint`);
       const resolved = styleInput && header ? await resolveStyleInput(styleInput, header.shape.size, header.classNames) : undefined;
-      const { images, meta } = await draw(run.id, { ...sampling, style: resolved?.spec }, job);
+      const { images, large, meta } = await draw(run.id, { ...sampling, style: resolved?.spec }, job);
       const per = meta.size * meta.size * meta.channels;
       // Letters given as images stay exactly as given.
       for (const [letter, glyph] of resolved?.given ?? []) {
@@ -277,10 +293,16 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         classNames: meta.classNames,
         seeds: meta.classNames.map(() => input.seed),
         style: styleInput && resolved && meta.style ? generationStyle(styleInput, resolved, meta.style) : null,
+        size: large && meta.largeSize ? meta.largeSize : meta.size,
+        upsampledFrom: large && meta.largeSize ? meta.size : null,
         seconds: 0,
       };
-      const held = { images, size: meta.size, channels: meta.channels, style: resolved?.spec, styleCfg: input.styleCfg, given: resolved?.given ?? new Map<string, Uint8Array>() };
-      const glyphs = await Promise.all(meta.classNames.map((_, k) => glyphPng(images, k, meta.size, meta.channels)));
+      const held = {
+        images, size: meta.size, channels: meta.channels, large: large && meta.largeSize ? { images: large, size: meta.largeSize } : null,
+        style: resolved?.spec, styleCfg: input.styleCfg, given: resolved?.given ?? new Map<string, Uint8Array>(),
+      };
+      const view = shown(held);
+      const glyphs = await Promise.all(meta.classNames.map((_, k) => glyphPng(view.images, k, view.size, meta.channels)));
       const generation: Generation = { ...base, sheet: await sheetOf(held, base), glyphs, seconds: (performance.now() - started) / 1000 };
       generations.set(generation.id, { ...held, generation });
       while (generations.size > KEPT_GENERATIONS) generations.delete(generations.keys().next().value!);
@@ -291,19 +313,28 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const g = held.generation;
       if (input.class >= g.classNames.length) throw new InvalidInput(`reroll: class ${input.class} is not one of the ${g.classNames.length} classes`);
       const started = performance.now();
-      const { images } = await draw(g.run, { ...g, seed: input.seed, style: held.style, styleCfg: held.styleCfg }, input.job, [input.class]);
+      const { images, large } = await draw(g.run, { ...g, seed: input.seed, style: held.style, styleCfg: held.styleCfg }, input.job, [input.class]);
       const per = held.size * held.size * held.channels;
       held.images.set(images.subarray(0, per), input.class * per);
+      let redrawAll = false;
+      if (held.large) {
+        const perLarge = held.large.size * held.large.size;
+        if (large && large.length === perLarge) held.large.images.set(large, input.class * perLarge);
+        else [held.large, redrawAll] = [null, true]; // the run lost its upsampler meanwhile: every glyph at the model's size
+      }
       const seeds = g.seeds.map((s, k) => (k === input.class ? input.seed : s));
       const glyphs = g.glyphs.slice();
-      glyphs[input.class] = await glyphPng(held.images, input.class, held.size, held.channels);
-      const next: Generation = { ...g, seeds, glyphs, sheet: await sheetOf(held, g), seconds: (performance.now() - started) / 1000 };
+      const view = shown(held);
+      if (redrawAll) glyphs.splice(0, glyphs.length, ...(await Promise.all(g.classNames.map((_, k) => glyphPng(view.images, k, view.size, held.channels)))));
+      else glyphs[input.class] = await glyphPng(view.images, input.class, view.size, held.channels);
+      const next: Generation = { ...g, ...(redrawAll && { size: held.size, upsampledFrom: null }), seeds, glyphs, sheet: await sheetOf(held, g), seconds: (performance.now() - started) / 1000 };
       held.generation = next;
       return next;
     },
     outlines: async (input) => {
       const held = findGeneration(input.generation);
-      return traceOutlines({ images: held.images, height: held.size, width: held.size, channels: held.channels as 1 | 3, classNames: held.generation.classNames }, { threshold: input.threshold });
+      const { images, size } = shown(held);
+      return traceOutlines({ images, height: size, width: size, channels: held.channels as 1 | 3, classNames: held.generation.classNames }, { threshold: input.threshold });
     },
     exportGeneration: async (input) => {
       const held = findGeneration(input.generation);
@@ -317,10 +348,11 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const chosen = input.out ? await stat(input.out).catch(() => null) : null;
       if (chosen && !chosen.isDirectory()) throw new InvalidInput(`${input.out} already exists: an export never replaces a file; choose a folder or a new name`);
       const out = input.out ? (chosen ? join(input.out, name) : input.out) : join(exportsDir, name);
+      const view = shown(held);
       const result = await exportGlyphs({
-        images: held.images,
-        height: held.size,
-        width: held.size,
+        images: view.images,
+        height: view.size,
+        width: view.size,
         channels: held.channels,
         classNames: g.classNames,
         format: input.format,

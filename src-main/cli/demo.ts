@@ -14,7 +14,8 @@ import { fontloomHome } from '../home.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { evaluateRun } from '../jobs/evaluate-run.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
-import { checkpointPath, createRun, runConfig, trainRun } from '../jobs/run.ts';
+import { checkpointPath, createRun, loadRun, runConfig, trainRun } from '../jobs/run.ts';
+import { upsamplerFor } from '../jobs/upsampler.ts';
 import { progressReporter } from './progress.ts';
 
 function say(line: string): void {
@@ -37,8 +38,9 @@ export async function runDemo(opts: { steps: number; preset: 'micro' | 'tiny'; b
   await mkdir(out, { recursive: true });
 
   const sheetOf = async (run: string, file: string, title: string) => {
-    const drawn = await drawFromCheckpoint(checkpointPath(home, run), run, { ...DEFAULT_SAMPLE, ema: true });
-    await writeSheet(file, drawn.images, drawn.classNames.length, drawn.size, drawn.size, drawn.channels as 1 | 3, drawn.classNames, { title, scale: 2 });
+    const drawn = await drawFromCheckpoint(checkpointPath(home, run), run, { ...DEFAULT_SAMPLE, ema: true, upsampler: upsamplerFor(home, loadRun(home, run)) });
+    const { images, size } = drawn.large ?? drawn;
+    await writeSheet(file, images, drawn.classNames.length, size, size, drawn.channels as 1 | 3, drawn.classNames, { title, scale: drawn.large ? 1 : 2 });
     return drawn;
   };
   const pretrainedSheet = join(out, 'default-model.png');

@@ -32,7 +32,8 @@ function row(name: string, s: FontSetFigures): string {
 
 export function describeOutlinesReport(r: OutlinesReport): string {
   const head = `run ${r.run} step ${r.step} (${r.weights} weights), ${r.generated.fonts.length} alphabet${r.generated.fonts.length === 1 ? '' : 's'}, ` +
-    `DDIM ${r.sampler.steps}, CFG ${r.sampler.cfg}, seeds from ${r.sampler.seed}; each built into an OTF as export --format otf builds it\n`;
+    `DDIM ${r.sampler.steps}, CFG ${r.sampler.cfg}, seeds from ${r.sampler.seed}; each built into an OTF as export --format otf builds it, ` +
+    `traced from ${r.tracedAt}-px glyphs\n`;
   const header = `  ${''.padEnd(NAME_WIDTH)}${COLUMNS.map(([name, width]) => name.padStart(width)).join('')}\n`;
   const fileRows = r.fontFiles ? r.fontFiles.fonts.map((f) => row(`  ${shortName(f.name)}`, { ...f, fonts: 1 })) : [];
   return (

@@ -22,6 +22,8 @@ export interface EvalCommand {
   json?: boolean;
   style?: boolean;
   outlines?: boolean;
+  /** false (--no-upsample): with --outlines, trace at the model's size even where the run has an upsampler. */
+  upsample?: boolean;
   alphabets?: number;
   given?: string;
   completionFonts?: number;
@@ -67,6 +69,7 @@ async function runOutlinesEval(home: string, opts: EvalCommand): Promise<void> {
     steps: opts.steps,
     cfg: opts.cfg,
     fontFiles: opts.font,
+    upsample: opts.upsample,
     onProgress: progressLine,
   });
   if (process.stderr.isTTY) process.stderr.write('\n');

@@ -6,6 +6,7 @@ import type { ExportFormat } from '../export/index.ts';
 import { fontloomHome } from '../home.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
+import { upsamplerFor } from '../jobs/upsampler.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 
 export interface ExportCommandOptions {
@@ -23,6 +24,8 @@ export interface ExportCommandOptions {
   sizes?: number[];
   zip?: boolean;
   threshold?: number;
+  /** false (--no-upsample): export at the model's size even where the run has an upsampler. */
+  upsample?: boolean;
 }
 
 export async function runExport(opts: ExportCommandOptions): Promise<void> {
@@ -40,15 +43,17 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
     ...drawing,
     eta: 0, // deterministic DDIM: the same seed exports the same letters
     ema: opts.ema ?? false,
+    upsampler: opts.upsample === false ? null : upsamplerFor(home, run),
     onStep: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2Ksampling ${done}/${total}`);
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
+  const { images, size } = drawn.large ?? drawn;
   const result = await exportGlyphs({
-    images: drawn.images,
-    height: drawn.size,
-    width: drawn.size,
+    images,
+    height: size,
+    width: size,
     channels: drawn.channels,
     classNames: drawn.classNames,
     format: opts.format,

@@ -14,6 +14,7 @@ import { fontloomHome } from '../home.ts';
 import { completionData, drawFromCheckpoint, glyphToBase64, type Drawn } from '../jobs/generate.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
+import { upsamplerFor } from '../jobs/upsampler.ts';
 import { readCheckpoint } from '../engine/checkpoint.ts';
 import sharp from 'sharp';
 
@@ -57,11 +58,17 @@ async function openRun(opts: FontDrawOptions) {
       style,
       refine: opts.refine,
       completeFrom: completeFrom && { ...completeFrom, strength: opts.strength },
+      upsampler: upsamplerFor(home, run),
       onStep: (done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${what}: ${done}/${total}`);
       },
-    });
+    }).then(atShownSize);
   return { home, run, backend, ckpt, draw };
+}
+
+/** Drawn glyphs as files show them: at the upsampler's 128 pixels where the run has one (given letters upsampled as given). */
+function atShownSize(drawn: Drawn): Drawn {
+  return drawn.large ? { ...drawn, images: drawn.large.images, size: drawn.large.size, large: null } : drawn;
 }
 
 async function letterPngs(drawn: Pick<Drawn, 'images' | 'size' | 'channels' | 'classNames'>, folder: string): Promise<ExportFile[]> {
@@ -149,7 +156,7 @@ export async function runComplete(opts: FontDrawOptions & { from: string; letter
   const drawn = await draw(spec, opts.seed, 'completing');
   // The given letters stay exactly as given.
   const per = drawn.size * drawn.size * drawn.channels;
-  for (const [letter, glyph] of given.letters) drawn.images.set(glyph, drawn.classNames.indexOf(letter) * per);
+  for (const [letter, glyph] of given.letters) if (glyph.length === per) drawn.images.set(glyph, drawn.classNames.indexOf(letter) * per);
   const givenNames = [...given.letters.keys()].join('');
   const files = [...(await letterPngs(drawn, ''))];
   const title = `${run.name} · ${givenNames} given (${name}), the rest drawn · seed ${opts.seed}`;

@@ -107,6 +107,7 @@ export function buildProgram(): Command {
       .option('--per-letter', 'a style model: draw each letter on its own, without a shared style'),
   )
     .option('--eta <x>', "DDIM's η (0: deterministic)", etaValue, DEFAULT_SAMPLE.eta)
+    .option('--no-upsample', "draw at the model's own size only (runs on the default dataset are drawn at 128 px by its upsampler)")
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(lazy(() => import('./sample.ts'), (c) => c.runSample));
 
@@ -124,6 +125,7 @@ export function buildProgram(): Command {
     .option('--sizes <px,...>', 'glyph PNG sizes in pixels (png), e.g. 32,128', pixelSizes, [32])
     .option('--zip', 'also write a .zip of the folder (png, svg)')
     .option('--threshold <t>', 'grey level (1–254) where ink begins when tracing (svg, otf)', greyLevel, 128)
+    .option('--no-upsample', "draw at the model's own size only (runs on the default dataset are drawn at 128 px by its upsampler)")
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(lazy(() => import('./export.ts'), (c) => c.runExport));
 
@@ -179,6 +181,7 @@ export function buildProgram(): Command {
     .option('--font <file...>', 'with --style: also complete these font files (not in the dataset) and score them; with --outlines: also measure these font files from their own outlines')
     .option('--style-cfg <s>', "with --style: guidance on style (default: --cfg)", positiveNumber('--style-cfg'))
     .option('--refine <steps>', 'with --style: steps refining a completion\'s style on the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)
+    .option('--no-upsample', "with --outlines: trace the run's glyphs (and the real fonts) at the model's own size, not the upsampler's 128 px")
     .option('--strength <s>', `with --style: how far completion noises the nearest training font's letters (1: from pure noise; default: enough to cover ${COMPLETION_COVER}× its error on the given letters)`, startStrength)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--json', 'the report as one JSON line')

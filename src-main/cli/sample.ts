@@ -8,9 +8,11 @@ import { fontloomHome } from '../home.ts';
 import { drawFromCheckpoint } from '../jobs/generate.ts';
 import { DEFAULT_RUN, ensureDefaultModel } from '../jobs/default-model.ts';
 import { checkpointPath, loadRun } from '../jobs/run.ts';
+import { upsamplerFor } from '../jobs/upsampler.ts';
 
 /** `fontloom sample`'s flags: how glyphs are drawn (as the font commands take them), and what to draw. */
-export type SampleCommand = FontDrawOptions & { eta: number; alphabets?: number; perLetter?: boolean };
+/** `upsample`: false (--no-upsample) draws at the model's size even where the run has an upsampler. */
+export type SampleCommand = FontDrawOptions & { eta: number; alphabets?: number; perLetter?: boolean; upsample?: boolean };
 
 export async function runSample(opts: SampleCommand): Promise<void> {
   if (opts.alphabets !== undefined) {
@@ -28,15 +30,17 @@ export async function runSample(opts: SampleCommand): Promise<void> {
     ...opts,
     ema: opts.ema ?? false,
     ...(opts.perLetter && { style: { kind: 'none' as const } }),
+    upsampler: opts.upsample === false ? null : upsamplerFor(home, run),
     onStep: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2Ksampling ${done}/${total}`);
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
-  const { size, channels, classNames } = drawn;
+  const { channels, classNames } = drawn;
+  const { images, size } = drawn.large ?? drawn;
   const style = drawn.style ? ' · one style' : opts.perLetter ? ' · letter by letter' : '';
   const title = `${run.name} · step ${drawn.step} · ${opts.ema ? 'EMA' : 'model'} · ${opts.sampler} ${drawn.steps}, cfg ${opts.cfg}, seed ${opts.seed}${style}`;
-  await writeSheet(opts.out, drawn.images, classNames.length, size, size, channels as 1 | 3, classNames, { title });
+  await writeSheet(opts.out, images, classNames.length, size, size, channels as 1 | 3, classNames, { title });
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`fontloom: ${opts.out} (${classNames.length} glyphs in ${seconds.toFixed(1)} s on ${backend.name}: ${backend.adapter})\n`);
 }

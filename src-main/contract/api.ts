@@ -233,8 +233,15 @@ export interface Generation {
    */
   style: GenerationStyle | null;
   sheet: Png;
-  /** One image per class at the model's size (32×32). */
+  /** One image per class, `size` pixels square. */
   glyphs: Png[];
+  /**
+   * Pixels per glyph side as shown and exported: the model's own (32), or 128 where the run has
+   * the default dataset's upsampler, which draws the model's glyphs four times finer.
+   */
+  size: number;
+  /** The model's own size, where the glyphs were upsampled from it; null where they were not. */
+  upsampledFrom: number | null;
   seconds: number;
 }
 

@@ -7,7 +7,7 @@ import { UserError } from '../errors.ts';
 
 export interface SheetOptions {
   title?: string;
-  /** Integer nearest-neighbour upscaling factor; default 4. */
+  /** Integer nearest-neighbour upscaling factor; default: about 128 px per glyph (4 for 32-px glyphs, 1 for 128). */
   scale?: number;
   /** Glyphs per row; default 13 (A–Z in two rows). */
   columns?: number;
@@ -36,7 +36,8 @@ const TITLE_FONT_PX = 13;
 const FONT_FAMILY = 'DejaVu Sans, sans-serif';
 
 export function sheetLayout(n: number, height: number, width: number, opts: SheetOptions = {}): SheetLayout {
-  const scale = opts.scale ?? 4;
+  // By default glyphs show about 128 px tall: a 32-px glyph four times, a 128-px one as it is.
+  const scale = opts.scale ?? Math.max(1, Math.floor(128 / height));
   const columnsWanted = opts.columns ?? 13;
   requirePositiveInteger(scale, 'Sheet scale');
   requirePositiveInteger(columnsWanted, 'Sheet columns');

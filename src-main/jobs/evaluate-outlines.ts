@@ -1,7 +1,8 @@
 // `fontloom eval --outlines`: how a run's exported fonts look as outlines, beside real fonts. Each
 // alphabet the run draws (seeds S … S+N−1, as `fontloom export --format otf --seed` would draw it)
 // becomes the OTF that export writes, built in memory by the exporter itself; the real held-out
-// fonts of the run's dataset go through the very same pipeline from their 32-px glyphs, for scale;
+// fonts of the run's dataset go through the very same pipeline from their glyphs at the size the
+// run's glyphs are traced at (128 px where the run has the default dataset's upsampler, else 32), for scale;
 // font files given with --font are measured from their own outlines (eval/outline-fonts.ts).
 import { existsSync } from 'node:fs';
 import opentype from 'opentype.js';
@@ -16,7 +17,10 @@ import { completeAlphabets } from '../eval/style-metrics.ts';
 import { otfOfGlyphs } from '../export/index.ts';
 import { checkLetterClasses } from '../export/otf.ts';
 import { UserError } from '../errors.ts';
+import { readGlyphSet, type GlyphSet } from '../data/glyphset.ts';
+import { DEFAULT_LARGE_DATASET } from '../data/large-glyphs.ts';
 import { drawFromCheckpoint } from './generate.ts';
+import { upsamplerFor } from './upsampler.ts';
 import { checkpointPath, loadRun, measuringData } from './run.ts';
 
 /** Held-out fonts traced for scale, at most: each is a trace and a font build of 26 glyphs. */
@@ -30,6 +34,8 @@ export interface EvaluateOutlinesOptions {
   cfg?: number;
   /** Font files measured from their own outlines. */
   fontFiles?: string[];
+  /** false: trace the glyphs at the model's size even where the run has an upsampler (today's 32-px fonts). */
+  upsample?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -43,9 +49,11 @@ export interface OutlinesReport {
   step: number;
   weights: string;
   sampler: SampleOptions;
+  /** Pixels per glyph side as traced: the model's size, or the upsampler's. */
+  tracedAt: number;
   /** The run's alphabets as `export --format otf` builds them. */
   generated: OutlineRow;
-  /** Real held-out fonts' 32-px glyphs through the same tracing and font build; null without held-out fonts. */
+  /** Real held-out fonts' glyphs at `tracedAt` pixels through the same tracing and font build; null without held-out fonts. */
   realTraced: OutlineRow | null;
   /** Font files from their own outlines: not rendered the same way (no 32-px bitmap, no tracing). */
   fontFiles: OutlineRow | null;
@@ -74,34 +82,38 @@ export async function evaluateRunOutlines(home: string, id: string, opts: Evalua
   });
   const read: LetterReader = (images, n) => classifier.predict(images, n);
   const warnings: string[] = [];
+  const upsampler = opts.upsample === false ? null : upsamplerFor(home, run);
+  // The real fonts at the size the run's glyphs are traced at: the default dataset drawn at 128 px.
+  const realSet: GlyphSet = upsampler ? await readGlyphSet(DEFAULT_LARGE_DATASET) : data.set;
+  if (realSet.count !== data.set.count) throw new UserError(`${DEFAULT_LARGE_DATASET} does not hold the run's dataset's ${data.set.count} glyphs: rebuild it with npm run data:build`);
   try {
     const generated: FontFigures[] = [];
     let step = 0;
     for (let i = 0; i < opts.alphabets; i++) {
       const seed = opts.seed + i;
       progress(`drawing alphabet ${i + 1}/${opts.alphabets} (seed ${seed})`);
-      const drawn = await drawFromCheckpoint(file, run.id, { ...sampler, seed, ema: opts.weights === 'ema' });
+      const drawn = await drawFromCheckpoint(file, run.id, { ...sampler, seed, ema: opts.weights === 'ema', upsampler });
       if (drawn.classNames.join('') !== classNames.join('')) {
         throw new UserError(`run ${run.id} draws ${drawn.classNames.join('')}, but its dataset ${dataPath} holds ${classNames.join('')}: the letters cannot be compared`);
       }
       step = drawn.step;
-      const glyphs = { images: drawn.images, height: drawn.size, width: drawn.size, channels: drawn.channels, classNames };
-      const font = await tracedFont(glyphs, `seed ${seed}`, warnings);
-      generated.push(await measureFont(font, `seed ${seed}`, classNames, read, drawn.size));
+      const { images, size } = drawn.large ?? drawn;
+      const font = await tracedFont({ images, height: size, width: size, channels: drawn.channels, classNames }, `seed ${seed}`, warnings);
+      generated.push(await measureFont(font, `seed ${seed}`, classNames, read, data.height));
     }
 
     const held = completeAlphabets(data.set, data.val, classNames.length);
     const real: FontFigures[] = [];
-    const per = data.height * data.width * data.channels;
+    const per = realSet.height * realSet.width * realSet.channels;
     for (const [a, fontId] of held.fonts.slice(0, REAL_FONTS).entries()) {
       const name = data.set.fonts[fontId]?.name ?? `font ${fontId}`;
       progress(`tracing held-out font ${a + 1}/${Math.min(REAL_FONTS, held.fonts.length)} (${name})`);
       const images = new Uint8Array(classNames.length * per);
       for (let c = 0; c < classNames.length; c++) {
         const item = held.items[a * classNames.length + c];
-        images.set(data.set.pixels.subarray(item * per, (item + 1) * per), c * per);
+        images.set(realSet.pixels.subarray(item * per, (item + 1) * per), c * per);
       }
-      const font = await tracedFont({ images, height: data.height, width: data.width, channels: data.channels, classNames }, name, warnings);
+      const font = await tracedFont({ images, height: realSet.height, width: realSet.width, channels: realSet.channels, classNames }, name, warnings);
       real.push(await measureFont(font, name, classNames, read, data.height));
     }
 
@@ -118,6 +130,7 @@ export async function evaluateRunOutlines(home: string, id: string, opts: Evalua
       step,
       weights: opts.weights,
       sampler,
+      tracedAt: realSet.height,
       generated: { summary: summariseFonts(generated), fonts: generated },
       realTraced: real.length > 0 ? { summary: summariseFonts(real), fonts: real } : null,
       fontFiles: files.length > 0 ? { summary: summariseFonts(files), fonts: files } : null,

@@ -8,6 +8,7 @@ import { blendStyles, inventStyle, nearestFont, refineStyle, REFINE_STEPS, repea
 import type { Diffusion, StartFrom } from '../engine/diffusion.ts';
 import type { NoiseSchedule } from '../engine/schedule.ts';
 import { completionStartFrom, trainingFontIndex } from './nearest-font.ts';
+import { upsampleDrawn } from './upsampler.ts';
 import { defaultSamplerSteps, type SampleOptions, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
@@ -28,12 +29,19 @@ export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
    * a start). See jobs/nearest-font.ts.
    */
   completeFrom?: { dataPath: string; valFraction: number; strength?: number };
+  /** The run's upsampler file (jobs/upsampler.ts: upsamplerFor): the glyphs are drawn at 128 pixels too. */
+  upsampler?: string | null;
   onStep?: (done: number, total: number) => void;
 }
 
 export interface Drawn {
-  /** uint8 NHWC, one image per requested class. */
+  /** uint8 NHWC, one image per requested class, at the model's size. */
   images: Uint8Array;
+  /**
+   * The same glyphs at the upsampler's size (128 pixels) where the run has one, given letters
+   * upsampled as given; what sheets and exports show. Null where the run draws at its own size.
+   */
+  large: { images: Uint8Array; size: number } | null;
   classes: number[];
   classNames: string[];
   size: number;
@@ -98,6 +106,19 @@ export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', d: 
   }
 }
 
+/** Drawn glyphs with the letters a completion was given put back exactly as given. */
+function withGivenLetters(images: Uint8Array, classes: readonly number[], classNames: readonly string[], size: number, style: StyleSpec | undefined): Uint8Array {
+  if (style?.kind !== 'glyphs') return images;
+  const per = size * size;
+  const out = images.slice();
+  classes.forEach((c, i) => {
+    const b64 = style.glyphs[classNames[c]];
+    const glyph = b64 ? new Uint8Array(Buffer.from(b64, 'base64')) : null;
+    if (glyph && glyph.length === per) out.set(glyph, i * per);
+  });
+  return out;
+}
+
 /** A run's training data for completions to start from, where the run still has its dataset. */
 export function completionData(run: { data?: string | null; valFraction: number }): DrawRequest['completeFrom'] {
   return run.data && existsSync(run.data) ? { dataPath: run.data, valFraction: run.valFraction } : undefined;
@@ -152,7 +173,9 @@ export async function drawFromCheckpoint(file: string, runName: string, req: Dra
     const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length), start?.start);
     const prior = ckpt.header.stylePriors?.[which];
     const style = code ? { code: [...code], nearestTrainingFont: prior ? nearestFont(prior, code) : null, ...(start && { startedFrom: start.from }) } : null;
-    return { images, classes, classNames, size: ckpt.header.shape.size, channels: ckpt.header.shape.channels, step: ckpt.header.step, steps, style };
+    const { size, channels } = ckpt.header.shape;
+    const large = req.upsampler && channels === 1 ? await upsampleDrawn(req.upsampler, withGivenLetters(images, classes, classNames, size, req.style), classes, size) : null;
+    return { images, classes, classNames, size, channels, step: ckpt.header.step, steps, style, large };
   } finally {
     diffusion.model.dispose();
   }

@@ -48,6 +48,8 @@ export function publicRun(r: StoredRun): Run {
 
 export interface DrawResult {
   images: Uint8Array;
+  /** The glyphs at the upsampler's size (meta.largeSize), where the run has one. */
+  large: Uint8Array | null;
   meta: Extract<WorkerMessage, { type: 'drawn' }>;
 }
 
@@ -217,7 +219,8 @@ export class Jobs {
     };
     try {
       const meta = await this.once({ ...task, task: 'draw', home: this.home, out }, pick, 'drawing glyphs');
-      return { images: new Uint8Array(await readFile(out)), meta };
+      const large = meta.largeSize ? new Uint8Array(await readFile(`${out}.large`)) : null;
+      return { images: new Uint8Array(await readFile(out)), large, meta };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

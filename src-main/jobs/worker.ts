@@ -8,6 +8,7 @@ import { type BackendChoice, type RunActivity, type StyleSpec } from '../contrac
 import { measureTrainStep } from '../engine/runtime/measure.ts';
 import type { PresetName } from '../contract/presets.ts';
 import { completionData, drawFromCheckpoint, type Drawn } from './generate.ts';
+import { upsamplerFor } from './upsampler.ts';
 import { checkpointPath, loadRun, trainRun, type Progress } from './run.ts';
 import { waitForTurn } from './claims.ts';
 import { failHeldRun } from './claims.ts';
@@ -48,7 +49,8 @@ export type WorkerMessage =
   | { type: 'activity'; step: number; doing: RunActivity }
   /** A drawing's denoising steps, for the studio's progress bar. */
   | { type: 'drawing'; done: number; total: number }
-  | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; step: number; steps: number; style: Drawn['style'] }
+  /** `largeSize`: the glyphs were also drawn at this size (the upsampler's), written to `${out}.large`. */
+  | { type: 'drawn'; classes: number[]; classNames: string[]; size: number; channels: number; largeSize: number | null; step: number; steps: number; style: Drawn['style'] }
   | { type: 'evaluated'; run: string; step: number }
   | { type: 'estimated'; secondsPerStep: number; backend: string }
   | { type: 'done'; status: string }
@@ -84,9 +86,15 @@ export async function runTask(task: WorkerTask, send: (m: WorkerMessage) => void
   }
   if (task.task === 'draw') {
     await initBackend('auto', { engines: defaultEngines(run.config.preset) });
-    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, { ...task, eta: 0, completeFrom: completionData(run), onStep: drawingProgress(send) });
+    const drawn = await drawFromCheckpoint(checkpointPath(task.home, run.id), run.id, {
+      ...task, eta: 0, completeFrom: completionData(run), upsampler: upsamplerFor(task.home, run), onStep: drawingProgress(send),
+    });
     await writeFile(task.out, drawn.images);
-    send({ type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels, step: drawn.step, steps: drawn.steps, style: drawn.style });
+    if (drawn.large) await writeFile(`${task.out}.large`, drawn.large.images);
+    send({
+      type: 'drawn', classes: drawn.classes, classNames: drawn.classNames, size: drawn.size, channels: drawn.channels,
+      largeSize: drawn.large?.size ?? null, step: drawn.step, steps: drawn.steps, style: drawn.style,
+    });
     return;
   }
   try {
