@@ -1,7 +1,7 @@
 // `fontloom export` as a user runs it: a real process, a temporary home, a micro run trained for
 // two steps (its letters are noise, which is enough to check the way from checkpoint to files).
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import opentype from 'opentype.js';
@@ -38,12 +38,17 @@ afterAll(async () => {
 });
 
 describe('fontloom export', () => {
-  it('exports a run as an OTF font named as asked, with lowercase shown as the capitals', async () => {
+  it('exports a run as an OTF font named as asked, with lowercase shown as the capitals, and its specimen beside it', async () => {
     const out = join(home, 'Micro.otf');
     const r = await fontloom('export', '--run', runId, '--format', 'otf', '--name', 'Micro Loom', '--out', out, ...sampling);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/lowercase a–z show the same glyphs as A–Z/);
     expect(r.stderr).toContain(out);
+    const specimen = join(home, 'Micro.specimen.png');
+    expect(r.stderr).toContain(`fontloom: specimen ${specimen}`);
+    expect((await readdir(home)).filter((f) => f.startsWith('Micro'))).toEqual(['Micro.otf', 'Micro.specimen.png']);
+    const meta = await sharp(specimen).metadata();
+    expect([meta.format, meta.width]).toEqual(['png', 1600]);
     const bytes = await readFile(out);
     const font = opentype.parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     expect(font.getEnglishName('fontFamily')).toBe('Micro Loom');
@@ -64,6 +69,10 @@ describe('fontloom export', () => {
   it('refuses a font file name that is not .otf and an unknown format before sampling', async () => {
     expectRefusal(await fontloom('export', '--run', runId, '--format', 'otf', '--out', join(home, 'x.ttf')), /x\.ttf.*name it \*\.otf/);
     expectRefusal(await fontloom('export', '--run', runId, '--format', 'ttf', '--out', join(home, 'x.ttf')), /unknown format "ttf": choose sheet, png, svg, otf/);
+    // The font's specimen would land on a folder: refused before sampling, as a folder at the font's own path is.
+    await mkdir(join(home, 'Taken.specimen.png'));
+    expectRefusal(await fontloom('export', '--run', runId, '--format', 'otf', '--out', join(home, 'Taken.otf')), /Taken\.specimen\.png is a folder: choose a new path or remove it first/);
+    expect(existsSync(join(home, 'Taken.otf'))).toBe(false);
     expectRefusal(await fontloom('export', '--run', runId, '--format', 'png', '--sizes', '32,huge', '--out', join(home, 'p')), /--sizes must be whole pixel sizes/);
     expect(existsSync(join(home, 'x.ttf'))).toBe(false);
   }, 60_000);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
 import { zipEntries } from './helpers/zip.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadPath, type FontloomEvent } from '../src-main/contract/api.ts';
+import { downloadPath, specimenImagePath, type FontloomEvent } from '../src-main/contract/api.ts';
 import { createService, type Service } from '../src-main/api/service.ts';
 import { startServer, type WebHost } from '../src-main/web/server.ts';
 import { createHttpClient } from '../src-renderer/lib/api/http.ts';
@@ -118,11 +118,29 @@ describe('the API over HTTP', () => {
       const font = await client.call('exportGeneration', { generation: generation.id, format: 'otf', family: 'Chosen', out: chosen });
       expect(font.path.startsWith(chosen)).toBe(true);
       expect(font.path).toMatch(/\.otf$/);
-      expect(await readdir(chosen)).toEqual([basename(font.path)]);
+      expect(font.specimen).toBe(font.path.replace(/\.otf$/, '.specimen.png'));
+      expect((await readdir(chosen)).sort()).toEqual([basename(font.path), basename(font.specimen!)].sort());
       const mine = join(chosen, 'notes.txt');
       await writeFile(mine, 'mine');
       await expect(client.call('exportGeneration', { generation: generation.id, format: 'sheet', out: mine })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/notes\.txt already exists/) });
       expect(await readFile(mine, 'utf8')).toBe('mine');
+      // Nor over a specimen there: the font is not written either.
+      const mineSpecimen = join(chosen, 'Mine.specimen.png');
+      await writeFile(mineSpecimen, 'mine');
+      await expect(client.call('exportGeneration', { generation: generation.id, format: 'otf', out: join(chosen, 'Mine.otf') })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/Mine\.specimen\.png already exists/) });
+      expect(await readFile(mineSpecimen, 'utf8')).toBe('mine');
+      expect((await readdir(chosen)).filter((f) => f.startsWith('Mine'))).toEqual(['Mine.specimen.png']);
+
+      // The studio shows the specimen (the same through IPC), and a browser opens it in a tab of its own.
+      const shown = await client.call('exportSpecimen', { id: font.id });
+      expect(Buffer.from(shown.png, 'base64').equals(await readFile(font.specimen!))).toBe(true);
+      expect(shown.width).toBe(1600);
+      const opened = await raw(specimenImagePath(font.id), { binary: true });
+      expect(opened.status).toBe(200);
+      expect(opened.headers['content-type']).toBe('image/png');
+      expect(opened.headers['content-disposition']).toBe(`inline; filename="${basename(font.specimen!)}"`);
+      expect(Buffer.from(opened.body, 'latin1').equals(await readFile(font.specimen!))).toBe(true);
+      expect((await raw(specimenImagePath(font.id), { key: null })).status).toBe(401);
 
       // In a browser the file comes down as an attachment, with the key only.
       const download = await raw(downloadPath(font.id), { binary: true });
@@ -151,6 +169,9 @@ describe('the API over HTTP', () => {
     expect([...entries.keys()].sort()).toEqual(svgs.files.map((f) => `${name}/${relative(svgs.path, f).split(sep).join('/')}`).sort());
     expect(entries.size).toBe(27); // A–Z and the specimen
     expect(entries.get(`${name}/A.svg`)!.equals(await readFile(join(svgs.path, 'A.svg')))).toBe(true);
+
+    // Only a font has a specimen.
+    await expect(client.call('exportSpecimen', { id: svgs.id })).rejects.toMatchObject({ code: 'not-found', message: expect.stringMatching(/is not a font: only a font export has a specimen/) });
 
     // Glyph PNGs asked with a zip: that zip, byte for byte.
     const pngs = await client.call('exportGeneration', { generation: generation.id, format: 'png', sizes: [32, 64], zip: true });

@@ -13,6 +13,7 @@ import { openRegistry, type DatasetRecord, type Registry } from '../data/registr
 import { renderPreview } from '../export/preview.ts';
 import { glyphStrip, renderSheet } from '../export/sheet.ts';
 import { exportGlyphs, exportShape, traceOutlines, type ExportFormat } from '../export/index.ts';
+import { specimenPathFor } from '../export/specimen.ts';
 import { checkpointPath, createRun, deleteRun, loadRun, runConfig, runDir } from '../jobs/run.ts';
 import { loadTrainingData, requireStyleSupport, styleSupport } from '../data/training.ts';
 import { downsampleGlyphs } from '../data/large-glyphs.ts';
@@ -41,6 +42,8 @@ export interface Service extends FontloomApi {
   readonly home: string;
   /** An export the studio made, on disk: for its download (browser) and for showing it (Electron). */
   findExport(id: string): Promise<ExportOnDisk>;
+  /** A font export's specimen PNG on disk: for opening it (a browser tab, or the desktop's image viewer). */
+  findSpecimen(id: string): Promise<string>;
   /** Pauses a training run at a checkpoint and stops; gives that run, if one trained. */
   close(): Promise<Run | null>;
 }
@@ -164,6 +167,14 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     const held = generations.get(id);
     if (!held) throw new NotFound(`no generation "${id}": generate a sheet again (generations are kept while the studio runs)`);
     return held;
+  };
+  const findSpecimen = async (id: string) => {
+    const row = store.getExport(id);
+    if (!row) throw new NotFound(`no export "${id}": export it again`);
+    if (row.format !== 'otf') throw new NotFound(`export ${id} is not a font: only a font export has a specimen`);
+    const path = specimenPathFor(row.path);
+    if (!(await stat(path).catch(() => null))?.isFile()) throw new NotFound(`the font's specimen is no longer at ${path} (moved or removed): export the font again`);
+    return path;
   };
 
   /** Draws in a process of its own; a drawing the client follows by its `job` reports its steps as events. */
@@ -348,6 +359,9 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const chosen = input.out ? await stat(input.out).catch(() => null) : null;
       if (chosen && !chosen.isDirectory()) throw new InvalidInput(`${input.out} already exists: an export never replaces a file; choose a folder or a new name`);
       const out = input.out ? (chosen ? join(input.out, name) : input.out) : join(exportsDir, name);
+      // A font's specimen lands beside it, and is never written over a file either.
+      const specimen = input.format === 'otf' ? specimenPathFor(out) : null;
+      if (specimen && (await stat(specimen).catch(() => null))) throw new InvalidInput(`${specimen} already exists: an export never replaces a file; choose a folder or a new name`);
       const view = shown(held);
       const result = await exportGlyphs({
         images: view.images,
@@ -366,6 +380,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       store.addExport({ id, run: g.run, format: input.format, path: result.path, settings: { ...input, generation: undefined, seeds: g.seeds, sampler: g.sampler, steps: g.steps, cfg: g.cfg, ema: g.ema } });
       return { ...result, id };
     },
+    exportSpecimen: async (input) => pngOf(await readFile(await findSpecimen(input.id))),
   };
 
   return {
@@ -386,6 +401,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const zipThere = zip && (await stat(zip).catch(() => null))?.isFile();
       return { path: row.path, download: zipThere ? zip : null };
     },
+    findSpecimen,
     on(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

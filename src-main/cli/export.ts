@@ -1,5 +1,5 @@
 // `fontloom export`: draws one glyph per class from a run's checkpoint (as `fontloom sample`
-// does) and writes it as a sheet, a PNG glyph set, SVG outlines or an OTF font.
+// does) and writes it as a sheet, a PNG glyph set, SVG outlines or an OTF font (with its specimen).
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
 import { type BackendChoice, type SamplerName } from '../contract/api.ts';
 import type { ExportFormat } from '../export/index.ts';
@@ -70,5 +70,6 @@ export async function runExport(opts: ExportCommandOptions): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const zip = result.zip ? ` and ${result.zip}` : '';
   process.stderr.write(`fontloom: ${result.path}${zip} (${opts.format}, ${drawn.classNames.length} glyphs in ${seconds.toFixed(1)} s on ${backend.name})\n`);
+  if (result.specimen) process.stderr.write(`fontloom: specimen ${result.specimen} (the font set as type, 12 to 96 pt)\n`);
 }
 

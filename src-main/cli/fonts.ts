@@ -166,7 +166,7 @@ export async function runComplete(opts: FontDrawOptions & { from: string; letter
   if (opts.otf) {
     const result = await exportGlyphs({ images: drawn.images, height: drawn.size, width: drawn.size, channels: drawn.channels, classNames: drawn.classNames, format: 'otf', out: opts.otf, family: opts.family ?? `Completed ${givenNames}`, style: 'Regular' });
     for (const warning of result.warnings) process.stderr.write(`fontloom: warning: ${warning}\n`);
-    font = `, font ${result.path}`;
+    font = `, font ${result.path} with its specimen ${result.specimen}`;
   }
   const from = drawn.style?.startedFrom ? ` (redrawn from ${drawn.style.startedFrom.font}, the training font nearest to them)` : '';
   done(`${opts.out}: ${givenNames} as given, ${drawn.classNames.length - given.letters.size} letters drawn in their style${from}${font}, on ${backend.name}`, started);

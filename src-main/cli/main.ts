@@ -117,7 +117,7 @@ export function buildProgram(): Command {
       .description("draw A–Z from a run's checkpoint and export it: a sheet, PNG glyphs, SVG outlines or an OTF font")
       .requiredOption('--run <id>', 'run id')
       .requiredOption('--format <f>', 'sheet, png, svg or otf', exportFormat)
-      .requiredOption('--out <path>', 'a .png (sheet) or .otf file, or a new folder (png, svg)')
+      .requiredOption('--out <path>', 'a .png (sheet) or .otf file (its specimen beside it, .specimen.png), or a new folder (png, svg)')
       .option('--ema', 'use the EMA weights'),
   )
     .option('--name <family>', "font family name (otf; default: the run's name)")
@@ -137,7 +137,7 @@ export function buildProgram(): Command {
       .requiredOption('--from <path>', 'a folder of letter images (A.png, H.png, … any size, dark-on-light or light-on-dark) or a font file (.ttf, .otf, .woff)')
       .option('--letters <ABC>', 'which letters of --from are given (default: every letter found)')
       .requiredOption('--out <dir>', 'a new folder: OUT/A.png … OUT/Z.png (given letters as given) and OUT/sheet.png')
-      .option('--otf <file.otf>', 'also export the finished font')
+      .option('--otf <file.otf>', 'also export the finished font (and its specimen, .specimen.png)')
       .option('--name <family>', 'font family name for --otf')
       .option('--model-weights', 'draw with the trained weights instead of their EMA')
       .option('--refine <steps>', 'steps refining the style read from the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)

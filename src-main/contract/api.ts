@@ -292,9 +292,12 @@ export interface ExportResult {
   id: string;
   /** The folder written (or the one file, for a sheet or a font). */
   path: string;
+  /** Every file written, a font's specimen included. */
   files: string[];
   /** A zip of the same files, when asked for. */
   zip: string | null;
+  /** A font's specimen, beside it: `X.otf` → `X.specimen.png` (`exportSpecimen` shows it). */
+  specimen?: string;
   warnings: string[];
 }
 
@@ -455,6 +458,8 @@ export const inputs = {
     /** Where to write; default: the run's exports folder. */
     out: z.string().optional(),
   }),
+  /** A font export's specimen (`ExportResult.specimen`), as the studio shows it. */
+  exportSpecimen: z.object({ id }),
 } as const;
 
 export type Method = keyof typeof inputs;
@@ -488,6 +493,7 @@ export interface Outputs {
   reroll: Generation;
   outlines: { svg: string[]; warnings: string[] };
   exportGeneration: ExportResult;
+  exportSpecimen: Png;
 }
 
 /** What every binding offers: one call per method, and events. */
@@ -523,6 +529,7 @@ export const ROUTES: Record<Method, { verb: 'GET' | 'POST' | 'DELETE'; path: str
   reroll: { verb: 'POST', path: '/api/generations/:generation/reroll' },
   outlines: { verb: 'POST', path: '/api/generations/:generation/outlines' },
   exportGeneration: { verb: 'POST', path: '/api/generations/:generation/export' },
+  exportSpecimen: { verb: 'GET', path: '/api/exports/:id/specimen' },
 };
 
 /**
@@ -537,6 +544,11 @@ export const TOKEN_HEADER = 'x-fontloom-token';
  */
 export function downloadPath(exportId: string): string {
   return `/api/exports/${encodeURIComponent(exportId)}/download`;
+}
+
+/** Where a browser opens a font export's specimen, the PNG itself, to view it at full size in a tab of its own. */
+export function specimenImagePath(exportId: string): string {
+  return `/api/exports/${encodeURIComponent(exportId)}/specimen.png`;
 }
 
 /** Browser mode only: files dropped or picked are uploaded here before `importDataset`. */

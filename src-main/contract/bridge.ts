@@ -13,6 +13,8 @@ export interface FontloomBridge {
   chooseFolder(title: string): Promise<string | null>;
   /** Opens the system's file manager at an export the studio made (`ExportResult.id`), selected. */
   showExport(id: string): Promise<BridgeResult>;
+  /** Opens a font export's specimen (`ExportResult.specimen`) in the system's image viewer. */
+  openSpecimen(id: string): Promise<BridgeResult>;
 }
 
 declare global {

@@ -5,4 +5,5 @@ export const CHANNELS = {
   openDataset: 'fontloom:open-dataset',
   chooseFolder: 'fontloom:choose-folder',
   showExport: 'fontloom:show-export',
+  openSpecimen: 'fontloom:open-specimen',
 } as const;

@@ -1,10 +1,12 @@
 // The API over IPC: each call's method name and input checked against the contract before the
 // service sees it, errors returned as ApiErrorBody (Electron would otherwise wrap them in its
-// own words), events forwarded to the window, native dialogs for files and folders, and the file
-// manager opened at an export (only one the studio made: the window names it by its id).
+// own words), events forwarded to the window, native dialogs for files and folders, the file
+// manager opened at an export and a font's specimen opened in the image viewer (only files the
+// studio made: the window names the export by its id).
 import { BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } from 'electron';
 import { errorAnswer, InvalidInput } from '../api/boundary.ts';
 import type { Service } from '../api/service.ts';
+import { UserError } from '../errors.ts';
 import type { BridgeResult } from '../contract/bridge.ts';
 import { CHANNELS } from './channels.ts';
 import { fromStudio, type WindowFiles } from './window.ts';
@@ -28,6 +30,19 @@ export async function showExport(service: Service, id: unknown): Promise<BridgeR
   try {
     if (typeof id !== 'string') throw new InvalidInput('showExport needs an export id');
     shell.showItemInFolder((await service.findExport(id)).path);
+    return { ok: true, value: null };
+  } catch (err) {
+    return { ok: false, error: errorAnswer(err).body };
+  }
+}
+
+/** Opens a font export's specimen in the system's image viewer; a viewer's refusal is said with the file's path. */
+export async function openSpecimen(service: Service, id: unknown): Promise<BridgeResult> {
+  try {
+    if (typeof id !== 'string') throw new InvalidInput('openSpecimen needs an export id');
+    const path = await service.findSpecimen(id);
+    const failed = await shell.openPath(path);
+    if (failed) throw new UserError(`Could not open the specimen ${path}: ${failed}`);
     return { ok: true, value: null };
   } catch (err) {
     return { ok: false, error: errorAnswer(err).body };
@@ -68,11 +83,12 @@ export function bindApi(service: Service, files: WindowFiles): () => void {
     }),
   );
   ipcMain.handle(CHANNELS.showExport, guard((_, id: unknown) => showExport(service, id)));
+  ipcMain.handle(CHANNELS.openSpecimen, guard((_, id: unknown) => openSpecimen(service, id)));
   const forward = service.on((event) => {
     for (const window of BrowserWindow.getAllWindows()) if (!window.isDestroyed()) window.webContents.send(CHANNELS.event, event);
   });
   return () => {
     forward();
-    for (const channel of [CHANNELS.call, CHANNELS.openDataset, CHANNELS.chooseFolder, CHANNELS.showExport]) ipcMain.removeHandler(channel);
+    for (const channel of [CHANNELS.call, CHANNELS.openDataset, CHANNELS.chooseFolder, CHANNELS.showExport, CHANNELS.openSpecimen]) ipcMain.removeHandler(channel);
   };
 }

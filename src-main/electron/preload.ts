@@ -19,6 +19,7 @@ const bridge: FontloomBridge = {
   openDataset: (kind) => ipcRenderer.invoke(CHANNELS.openDataset, kind) as Promise<string | null>,
   chooseFolder: (title) => ipcRenderer.invoke(CHANNELS.chooseFolder, title) as Promise<string | null>,
   showExport: (id) => ipcRenderer.invoke(CHANNELS.showExport, id) as Promise<BridgeResult>,
+  openSpecimen: (id) => ipcRenderer.invoke(CHANNELS.openSpecimen, id) as Promise<BridgeResult>,
 };
 
 contextBridge.exposeInMainWorld('fontloom', bridge);

@@ -1,11 +1,12 @@
 // One way out for generated glyphs, used by the CLI and the API: a sample sheet, a PNG glyph
-// set, SVG outlines or an OTF font, written atomically (see write.ts).
+// set, SVG outlines or an OTF font with its specimen beside it, written atomically (see write.ts).
 import type { EXPORT_FORMATS, ExportResult } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { fileNames, glyphPngs, type ExportFile } from './glyphs.ts';
 import { placeGlyph, verticalMetrics } from './metrics.ts';
 import { buildOtf, checkLetterClasses, sanitiseFontNames } from './otf.ts';
 import { renderSheet } from './sheet.ts';
+import { renderSpecimen, specimenPathFor } from './specimen.ts';
 import { glyphSvg, previewSvg, specimenSvg } from './svg.ts';
 import { traceGlyphs, type GlyphImages, type TraceOptions } from './trace.ts';
 import { checkDestination, writeStaged, type ExportShape } from './write.ts';
@@ -14,7 +15,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportRequest extends GlyphImages, TraceOptions {
   format: ExportFormat;
-  /** A *.png file (sheet), a *.otf file (otf), or a folder to create (png, svg). */
+  /** A *.png file (sheet), a *.otf file (otf, its specimen beside it as *.specimen.png), or a folder to create (png, svg). */
   out: string;
   /** PNG set: glyph heights in pixels; default [32]. */
   sizes?: number[];
@@ -35,8 +36,9 @@ export async function exportGlyphs(req: ExportRequest): Promise<Omit<ExportResul
   if (req.format === 'otf') checkLetterClasses(req.classNames);
   const warnings = req.zip && !zip ? [`a ${req.format} export is one file: no zip written.`] : [];
   const made = await exportFiles(req);
-  const written = await writeStaged(req.out, shape, made.files, zip);
-  return { ...written, warnings: [...warnings, ...made.warnings] };
+  const { beside, ...written } = await writeStaged(req.out, shape, made.files, zip, made.beside);
+  const specimen = req.format === 'otf' ? { specimen: beside[0] } : {};
+  return { ...written, files: [...written.files, ...beside], ...specimen, warnings: [...warnings, ...made.warnings] };
 }
 
 /** Whether an export is one file (a sheet, a font) or a folder of them (glyph PNGs, SVGs). */
@@ -51,6 +53,7 @@ export async function checkExportTarget(format: ExportFormat, out: string, zipAs
   checkOutName(format, out);
   const zip = zipAsked && shape === 'folder';
   await checkDestination(out, shape, zip);
+  if (format === 'otf') await checkDestination(specimenPathFor(out), 'file', false);
   return { shape, zip };
 }
 
@@ -60,16 +63,23 @@ export async function traceOutlines(input: GlyphImages, opts: TraceOptions = {})
   return { svg: traced.glyphs.map((glyph) => previewSvg(glyph, traced.cell)), warnings: traced.warnings };
 }
 
-async function exportFiles(req: ExportRequest): Promise<{ files: ExportFile[]; warnings: string[] }> {
+/** An export's files, and those written beside it (a font's specimen). */
+interface ExportFiles {
+  files: ExportFile[];
+  beside: ExportFile[];
+  warnings: string[];
+}
+
+async function exportFiles(req: ExportRequest): Promise<ExportFiles> {
   switch (req.format) {
     case 'sheet':
-      return { files: [{ path: '', bytes: await sheetPng(req) }], warnings: [] };
+      return { files: [{ path: '', bytes: await sheetPng(req) }], beside: [], warnings: [] };
     case 'png':
-      return { files: await glyphPngs(req, req.sizes), warnings: [] };
+      return { files: await glyphPngs(req, req.sizes), beside: [], warnings: [] };
     case 'svg':
-      return svgFiles(req);
+      return { ...(await svgFiles(req)), beside: [] };
     case 'otf':
-      return otfFile(req);
+      return otfFiles(req);
   }
 }
 
@@ -92,9 +102,11 @@ async function svgFiles(req: ExportRequest): Promise<{ files: ExportFile[]; warn
   return { files, warnings };
 }
 
-async function otfFile(req: ExportRequest): Promise<{ files: ExportFile[]; warnings: string[] }> {
+/** The font, and its specimen set from the font's own bytes. */
+async function otfFiles(req: ExportRequest): Promise<ExportFiles> {
   const { bytes, warnings } = await otfOfGlyphs(req);
-  return { files: [{ path: '', bytes }], warnings };
+  const specimen = await renderSpecimen(bytes);
+  return { files: [{ path: '', bytes }], beside: [{ path: specimenPathFor(req.out), bytes: specimen.png }], warnings };
 }
 
 /** The font `export --format otf` writes, in memory: traced, placed and built as it is (eval --outlines measures it). */

@@ -1,6 +1,7 @@
-// Writing an export all at once or not at all: every file (and the zip) goes into a hidden
-// `.partial-…` folder beside the destination and is renamed into place at the end, so a failed
-// export leaves nothing behind and a reader never sees half a glyph set.
+// Writing an export all at once or not at all: every file (the zip, and files that go beside it
+// such as a font's specimen) goes into a hidden `.partial-…` folder beside the destination and is
+// renamed into place at the end, so a failed export leaves nothing behind and a reader never sees
+// half a glyph set, or a font without its specimen.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
@@ -16,6 +17,8 @@ export interface Written {
   path: string;
   files: string[];
   zip: string | null;
+  /** The files written beside `path`, in the order given. */
+  beside: string[];
 }
 
 /** Refuses, before any work, a destination an export would have to clobber or cannot reach. */
@@ -36,10 +39,20 @@ export async function checkDestination(out: string, shape: ExportShape, zip: boo
 
 /**
  * Writes `files` as the one file `out` (shape 'file', exactly one file) or into the folder `out`,
- * plus `out.zip` holding the folder when asked. Returns the final paths.
+ * plus `out.zip` holding the folder when asked, and `beside`: files at their own paths in `out`'s
+ * folder. Returns the final paths. The files beside land first and `out` last, so whoever sees
+ * `out` finds them there too; if `out` cannot land, they are taken back.
  */
-export async function writeStaged(out: string, shape: ExportShape, files: readonly ExportFile[], zip: boolean): Promise<Written> {
+export async function writeStaged(
+  out: string,
+  shape: ExportShape,
+  files: readonly ExportFile[],
+  zip: boolean,
+  beside: readonly ExportFile[] = [],
+): Promise<Written> {
   const target = resolve(out);
+  const besideTargets = beside.map((file) => resolve(file.path));
+  if (besideTargets.some((path) => dirname(path) !== dirname(target))) throw new Error(`files beside ${out} must be in its folder`);
   const staging = join(dirname(target), `.partial-${basename(target)}-${randomBytes(4).toString('hex')}`);
   const name = basename(target);
   try {
@@ -61,12 +74,17 @@ export async function writeStaged(out: string, shape: ExportShape, files: readon
       }
     }
     if (zip) await writeZip(join(staging, `${name}.zip`), name, files);
-    await moveIntoPlace(join(staging, name), target, out);
+    for (const [i, file] of beside.entries()) await writeFile(join(staging, `${name}.beside-${i}`), file.bytes);
+    await moveAllIntoPlace([
+      ...beside.map((file, i) => ({ staged: join(staging, `${name}.beside-${i}`), target: besideTargets[i], shown: file.path })),
+      { staged: join(staging, name), target, shown: out },
+    ]);
     if (zip) await rename(join(staging, `${name}.zip`), `${target}.zip`);
     return {
       path: target,
       files: shape === 'file' ? [target] : files.map((f) => join(target, f.path)),
       zip: zip ? `${target}.zip` : null,
+      beside: besideTargets,
     };
   } catch (err) {
     throw cannotWrite(out, err);
@@ -104,6 +122,20 @@ async function regularFilesUnder(folder: string, inside: string): Promise<string
     else if (entry.isFile()) files.push(path);
   }
   return files;
+}
+
+/** Moves each staged file into place in turn; if one cannot land, those already moved are removed. */
+async function moveAllIntoPlace(moves: readonly { staged: string; target: string; shown: string }[]): Promise<void> {
+  const landed: string[] = [];
+  try {
+    for (const { staged, target, shown } of moves) {
+      await moveIntoPlace(staged, target, shown);
+      landed.push(target);
+    }
+  } catch (err) {
+    await Promise.all(landed.map((path) => rm(path, { force: true })));
+    throw err;
+  }
 }
 
 /** rename() replaces a file; an empty folder left at the destination (a save dialog makes one) goes first. */

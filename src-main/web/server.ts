@@ -237,6 +237,17 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
     await pipeline(body, res).catch(() => res.destroy());
   };
 
+  /** A font export's specimen, shown in the browser's own tab rather than downloaded. */
+  const handleSpecimen = async (res: ServerResponse, id: string) => {
+    const path = await service.findSpecimen(id);
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES['.png'],
+      'content-disposition': `inline; filename="${basename(path).replace(/[^\w.-]/g, '_')}"`,
+      'cache-control': 'no-store',
+    });
+    await pipeline(createReadStream(path), res).catch(() => res.destroy());
+  };
+
   const handleStatic = async (res: ServerResponse, url: URL) => {
     const path = decoded(url.pathname);
     if (!existsSync(join(staticDir, 'index.html'))) {
@@ -266,6 +277,8 @@ export async function startServer(opts: ServerOptions): Promise<WebHost> {
       if (url.pathname === UPLOAD_ROUTE && req.method === 'POST') return await handleUpload(req, res, url);
       const download = /^\/api\/exports\/([^/]+)\/download$/.exec(url.pathname);
       if (download && req.method === 'GET') return await handleDownload(res, decoded(download[1]));
+      const specimen = /^\/api\/exports\/([^/]+)\/specimen\.png$/.exec(url.pathname);
+      if (specimen && req.method === 'GET') return await handleSpecimen(res, decoded(specimen[1]));
       if (url.pathname.startsWith('/api/')) {
         const route = COMPILED.find((r) => r.verb === req.method && r.pattern.test(url.pathname));
         if (!route) {

@@ -35,6 +35,7 @@ test('the Electron window opens the studio with its bridge and without Node', as
     const page = await app.firstWindow();
     await expect(page.getByRole('heading', { name: 'Datasets' })).toBeVisible({ timeout: 60_000 });
     expect(await page.evaluate(() => typeof window.fontloom?.call)).toBe('function');
+    expect(await page.evaluate(() => typeof window.fontloom?.openSpecimen)).toBe('function');
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     await expect(page.getByTestId('dataset-item').first()).toBeVisible();
     // Isolated and sandboxed: the page sees neither Node's require nor its process.

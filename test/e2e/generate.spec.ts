@@ -1,7 +1,8 @@
 // A user's story on the Generate page with the shipped default model: the page says what to do
 // when no run can draw, shows that it is working while it draws, lists every export made with its
-// download (a folder as one zip), and keeps what was drawn — re-rolled letters included — across a
-// reload, in every use: a new font, a finished font, a blend, and a letter-only run's sheet.
+// download (a folder as one zip, a font with its specimen), and keeps what was drawn — re-rolled
+// letters included — across a reload, in every use: a new font, a finished font, a blend, and a
+// letter-only run's sheet.
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -100,7 +101,7 @@ test('draws a new font, showing what it is doing, for how long, and how far', as
   expect(await barWasFilled('working'), 'the bar filled as the server reported its steps').toBe(true);
 });
 
-test('lists two exports in a row, newest first, each downloading what is on disk; a PNG set comes as one zip', async ({}, testInfo) => {
+test('lists two exports in a row, newest first, each downloading what is on disk, the font with its specimen; a PNG set comes as one zip', async ({}, testInfo) => {
   test.setTimeout(2 * DRAWING);
   const panel = page.getByRole('tabpanel', { name: 'New font' });
   const list = page.getByTestId('export-result');
@@ -127,6 +128,23 @@ test('lists two exports in a row, newest first, each downloading what is on disk
   const [font] = await Promise.all([page.waitForEvent('download'), list.nth(0).getByTestId('export-download').click()]);
   expect(font.suggestedFilename()).toMatch(/\.otf$/);
   expect((await readFile((await font.path())!)).equals(await readFile(fontFile))).toBe(true);
+
+  // Under the font, its specimen: the PNG written beside it, shown whole, and opened in a tab of its own.
+  const specimenFile = fontFile.replace(/\.otf$/, '.specimen.png');
+  const specimen = list.nth(0).getByTestId('export-specimen-image');
+  await expect(specimen).toBeVisible();
+  await expect(specimen).toHaveAttribute('alt', /^Specimen of Font “Loom Five”: its name, one line at 12 to 96 pt/);
+  const shown = (await specimen.getAttribute('src'))!;
+  expect(Buffer.from(shown.replace(/^data:image\/png;base64,/, ''), 'base64').equals(await readFile(specimenFile))).toBe(true);
+  expect(await specimen.evaluate((img) => [(img as HTMLImageElement).naturalWidth, img.getBoundingClientRect().width > 300])).toEqual([1600, true]);
+  await expect(list.nth(1).getByTestId('export-specimen')).toHaveCount(0);
+  const open = list.nth(0).getByTestId('export-specimen-open');
+  await expect(open).toHaveText('Open the specimen');
+  await expect(open).toHaveAttribute('target', '_blank');
+  const opened = await page.request.get((await open.getAttribute('href'))!);
+  expect([opened.status(), opened.headers()['content-type']]).toEqual([200, 'image/png']);
+  expect((await opened.body()).equals(await readFile(specimenFile))).toBe(true);
+  await screenshot(page, testInfo, 'generate-2-font-specimen');
 
   // Glyph PNGs at 32 px, no zip asked: the folder downloads as one zip of its 26 PNGs.
   await panel.getByLabel('128×128').uncheck();

@@ -173,6 +173,7 @@ export function createHttpClient(base = '', token?: string): StudioClient {
     walksFolders: true,
     dialogs: null,
     showExport: null,
+    openSpecimen: null,
     async call<M extends Method>(method: M, input: Input<M>): Promise<Outputs[M]> {
       const { url, init } = requestFor(method, input as Record<string, unknown>);
       return (await send(`${base}${url}`, init, token)) as Outputs[M];

@@ -35,6 +35,10 @@ export function createIpcClient(bridge: FontloomBridge): StudioClient {
       const result = await bridge.showExport(id);
       if (!result.ok) throw new ApiError(result.error.error, result.error.code);
     },
+    async openSpecimen(id) {
+      const result = await bridge.openSpecimen(id);
+      if (!result.ok) throw new ApiError(result.error.error, result.error.code);
+    },
     async call<M extends Method>(method: M, input: Input<M>): Promise<Outputs[M]> {
       const result = await bridge.call(method, input);
       if (!result.ok) throw new ApiError(result.error.error, result.error.code, result.error.setting);

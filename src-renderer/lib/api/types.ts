@@ -28,6 +28,8 @@ export interface StudioClient extends FontloomApi {
   readonly dialogs: NativeDialogs | null;
   /** Opens the file manager at an export (`ExportResult.id`), where the binding can (the Electron window). */
   readonly showExport: ((id: string) => Promise<void>) | null;
+  /** Opens a font export's specimen in the image viewer, where the binding can (the Electron window; a browser opens its address). */
+  readonly openSpecimen: ((id: string) => Promise<void>) | null;
 }
 
 /** An error the API reported; its message is written for the user, and `setting` is where its fix lies, if in one. */
