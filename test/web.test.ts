@@ -111,8 +111,9 @@ describe('the API over HTTP', () => {
 
   it('exports into a folder the user chose, and never over a file that is there', async () => {
     const generation = await client.call('generate', { id: 'default', steps: 4 });
-    // The default model's run has the default dataset's upsampler: its glyphs are shown at 128 px.
-    expect([generation.size, generation.upsampledFrom, generation.glyphs[0].width]).toEqual([128, 32, 128]);
+    // The default model's run has the default dataset's upsampler: its glyphs are drawn at 128 px
+    // (the studio's tiles show them at 64).
+    expect([generation.size, generation.upsampledFrom, generation.glyphs[0].width]).toEqual([128, 32, 64]);
     const chosen = await mkdtemp(join(tmpdir(), 'fontloom-chosen-'));
     try {
       const font = await client.call('exportGeneration', { generation: generation.id, format: 'otf', family: 'Chosen', out: chosen });

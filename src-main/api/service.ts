@@ -96,8 +96,20 @@ function shown(held: Omit<HeldGeneration, 'generation'>): { images: Uint8Array; 
   return held.large ?? { images: held.images, size: held.size };
 }
 
-/** Shown glyphs at most this size in the studio's sheet (it is shown pixel for pixel): 128-pixel glyphs halve. */
+/**
+ * The studio shows glyphs at most this size (its sheet pixel for pixel, its tiles about as large):
+ * 128-pixel glyphs halve there, which also keeps a kept result within the browser's storage (an
+ * early model's grainy glyphs compress badly); exports keep every pixel.
+ */
 const SHEET_CELL = 64;
+
+/** The shown glyphs at the studio's size: shrunk by block means to at most SHEET_CELL. */
+function onScreen(held: Omit<HeldGeneration, 'generation'>): { images: Uint8Array; size: number } {
+  const { images, size } = shown(held);
+  if (size <= SHEET_CELL || held.channels !== 1) return { images, size };
+  const factor = Math.ceil(size / SHEET_CELL);
+  return { images: downsampleGlyphs(images, images.length / (size * size), size, factor), size: size / factor };
+}
 
 /** The upload batch folder `path` lies in (home/uploads/<batch>/…), if it lies in one. */
 function uploadBatch(home: string, path: string): string | null {
@@ -186,11 +198,9 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
 
   const sheetOf = async (held: Omit<HeldGeneration, 'generation'>, g: Omit<Generation, 'sheet' | 'glyphs'>) => {
     const title = `${g.run} · step ${g.step} · ${g.ema ? 'EMA' : 'model'} · ${g.sampler} ${g.steps}, cfg ${g.cfg}`;
-    const { images, size } = shown(held);
-    const n = g.classNames.length;
-    if (size <= SHEET_CELL) return pngOf(await renderSheet(images, n, size, size, held.channels as 1 | 3, g.classNames, { title, scale: Math.max(1, Math.floor(SHEET_CELL / size)) }));
-    const factor = Math.ceil(size / SHEET_CELL);
-    return pngOf(await renderSheet(downsampleGlyphs(images, n, size, factor), n, size / factor, size / factor, 1, g.classNames, { title }));
+    const { images, size } = onScreen(held);
+    const scale = Math.max(1, Math.floor(SHEET_CELL / size));
+    return pngOf(await renderSheet(images, g.classNames.length, size, size, held.channels as 1 | 3, g.classNames, { title, scale }));
   };
 
   const handlers: { [M in Method]: (input: ParsedInput<M>) => Promise<Outputs[M]> } = {
@@ -312,7 +322,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
         images, size: meta.size, channels: meta.channels, large: large && meta.largeSize ? { images: large, size: meta.largeSize } : null,
         style: resolved?.spec, styleCfg: input.styleCfg, given: resolved?.given ?? new Map<string, Uint8Array>(),
       };
-      const view = shown(held);
+      const view = onScreen(held);
       const glyphs = await Promise.all(meta.classNames.map((_, k) => glyphPng(view.images, k, view.size, meta.channels)));
       const generation: Generation = { ...base, sheet: await sheetOf(held, base), glyphs, seconds: (performance.now() - started) / 1000 };
       generations.set(generation.id, { ...held, generation });
@@ -335,7 +345,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       }
       const seeds = g.seeds.map((s, k) => (k === input.class ? input.seed : s));
       const glyphs = g.glyphs.slice();
-      const view = shown(held);
+      const view = onScreen(held);
       if (redrawAll) glyphs.splice(0, glyphs.length, ...(await Promise.all(g.classNames.map((_, k) => glyphPng(view.images, k, view.size, held.channels)))));
       else glyphs[input.class] = await glyphPng(view.images, input.class, view.size, held.channels);
       const next: Generation = { ...g, ...(redrawAll && { size: held.size, upsampledFrom: null }), seeds, glyphs, sheet: await sheetOf(held, g), seconds: (performance.now() - started) / 1000 };

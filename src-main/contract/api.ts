@@ -233,7 +233,7 @@ export interface Generation {
    */
   style: GenerationStyle | null;
   sheet: Png;
-  /** One image per class, `size` pixels square. */
+  /** One image per class, for the screen: `size` pixels square, or half that where `size` is 128 (exports keep 128). */
   glyphs: Png[];
   /**
    * Pixels per glyph side as shown and exported: the model's own (32), or 128 where the run has

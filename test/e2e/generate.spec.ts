@@ -98,6 +98,8 @@ test('draws a new font, showing what it is doing, for how long, and how far', as
   await expect(working).toBeHidden();
   await expect(panel.getByTestId('draw-font')).toBeEnabled();
   await expect(panel.getByTestId('glyph-grid').getByRole('button')).toHaveCount(26);
+  // The default model's run draws at 32 px and its upsampler takes the letters to 128.
+  await expect(panel.getByTestId('glyph-size')).toHaveText('drawn at 32 px, upsampled to 128');
   expect(await barWasFilled('working'), 'the bar filled as the server reported its steps').toBe(true);
 });
 
