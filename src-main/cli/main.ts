@@ -124,7 +124,7 @@ export function buildProgram(): Command {
     .option('--style <style>', 'font style name (otf)', 'Regular')
     .option('--sizes <px,...>', 'glyph PNG sizes in pixels (png), e.g. 32,128', pixelSizes, [32])
     .option('--zip', 'also write a .zip of the folder (png, svg)')
-    .option('--threshold <t>', 'grey level (1–254) where ink begins when tracing (svg, otf)', greyLevel, 128)
+    .option('--threshold <t>', 'grey level (1–254) where ink begins when tracing (svg, otf; default: one level for the whole font, from its own grey levels)', greyLevel)
     .option('--no-upsample', "draw at the model's own size only (runs on the default dataset are drawn at 128 px by its upsampler)")
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(lazy(() => import('./export.ts'), (c) => c.runExport));

@@ -491,7 +491,8 @@ export interface Outputs {
   runEvals: Evaluation[];
   generate: Generation;
   reroll: Generation;
-  outlines: { svg: string[]; warnings: string[] };
+  /** `threshold`: the ink level traced at (the one asked for, or the font's own). */
+  outlines: { svg: string[]; warnings: string[]; threshold: number };
   exportGeneration: ExportResult;
   exportSpecimen: Png;
 }

@@ -3,7 +3,7 @@
 import type { EXPORT_FORMATS, ExportResult } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { fileNames, glyphPngs, type ExportFile } from './glyphs.ts';
-import { placeGlyph, verticalMetrics } from './metrics.ts';
+import { placeGlyphs } from './metrics.ts';
 import { buildOtf, checkLetterClasses, sanitiseFontNames } from './otf.ts';
 import { renderSheet } from './sheet.ts';
 import { renderSpecimen, specimenPathFor } from './specimen.ts';
@@ -58,9 +58,9 @@ export async function checkExportTarget(format: ExportFormat, out: string, zipAs
 }
 
 /** Traced outlines of each glyph as SVG over its bitmap cell, for the studio's preview. */
-export async function traceOutlines(input: GlyphImages, opts: TraceOptions = {}): Promise<{ svg: string[]; warnings: string[] }> {
+export async function traceOutlines(input: GlyphImages, opts: TraceOptions = {}): Promise<{ svg: string[]; warnings: string[]; threshold: number }> {
   const traced = await traceGlyphs(input, opts);
-  return { svg: traced.glyphs.map((glyph) => previewSvg(glyph, traced.cell)), warnings: traced.warnings };
+  return { svg: traced.glyphs.map((glyph) => previewSvg(glyph, traced.cell)), warnings: traced.warnings, threshold: traced.threshold };
 }
 
 /** An export's files, and those written beside it (a font's specimen). */
@@ -90,8 +90,7 @@ function sheetPng(req: ExportRequest): Promise<Buffer> {
 
 async function placedGlyphs(req: GlyphImages & TraceOptions) {
   const traced = await traceGlyphs(req, req);
-  const glyphs = traced.glyphs.map((g) => placeGlyph(g.name, g.contours));
-  return { glyphs, metrics: verticalMetrics(glyphs, traced.cell), warnings: traced.warnings };
+  return { ...placeGlyphs(traced.glyphs, traced.cell), warnings: traced.warnings };
 }
 
 async function svgFiles(req: ExportRequest): Promise<{ files: ExportFile[]; warnings: string[] }> {

@@ -103,6 +103,64 @@ export function mapContours(contours: readonly Contour[], f: (p: Point) => Point
   }));
 }
 
+/**
+ * Every point rounded to whole font units, as a font stores them, and what rounding leaves of no
+ * length dropped: a line onto its own start, a cubic whose four points meet, a contour of less
+ * than two segments. Points that lay level or upright with each other still do.
+ */
+export function roundContours(contours: readonly Contour[]): Contour[] {
+  const round = (p: Point): Point => ({ x: Math.round(p.x), y: Math.round(p.y) });
+  const same = (a: Point, b: Point) => a.x === b.x && a.y === b.y;
+  return contours.flatMap((contour) => {
+    const start = round(contour.start);
+    const segments: Segment[] = [];
+    let from = start;
+    for (const s of contour.segments) {
+      const to = round(s.to);
+      if (s.kind === 'line') {
+        if (!same(from, to)) segments.push({ kind: 'line', to });
+      } else {
+        const [c1, c2] = [round(s.c1), round(s.c2)];
+        if (!(same(from, to) && same(from, c1) && same(from, c2))) segments.push({ kind: 'cubic', c1, c2, to });
+      }
+      if (segments.length > 0) from = segments[segments.length - 1].to;
+    }
+    return segments.length >= 2 ? [{ start, segments }] : [];
+  });
+}
+
+/**
+ * Level lines within `zone` of one of `heights` are moved onto it, with the handles at their ends:
+ * the flat feet and tops of a font's letters share its baseline and cap height exactly, while the
+ * overshoot of its round letters, which are curves, stays where it is.
+ */
+export function alignFlats(contours: readonly Contour[], heights: readonly number[], zone: number): Contour[] {
+  return contours.map((contour) => {
+    const segments = contour.segments.map((s): Segment => ({ ...s }));
+    const n = segments.length;
+    const end = (k: number) => segments[(k + n) % n].to;
+    const shifts = new Array<number>(n).fill(0);
+    segments.forEach((s, k) => {
+      const from = end(k - 1);
+      if (s.kind !== 'line' || from.y !== s.to.y) return;
+      const height = heights.find((h) => Math.abs(h - s.to.y) <= zone);
+      if (height === undefined) return;
+      shifts[(k - 1 + n) % n] = height - from.y;
+      shifts[k] = height - s.to.y;
+    });
+    // Node k is the end of segment k and the start of segment k + 1.
+    shifts.forEach((dy, k) => {
+      if (dy === 0) return;
+      const here = segments[k];
+      const move = (p: Point): Point => ({ x: p.x, y: p.y + dy });
+      segments[k] = here.kind === 'cubic' ? { ...here, c2: move(here.c2), to: move(here.to) } : { kind: 'line', to: move(here.to) };
+      const next = segments[(k + 1) % n];
+      if (next.kind === 'cubic') segments[(k + 1) % n] = { ...next, c1: move(next.c1) };
+    });
+    return { start: segments[n - 1].to, segments };
+  });
+}
+
 /** Exact bounds: on-curve points plus each cubic's extrema; null when there is no contour. */
 export function boundsOf(contours: readonly Contour[]): Bounds | null {
   if (contours.length === 0) return null;
