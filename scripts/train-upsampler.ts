@@ -5,15 +5,16 @@
 //   npx tsx scripts/train-upsampler.ts [--steps 4000] [--batch 16] [--width 32] [--depth 3] [--noise 0.08] [--out FILE]
 // --noise: each training input gets Gaussian grain of a standard deviation drawn from 0 to this (in
 // ink units, 0–1), as a diffusion model's glyphs carry, so the upsampler smooths it away rather than
-// drawing it finely.
-import { writeFile, rename } from 'node:fs/promises';
+// drawing it finely. --measure FILE: train nothing, print FILE's held-out figures.
+//   npx tsx scripts/train-upsampler.ts --measure data/default-upsampler.safetensors
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { VAL_FRACTION } from '../src-main/contract/presets.ts';
 import { upsamplingData } from '../src-main/data/large-glyphs.ts';
 import { initBackend, describeBackend } from '../src-main/engine/runtime/backend.ts';
 import { rngFor } from '../src-main/engine/rng.ts';
-import { createUpsampler, encodeUpsampler, UpsamplerTrainer, type UpsamplerBatch } from '../src-main/engine/upsampler.ts';
+import { createUpsampler, decodeUpsampler, encodeUpsampler, UpsamplerTrainer, type UpsamplerBatch } from '../src-main/engine/upsampler.ts';
 import { evaluateUpsampler } from '../src-main/eval/upsampler.ts';
 
 const { values } = parseArgs({
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.002' },
     seed: { type: 'string', default: '0' },
     out: { type: 'string', default: 'data/default-upsampler.safetensors' },
+    measure: { type: 'string' },
   },
 });
 const steps = Number(values.steps);
@@ -38,6 +40,12 @@ const data = await upsamplingData(VAL_FRACTION);
 const { large, small, smallSize, factor, train } = data;
 const bigSize = large.height;
 console.log(`${train.length} training glyphs, ${data.val.length} held out; ${smallSize} → ${bigSize} px`);
+if (values.measure) {
+  const { upsampler, metadata } = decodeUpsampler(new Uint8Array(await readFile(values.measure)), values.measure);
+  console.log(`${values.measure}: trained ${metadata.trained ?? '(no record)'}`);
+  console.log(JSON.stringify(await evaluateUpsampler(upsampler, data), null, 2));
+  process.exit(0);
+}
 const upsampler = createUpsampler({ factor, width: Number(values.width), depth: Number(values.depth), classes: large.classNames.length }, seed);
 const trainer = new UpsamplerTrainer(upsampler, steps, Number(values.lr));
 
