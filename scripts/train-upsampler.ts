@@ -75,7 +75,7 @@ const started = performance.now();
 let recent = 0;
 for (let step = 0; step < steps; step++) {
   const batch = batchAt(step);
-  recent += trainer.trainStep(batch);
+  recent += await trainer.trainStep(batch);
   tf.dispose([batch.x, batch.labels, batch.target]);
   if ((step + 1) % 100 === 0) {
     const seconds = (performance.now() - started) / 1000;
@@ -92,6 +92,6 @@ const metadata = {
   heldOut: JSON.stringify(score),
 };
 const staged = `${values.out}.partial`;
-await writeFile(staged, Buffer.concat(encodeUpsampler(upsampler, metadata)));
+await writeFile(staged, Buffer.concat(await encodeUpsampler(upsampler, metadata)));
 await rename(staged, values.out!);
 console.log(`wrote ${values.out} after ${steps} steps in ${seconds.toFixed(0)} s`);

@@ -46,7 +46,7 @@ describe('upsampler', () => {
     disposeUpsampler(u);
   });
 
-  it('is deterministic: the same seed, the same weights and the same glyphs; a saved one draws the same bytes', () => {
+  it('is deterministic: the same seed, the same weights and the same glyphs; a saved one draws the same bytes', async () => {
     const { small } = rectangles(3, 16);
     const a = createUpsampler(config, 7);
     const b = createUpsampler(config, 7);
@@ -60,34 +60,34 @@ describe('upsampler', () => {
     });
     for (let i = 0; i < 3; i++) {
       const t = batch();
-      trainer.trainStep(t);
+      await trainer.trainStep(t);
       tf.dispose([t.x, t.labels, t.target]);
     }
     trainer.dispose();
     expect([...b.params.get('in.weight')!.dataSync()]).toEqual([...createUpsampler(config, 7).params.get('in.weight')!.dataSync()]);
     expect([...b.params.get('in.weight')!.dataSync()]).not.toEqual([...c.params.get('in.weight')!.dataSync()]);
-    const first = upsampleGlyphs(a, small, 3, 16, [0, 1, 2]);
-    const again = upsampleGlyphs(a, small, 3, 16, [0, 1, 2], 2);
+    const first = await upsampleGlyphs(a, small, 3, 16, [0, 1, 2]);
+    const again = await upsampleGlyphs(a, small, 3, 16, [0, 1, 2], 2);
     expect(first.length).toBe(3 * 64 * 64);
     expect(Buffer.compare(Buffer.from(first), Buffer.from(again))).toBe(0);
-    const saved = decodeUpsampler(new Uint8Array(Buffer.concat(encodeUpsampler(a, { note: 'test' }))), 'memory');
+    const saved = decodeUpsampler(new Uint8Array(Buffer.concat(await encodeUpsampler(a, { note: 'test' }))), 'memory');
     expect(saved.upsampler.config).toEqual(config);
     expect(saved.metadata.note).toBe('test');
-    expect(Buffer.compare(Buffer.from(upsampleGlyphs(saved.upsampler, small, 3, 16, [0, 1, 2])), Buffer.from(first))).toBe(0);
+    expect(Buffer.compare(Buffer.from(await upsampleGlyphs(saved.upsampler, small, 3, 16, [0, 1, 2])), Buffer.from(first))).toBe(0);
     for (const u of [a, b, c, saved.upsampler]) disposeUpsampler(u);
   });
 
-  it('learns: the loss on a few rectangles falls, and training steps leave no tensor behind', () => {
+  it('learns: the loss on a few rectangles falls, and training steps leave no tensor behind', async () => {
     const { small, large } = rectangles(4, 16);
     const u = createUpsampler(config, 0);
     const trainer = new UpsamplerTrainer(u, 60, 5e-3);
     const x = tf.tensor4d(Float32Array.from(small, (v) => v / 255), [4, 16, 16, 1]);
     const labels = tf.tensor1d([0, 1, 2, 3], 'int32');
     const target = tf.tensor4d(Float32Array.from(large, (v) => v / 255), [4, 64, 64, 1]);
-    const first = trainer.trainStep({ x, labels, target });
+    const first = await trainer.trainStep({ x, labels, target });
     const tensors = tf.memory().numTensors;
     let last = first;
-    for (let i = 1; i < 60; i++) last = trainer.trainStep({ x, labels, target });
+    for (let i = 1; i < 60; i++) last = await trainer.trainStep({ x, labels, target });
     expect(tf.memory().numTensors).toBe(tensors);
     expect(last).toBeLessThan(first * 0.5);
     trainer.dispose();
@@ -95,9 +95,9 @@ describe('upsampler', () => {
     disposeUpsampler(u);
   });
 
-  it('refuses a file that is not an upsampler, naming it', () => {
+  it('refuses a file that is not an upsampler, naming it', async () => {
     const u = createUpsampler(config, 0);
-    const bytes = Buffer.concat(encodeUpsampler(u));
+    const bytes = Buffer.concat(await encodeUpsampler(u));
     disposeUpsampler(u);
     const text = bytes.toString('latin1').replace('"fontloom":"upsampler"', '"fontloom":"upsampled"');
     expect(() => decodeUpsampler(new Uint8Array(Buffer.from(text, 'latin1')), 'weights.safetensors')).toThrow(/weights\.safetensors is not a Fontloom upsampler/);

@@ -94,7 +94,7 @@ export function upsamplerLoss(u: Upsampler, x: tf.Tensor4D, labels: tf.Tensor1D,
  * uint8 glyphs (count × size × size, one channel, white ink on black) to uint8 glyphs `factor`
  * times the size, in batches; `labels[i]` is glyph i's letter (or `classes` for none).
  */
-export function upsampleGlyphs(u: Upsampler, glyphs: Uint8Array, count: number, size: number, labels: ArrayLike<number>, batch = 16): Uint8Array {
+export async function upsampleGlyphs(u: Upsampler, glyphs: Uint8Array, count: number, size: number, labels: ArrayLike<number>, batch = 16): Promise<Uint8Array> {
   const big = size * u.config.factor;
   const out = new Uint8Array(count * big * big);
   for (let start = 0; start < count; start += batch) {
@@ -105,7 +105,7 @@ export function upsampleGlyphs(u: Upsampler, glyphs: Uint8Array, count: number, 
       const y = upsample(u, x, tf.tensor1d(Int32Array.from({ length: n }, (_, i) => labels[start + i]), 'int32'));
       return tf.mul(tf.clipByValue(y, 0, 1), 255);
     });
-    const data = values.dataSync();
+    const data = await values.data(); // not dataSync: WebGPU in Node cannot read back synchronously
     values.dispose();
     for (let i = 0; i < data.length; i++) out[start * big * big + i] = Math.round(data[i]);
   }
@@ -117,8 +117,10 @@ export function disposeUpsampler(u: Upsampler): void {
 }
 
 /** The upsampler as safetensors bytes, its config in the metadata. */
-export function encodeUpsampler(u: Upsampler, metadata: Record<string, string> = {}): Uint8Array[] {
-  const tensors: NamedFloats[] = parameterShapes(u.config).map(([name, shape]) => ({ name, shape, values: u.params.get(name)!.dataSync() as Float32Array }));
+export async function encodeUpsampler(u: Upsampler, metadata: Record<string, string> = {}): Promise<Uint8Array[]> {
+  const tensors: NamedFloats[] = await Promise.all(
+    parameterShapes(u.config).map(async ([name, shape]) => ({ name, shape, values: (await u.params.get(name)!.data()) as Float32Array })),
+  );
   return encodeSafetensors(tensors, { ...metadata, fontloom: 'upsampler', config: JSON.stringify(u.config) });
 }
 
@@ -163,14 +165,14 @@ export class UpsamplerTrainer {
     return this.optimizer.step;
   }
 
-  trainStep(batch: UpsamplerBatch): number {
+  async trainStep(batch: UpsamplerBatch): Promise<number> {
     const { lr, beta1 } = oneCycleAt(this.schedule, this.optimizer.step);
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => upsamplerLoss(this.upsampler, batch.x, batch.labels, batch.target), [...this.upsampler.params.values()]);
       this.optimizer.apply(grads, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
       return value;
     });
-    const value = loss.dataSync()[0];
+    const value = (await loss.data())[0];
     loss.dispose();
     return value;
   }

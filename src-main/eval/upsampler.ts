@@ -59,7 +59,7 @@ export async function evaluateUpsampler(u: Upsampler, data: UpsamplingData, limi
   const big = size * factor;
   const input = new Uint8Array(items.length * size * size);
   items.forEach((item, i) => input.set(data.small.subarray(item * size * size, (item + 1) * size * size), i * size * size));
-  const ours = upsampleGlyphs(u, input, items.length, size, items.map((item) => large.labels[item]));
+  const ours = await upsampleGlyphs(u, input, items.length, size, items.map((item) => large.labels[item]));
   const cubic = bicubicGlyphs(input, items.length, size, factor);
   const scores = { iou: { upsampler: [] as number[], bicubic: [] as number[] }, l1: { upsampler: [] as number[], bicubic: [] as number[] } };
   items.forEach((item, i) => {

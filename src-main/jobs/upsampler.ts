@@ -49,5 +49,5 @@ export async function loadUpsampler(file: string): Promise<Upsampler> {
 /** Drawn glyphs (one channel, `size` pixels, `classes[i]` the letter of glyph i) at the upsampler's size. */
 export async function upsampleDrawn(file: string, images: Uint8Array, classes: readonly number[], size: number): Promise<{ images: Uint8Array; size: number }> {
   const u = await loadUpsampler(file);
-  return { images: upsampleGlyphs(u, images, classes.length, size, classes), size: size * u.config.factor };
+  return { images: await upsampleGlyphs(u, images, classes.length, size, classes), size: size * u.config.factor };
 }
