@@ -24,11 +24,15 @@ for tag in tables:
     font[tag]
 glyphs = font.getGlyphSet()
 inked = []
+# Each inked glyph's left side bearing in hmtx against its outline's left edge: a font editor
+# shows the one and draws the other, and they should agree.
+bearings = {}
 for name in font.getGlyphOrder():
     pen = BoundsPen(glyphs)
     glyphs[name].draw(pen)
     if pen.bounds:
         inked.append(name)
+        bearings[name] = [font["hmtx"][name][1], pen.bounds[0]]
 cmap = font.getBestCmap()
 codes = [32] + list(range(65, 91)) + list(range(97, 123))
 print(json.dumps({
@@ -37,6 +41,7 @@ print(json.dumps({
     "family": font["name"].getDebugName(1),
     "cmap": {chr(c): cmap.get(c) for c in codes},
     "inked": inked,
+    "bearings": bearings,
 }))
 `;
 
@@ -71,7 +76,7 @@ describe('an exported OTF', () => {
   it('is read whole by fontTools: every table and outline, A–Z, a–z and the space mapped, 1000 units per em', () => {
     const read = run(PYTHON, ['-c', READ_FONT, font]);
     expect(read.status, `fontTools could not read ${font}: ${read.stderr}`).toBe(0);
-    const report = JSON.parse(read.stdout) as { tables: string[]; unitsPerEm: number; family: string; cmap: Record<string, string | null>; inked: string[] };
+    const report = JSON.parse(read.stdout) as { tables: string[]; unitsPerEm: number; family: string; cmap: Record<string, string | null>; inked: string[]; bearings: Record<string, [number, number]> };
     expect(report.tables).toEqual(expect.arrayContaining(['CFF ', 'OS/2', 'cmap', 'head', 'hhea', 'hmtx', 'maxp', 'name', 'post']));
     expect(report.unitsPerEm).toBe(1000);
     expect(report.family).toBe('Loom Checked');
@@ -81,5 +86,8 @@ describe('an exported OTF', () => {
       expect(report.cmap[letter.toLowerCase()], letter.toLowerCase()).toBe(letter);
     }
     expect(report.inked).toEqual(expect.arrayContaining(['.notdef', ...LETTERS]));
+    for (const [name, [hmtx, ink]] of Object.entries(report.bearings)) {
+      expect(Math.abs(hmtx - ink), `${name}: hmtx left side bearing ${hmtx}, ink begins at ${ink}`).toBeLessThanOrEqual(1);
+    }
   });
 });

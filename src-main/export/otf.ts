@@ -78,6 +78,8 @@ export function buildOtf(glyphs: readonly PlacedGlyph[], metrics: VerticalMetric
       unicode: capital,
       unicodes: [capital, capital + LOWERCASE_OFFSET],
       advanceWidth: glyph.advance,
+      // hmtx's left side bearing is where the ink begins (opentype.js would write 0).
+      leftSideBearing: Math.round(glyph.bounds?.xMin ?? 0),
       path: fontPath(glyph.contours),
     });
   });
@@ -138,7 +140,7 @@ function notdefGlyph(metrics: VerticalMetrics): opentype.Glyph {
   };
   rectangle(left, bottom, right, top, true);
   rectangle(left + stroke, bottom + stroke, right - stroke, top - stroke, false);
-  return new opentype.Glyph({ name: '.notdef', advanceWidth: right + left, path });
+  return new opentype.Glyph({ name: '.notdef', advanceWidth: right + left, leftSideBearing: left, path });
 }
 
 function spaceGlyph(): opentype.Glyph {
