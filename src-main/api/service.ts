@@ -295,13 +295,8 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
       const header = styleInput ? await readCheckpointHeader(checkpointPath(home, run.id)).catch(() => null) : null;
       if (styleInput && !header) throw new InvalidInput(`run ${run.name} has no checkpoint yet: let it train to its first checkpoint`);
       const resolved = styleInput && header ? await resolveStyleInput(styleInput, header.shape.size, header.classNames) : undefined;
+      // Letters given as images come back exactly as given (jobs/generate.ts puts them back).
       const { images, large, meta } = await draw(run.id, { ...sampling, style: resolved?.spec }, job);
-      const per = meta.size * meta.size * meta.channels;
-      // Letters given as images stay exactly as given.
-      for (const [letter, glyph] of resolved?.given ?? []) {
-        const k = meta.classNames.indexOf(letter);
-        if (k >= 0 && glyph.length === per) images.set(glyph, k * per);
-      }
       const base = {
         id: randomBytes(6).toString('hex'),
         run: run.id,

@@ -154,9 +154,7 @@ export async function runComplete(opts: FontDrawOptions & { from: string; letter
   if (!given) throw new UserError('--from for complete is a folder of letter images or a font file; seed:N invents a style (fontloom sample --alphabets)');
   const started = performance.now();
   const drawn = await draw(spec, opts.seed, 'completing');
-  // The given letters stay exactly as given.
-  const per = drawn.size * drawn.size * drawn.channels;
-  for (const [letter, glyph] of given.letters) if (glyph.length === per) drawn.images.set(glyph, drawn.classNames.indexOf(letter) * per);
+  // The given letters come back exactly as given (drawFromCheckpoint puts them back), at 128 px upsampled as given.
   const givenNames = [...given.letters.keys()].join('');
   const files = [...(await letterPngs(drawn, ''))];
   const title = `${run.name} · ${givenNames} given (${name}), the rest drawn · seed ${opts.seed}`;

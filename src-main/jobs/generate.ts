@@ -106,10 +106,9 @@ export async function resolveStyle(ckpt: Checkpoint, which: 'model' | 'ema', d: 
   }
 }
 
-/** Drawn glyphs with the letters a completion was given put back exactly as given. */
-function withGivenLetters(images: Uint8Array, classes: readonly number[], classNames: readonly string[], size: number, style: StyleSpec | undefined): Uint8Array {
+/** Drawn glyphs with the letters a completion was given put back exactly as given: the one place they are. */
+function withGivenLetters(images: Uint8Array, classes: readonly number[], classNames: readonly string[], per: number, style: StyleSpec | undefined): Uint8Array {
   if (style?.kind !== 'glyphs') return images;
-  const per = size * size;
   const out = images.slice();
   classes.forEach((c, i) => {
     const b64 = style.glyphs[classNames[c]];
@@ -170,11 +169,12 @@ export async function drawFromCheckpoint(file: string, runName: string, req: Dra
     const code = styled ? await resolveStyle(ckpt, which, diffusion, req.style ?? { kind: 'invented', seed: req.seed }, req.refine) : undefined;
     const opts = { sampler: req.sampler, steps, cfg: req.cfg, eta: req.eta, seed: req.seed, ...(req.styleCfg !== undefined && { styleCfg: req.styleCfg }) };
     const start = code && req.style?.kind === 'glyphs' && req.completeFrom ? await completionStart(ckpt, req.style, classes, req.completeFrom, diffusion.schedule) : null;
-    const images = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length), start?.start);
+    const drawn = await sampleOnEngines(diffusion, classes, opts, req.onStep, code && repeatCode(code, classes.length), start?.start);
     const prior = ckpt.header.stylePriors?.[which];
     const style = code ? { code: [...code], nearestTrainingFont: prior ? nearestFont(prior, code) : null, ...(start && { startedFrom: start.from }) } : null;
     const { size, channels } = ckpt.header.shape;
-    const large = req.upsampler && channels === 1 ? await upsampleDrawn(req.upsampler, withGivenLetters(images, classes, classNames, size, req.style), classes, size) : null;
+    const images = withGivenLetters(drawn, classes, classNames, size * size * channels, req.style);
+    const large = req.upsampler && channels === 1 ? await upsampleDrawn(req.upsampler, images, classes, size) : null;
     return { images, classes, classNames, size, channels, step: ckpt.header.step, steps, style, large };
   } finally {
     diffusion.model.dispose();
