@@ -36,7 +36,8 @@ async function loadTensorflow(): Promise<Loaded> {
 
 let webgpuGlobalsReady = false;
 
-async function loadWebgpu(): Promise<Loaded> {
+/** navigator.gpu, with Dawn's WebGPU globals installed first in Node. */
+async function gpuEntry(): Promise<GPU> {
   if (!webgpuGlobalsReady && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
     // In Node, tfjs-backend-webgpu needs the WebGPU globals and navigator.gpu before it loads.
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -45,7 +46,37 @@ async function loadWebgpu(): Promise<Loaded> {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
     webgpuGlobalsReady = true;
   }
-  const gpu = (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu;
+  return (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu;
+}
+
+let fusedDevice: Promise<GPUDevice> | null = null;
+
+/**
+ * A WebGPU device of its own for the fused engine (one per process), with the adapter's largest
+ * buffers and bindings: a plan holds each activation in a buffer of its own.
+ */
+export function webgpuDevice(): Promise<GPUDevice> {
+  fusedDevice ??= (async () => {
+    const adapter = await (await gpuEntry()).requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('no WebGPU adapter (no Vulkan, Metal or D3D12 driver found)');
+    const l = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxBufferSize: l.maxBufferSize,
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxStorageBuffersPerShaderStage: Math.min(l.maxStorageBuffersPerShaderStage, 10),
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      },
+    });
+    device.lost.then(() => { fusedDevice = null; }, () => { fusedDevice = null; });
+    return device;
+  })();
+  fusedDevice.catch(() => { fusedDevice = null; });
+  return fusedDevice;
+}
+
+async function loadWebgpu(): Promise<Loaded> {
+  const gpu = await gpuEntry();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter (no Vulkan, Metal or D3D12 driver found)');
   await import('@tensorflow/tfjs-backend-webgpu');

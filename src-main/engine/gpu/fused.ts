@@ -1,0 +1,712 @@
+// The fused WebGPU engine: a UNet's training step planned once and replayed. Planning allocates
+// every buffer (parameters, Adam moments and EMA as flat arrays; each activation and gradient;
+// the partial sums of parameter gradients), compiles each kernel variant once, and records the
+// step as a fixed list of dispatches with their bind groups. A step then writes the batch with
+// one queue write, encodes that list into one command buffer, and submits: no buffer, pipeline
+// or bind group is made, and nothing is read back until the step's loss, after it.
+//
+// The network is the one createUNet defines: the plan walks the same blocks and takes every
+// parameter by its name from the model's variables (shapes checked), in the model's order, so
+// weights move between this engine and the tfjs model (and so checkpoints) by name.
+import { getPreset } from '../../contract/presets.ts';
+import type { Recipe } from '../../contract/presets.ts';
+import type { StepBatch } from '../diffusion.ts';
+import type { NoiseSchedule } from '../schedule.ts';
+import { timeEncoding, type UNet } from '../unet.ts';
+import {
+  ADAMW_FLOATS, ADAMW_PARAMS, BATCH_PARAMS, DESCRIPTOR_WORDS, GEMM_PARAMS, LAYOUT_PARAMS, NORM_PARAMS, ROWS_PARAMS, THREADS,
+  adamwSource, gemmSource, gemmTileSize, lossSource, noiseSource, normGradSource, normSource, poolGradSource, poolSource,
+  siluGradSource, skipGradSource, softmaxGradSource, softmaxSource, uniformWords, upConcatSource, upGradSource,
+  type GemmParams, type GemmVariant, type GemmTile, type NormMode,
+} from './kernels.ts';
+
+const NORM_EPS = 1e-5;
+const STORAGE = 0x80; // GPUBufferUsage.STORAGE
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const UNIFORM = 0x40;
+const MAP_READ = 0x01;
+
+/** A gradient buffer, shared by tensors whose gradients are one (a residual stream). */
+interface GradSlot {
+  buf?: GPUBuffer;
+  readonly size: number;
+}
+
+/** An activation on the device: `size` floats, and where its gradient goes (none for inputs). */
+interface Act {
+  readonly buf: GPUBuffer;
+  readonly size: number;
+  readonly grad: GradSlot | null;
+  /** Its gradient holds d(pre-GELU), so whoever writes it multiplies by GELU′ of this buffer. */
+  readonly geluPre?: GPUBuffer;
+}
+
+interface Op {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bind: GPUBindGroup;
+  readonly groups: readonly [number, number, number];
+}
+
+/** Where a parameter tensor lies in the flat arrays, and its partial gradients. */
+interface ParamSlot {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly shape: readonly number[];
+  part?: { base: number; count: number; stride: number };
+}
+
+export interface FusedHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface FusedCounts {
+  /** Compute dispatches in one training step (forward, backward, optimizer). */
+  dispatches: number;
+  forwardDispatches: number;
+  /** Distinct compiled pipelines. */
+  pipelines: number;
+  parameters: number;
+  /** Bytes of device memory the plan holds. */
+  bytes: number;
+}
+
+function ceilDiv(a: number, b: number): number {
+  return Math.ceil(a / b);
+}
+
+/** A grid of workgroups for `groups`, folded into two dimensions past the per-dimension limit. */
+function grid(groups: number): [number, number, number] {
+  const x = Math.min(groups, 32768);
+  return [x, ceilDiv(groups, x), 1];
+}
+
+function tileFor(n: number): GemmTile {
+  return n <= 16 ? '256x16' : n <= 32 ? '128x32' : '64x64';
+}
+
+export class FusedTrainer {
+  /** Calls to device.createBuffer made by this engine, all of them (planning included). */
+  buffersCreated = 0;
+  /** Host milliseconds spent encoding and submitting the last step. */
+  lastEncodeMs = 0;
+  /** Updates applied (AdamW's step count); the EMA copies while below `emaStart`. */
+  step = 0;
+  readonly counts: FusedCounts;
+
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly ops: Op[] = [];
+  private forwardCount = 0;
+  private readonly slots = new Map<string, ParamSlot>();
+  private readonly slotList: ParamSlot[] = [];
+  private readonly gradBuffers: GPUBuffer[] = [];
+  private partFloats = 0;
+  private bytes = 0;
+  private readonly dummyRead: GPUBuffer;
+  private readonly dummyWrite: GPUBuffer;
+  private readonly dummyWrite2: GPUBuffer;
+  private readonly prm: GPUBuffer;
+  private readonly m: GPUBuffer;
+  private readonly v: GPUBuffer;
+  private readonly ema: GPUBuffer;
+  private readonly grads: GPUBuffer;
+  private part!: GPUBuffer;
+  private readonly batchBuf: GPUBuffer;
+  private readonly lossBuf: GPUBuffer;
+  private readonly readback: GPUBuffer;
+  private readonly adamUniform: GPUBuffer;
+  private readonly total: number;
+  private readonly layout: { x0: number; eps: number; sa: number; sb: number; w: number; onehot: number; tenc: number; floats: number };
+  private readonly per: number;
+  private output!: Act;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly model: UNet,
+    readonly schedule: NoiseSchedule,
+    readonly recipe: Recipe,
+    readonly batch: number,
+    readonly ema_: { beta: number; start: number },
+  ) {
+    if ((model.shape.style ?? 0) > 0) throw new Error('the fused WebGPU engine trains letter-only models; a style model trains with tfjs');
+    const { size, channels, classes } = model.shape;
+    this.per = size * size * channels;
+    let offset = 0;
+    for (const [name, v] of model.variables) {
+      const slot: ParamSlot = { name, offset, size: v.size, shape: v.shape };
+      this.slots.set(name, slot);
+      this.slotList.push(slot);
+      offset += v.size;
+    }
+    this.total = offset;
+    this.dummyRead = this.buffer(4);
+    this.dummyWrite = this.buffer(4);
+    this.dummyWrite2 = this.buffer(4);
+    this.prm = this.buffer(this.total);
+    this.m = this.buffer(this.total);
+    this.v = this.buffer(this.total);
+    this.ema = this.buffer(this.total);
+    this.grads = this.buffer(this.total);
+    const T = getPreset(model.preset.name).timeDim;
+    const n = batch;
+    const layout = { x0: 0, eps: n * this.per, sa: 2 * n * this.per, sb: 2 * n * this.per + n, w: 2 * n * this.per + 2 * n, onehot: 2 * n * this.per + 3 * n, tenc: 0, floats: 0 };
+    layout.tenc = layout.onehot + n * classes;
+    layout.floats = layout.tenc + n * T;
+    this.layout = layout;
+    this.batchBuf = this.buffer(layout.floats);
+    this.lossBuf = this.buffer(n);
+    this.readback = device.createBuffer({ size: Math.max(16, this.total * 4), usage: MAP_READ | COPY_DST });
+    this.buffersCreated += 1;
+    this.adamUniform = this.uniform(new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4));
+    this.build(T);
+    this.counts = {
+      dispatches: this.ops.length,
+      forwardDispatches: this.forwardCount,
+      pipelines: this.pipelines.size,
+      parameters: this.total,
+      bytes: this.bytes,
+    };
+  }
+
+  // ---- Running -------------------------------------------------------------------------------
+
+  /** Parameters, Adam moments and EMA from the tfjs models (by name), and the optimizer's step. */
+  async load(model: UNet, ema: UNet, adam?: { m: ReadonlyMap<string, { data(): Promise<unknown> }>; v: ReadonlyMap<string, { data(): Promise<unknown> }>; step: number }): Promise<void> {
+    const gather = async (get: (name: string) => { data(): Promise<unknown> } | undefined): Promise<Float32Array<ArrayBuffer>> => {
+      const flat = new Float32Array(this.total);
+      for (const slot of this.slotList) {
+        const t = get(slot.name);
+        if (!t) throw new Error(`no ${slot.name} to load into the fused engine`);
+        flat.set((await t.data()) as Float32Array, slot.offset);
+      }
+      return flat;
+    };
+    this.device.queue.writeBuffer(this.prm, 0, await gather((k) => model.variables.get(k)));
+    this.device.queue.writeBuffer(this.ema, 0, await gather((k) => ema.variables.get(k)));
+    if (adam) {
+      this.device.queue.writeBuffer(this.m, 0, await gather((k) => adam.m.get(k)));
+      this.device.queue.writeBuffer(this.v, 0, await gather((k) => adam.v.get(k)));
+      this.step = adam.step;
+    } else {
+      const zeros = new Float32Array(this.total);
+      this.device.queue.writeBuffer(this.m, 0, zeros);
+      this.device.queue.writeBuffer(this.v, 0, zeros);
+      this.step = 0;
+    }
+  }
+
+  /** One of the flat arrays, read back (after the work submitted so far). */
+  async read(which: 'params' | 'm' | 'v' | 'ema' | 'grads' | 'output'): Promise<Float32Array> {
+    const buf = { params: this.prm, m: this.m, v: this.v, ema: this.ema, grads: this.grads, output: this.output.buf }[which];
+    const floats = which === 'output' ? this.output.size : this.total;
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buf, 0, this.readback, 0, floats * 4);
+    this.device.queue.submit([enc.finish()]);
+    await this.readback.mapAsync(MAP_READ, 0, floats * 4);
+    const out = new Float32Array(this.readback.getMappedRange(0, floats * 4).slice(0));
+    this.readback.unmap();
+    return out;
+  }
+
+  /** A flat array cut into the model's tensors, by name. */
+  split(flat: Float32Array): Map<string, Float32Array> {
+    return new Map(this.slotList.map((s) => [s.name, flat.subarray(s.offset, s.offset + s.size)]));
+  }
+
+  private readonly host = { batch: new Float32Array(0) as Float32Array<ArrayBuffer> };
+
+  private writeBatch(b: StepBatch): void {
+    if (b.n !== this.batch) throw new Error(`the fused engine was planned for batches of ${this.batch}, not ${b.n}`);
+    if (b.refs && b.refs.owner.length > 0) throw new Error('the fused engine trains letter-only models: a batch with style references');
+    const L = this.layout;
+    if (this.host.batch.length !== L.floats) this.host.batch = new Float32Array(L.floats);
+    const h = this.host.batch;
+    const { classes } = this.model.shape;
+    h.set(b.x0, L.x0);
+    h.set(b.eps, L.eps);
+    h.fill(0, L.onehot, L.onehot + b.n * classes);
+    for (let i = 0; i < b.n; i++) {
+      const ab = this.schedule.alphaBar[b.t[i]];
+      h[L.sa + i] = Math.sqrt(ab);
+      h[L.sb + i] = Math.sqrt(1 - ab);
+      h[L.w + i] = b.weights[i];
+      if (b.labels[i] >= 0) h[L.onehot + i * classes + b.labels[i]] = 1;
+    }
+    h.set(timeEncoding(b.t, getPreset(this.model.preset.name).timeDim), L.tenc);
+    this.device.queue.writeBuffer(this.batchBuf, 0, h);
+  }
+
+  private readonly adamWords = new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4);
+
+  /**
+   * Encodes and submits one step: forward, backward, and the optimizer pass (which with `h`
+   * absent only sums the gradients). Resolves with the batch's loss, read after the step.
+   */
+  async run(b: StepBatch, h?: FusedHyper): Promise<number> {
+    const started = performance.now();
+    this.writeBatch(b);
+    const values: Record<string, number> = { total: this.total, tensors: this.slotList.length, apply: 0, emaCopy: 0 };
+    if (h) {
+      const emaCopy = this.step < this.ema_.start;
+      this.step += 1;
+      const bc1 = 1 - Math.pow(h.beta1, this.step);
+      const bc2 = 1 - Math.pow(h.beta2, this.step);
+      Object.assign(values, {
+        apply: 1, emaCopy: emaCopy ? 1 : 0, lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps,
+        decay: 1 - h.lr * h.weightDecay, rate: h.lr / bc1, sqrtBc2: Math.sqrt(bc2), emaBeta: this.ema_.beta,
+      });
+    }
+    this.adamWords.set(uniformWords(ADAMW_PARAMS, values, ADAMW_FLOATS));
+    this.device.queue.writeBuffer(this.adamUniform, 0, this.adamWords);
+    const enc = this.device.createCommandEncoder();
+    for (const g of this.gradBuffers) enc.clearBuffer(g);
+    const pass = enc.beginComputePass();
+    let current: GPUComputePipeline | null = null;
+    for (const o of this.ops) {
+      if (o.pipeline !== current) {
+        pass.setPipeline(o.pipeline);
+        current = o.pipeline;
+      }
+      pass.setBindGroup(0, o.bind);
+      pass.dispatchWorkgroups(o.groups[0], o.groups[1], o.groups[2]);
+    }
+    pass.end();
+    enc.copyBufferToBuffer(this.lossBuf, 0, this.readback, 0, this.batch * 4);
+    this.device.queue.submit([enc.finish()]);
+    this.lastEncodeMs = performance.now() - started;
+    await this.readback.mapAsync(MAP_READ, 0, this.batch * 4);
+    const losses = new Float32Array(this.readback.getMappedRange(0, this.batch * 4));
+    let sum = 0;
+    for (const l of losses) sum += l;
+    this.readback.unmap();
+    return sum / this.batch;
+  }
+
+  /** The dispatches of one step by label, in order (for profiles and tests). */
+  labels(): string[] {
+    return this.ops.map((o) => o.label);
+  }
+
+  // ---- Buffers and pipelines -----------------------------------------------------------------
+
+  private buffer(floats: number, usage = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
+    const size = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
+    this.buffersCreated += 1;
+    this.bytes += size;
+    return this.device.createBuffer({ size, usage });
+  }
+
+  private uniform(words: Uint32Array<ArrayBuffer>): GPUBuffer {
+    const buf = this.device.createBuffer({ size: Math.max(16, words.byteLength), usage: UNIFORM | COPY_DST });
+    this.buffersCreated += 1;
+    this.device.queue.writeBuffer(buf, 0, words);
+    return buf;
+  }
+
+  private pipeline(key: string, source: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: source(), label: key });
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  private op(label: string, pipeline: GPUComputePipeline, buffers: GPUBuffer[], params: Uint32Array<ArrayBuffer>, groups: readonly [number, number, number]): Op {
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    entries.push({ binding: buffers.length, resource: { buffer: this.uniform(params) } });
+    const bind = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    return { label, pipeline, bind, groups };
+  }
+
+  private act(size: number, grad: GradSlot | null | 'new' = 'new'): Act {
+    return { buf: this.buffer(size), size, grad: grad === 'new' ? { size } : grad };
+  }
+
+  /** The gradient buffer of `a`, made on first use and cleared at the start of every step. */
+  private gradOf(a: Act): GPUBuffer {
+    const slot = a.grad;
+    if (!slot) throw new Error('internal: gradient of an input');
+    if (!slot.buf) {
+      slot.buf = this.buffer(slot.size);
+      this.gradBuffers.push(slot.buf);
+    }
+    return slot.buf;
+  }
+
+  private param(name: string, shape: readonly number[]): ParamSlot {
+    const slot = this.slots.get(name);
+    if (!slot) throw new Error(`the fused engine's network has a parameter ${name} that the model lacks`);
+    if (slot.shape.join() !== shape.join()) throw new Error(`parameter ${name} is [${slot.shape.join(', ')}]; the fused engine expected [${shape.join(', ')}]`);
+    return slot;
+  }
+
+  private forward(o: Op): void {
+    this.ops.push(o);
+    this.forwardCount += 1;
+  }
+
+  /** Partial gradient floats, laid out when the arena is made. */
+  private partials(floats: number): { base: number } {
+    const region = { base: this.partFloats };
+    this.partFloats += floats;
+    return region;
+  }
+
+  // ---- GEMM ----------------------------------------------------------------------------------
+
+  private gemm(label: string, variant: Omit<GemmVariant, 'tile' | 'onesRow' | 'siluA' | 'accumulate'> & Partial<GemmVariant>,
+    p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>, buffers: { A: GPUBuffer; B: GPUBuffer; C: GPUBuffer; bias?: GPUBuffer; X?: GPUBuffer }, batch = 1): Op {
+    const v: GemmVariant = { onesRow: false, siluA: false, accumulate: false, tile: tileFor(p.N), ...variant };
+    const key = `gemm:${v.a}:${v.b}:${v.epilogue}:${v.onesRow}:${v.siluA}:${v.accumulate}:${v.tile}`;
+    const pipeline = this.pipeline(key, () => gemmSource(v));
+    const params: Record<string, number> = { nb2: 1, chunks: 1, kChunk: p.K, alpha: 1, aRows: p.M, ...p };
+    const [bm, bn] = gemmTileSize(v.tile);
+    const groups: [number, number, number] = [ceilDiv(p.N, bn), ceilDiv(p.M, bm), batch * params.chunks];
+    const X = buffers.X ?? (v.epilogue === 'biasGelu' ? this.dummyWrite : this.dummyRead);
+    return this.op(label, pipeline, [buffers.A, buffers.B, buffers.C, buffers.bias ?? this.dummyRead, X], uniformWords(GEMM_PARAMS, params, ['alpha']), groups);
+  }
+
+  /** Split-K over K: chunks so a workgroup sums at least 256 terms and the partials stay small. */
+  private splitK(K: number, outputs: number): { chunks: number; kChunk: number } {
+    const wanted = Math.max(1, Math.min(64, Math.floor(K / 256), Math.floor((1 << 20) / outputs)));
+    const kChunk = Math.ceil(K / wanted / 16) * 16;
+    return { chunks: ceilDiv(K, kChunk), kChunk };
+  }
+
+  /** The epilogue that writes a gradient into `to`: GELU′ where `to` is a GELU's output. */
+  private gradTarget(to: Act): { C: GPUBuffer; X?: GPUBuffer; epilogue: 'none' | 'geluGrad' } {
+    return to.geluPre ? { C: this.gradOf(to), X: to.geluPre, epilogue: 'geluGrad' } : { C: this.gradOf(to), epilogue: 'none' };
+  }
+
+  /** rows × cin → rows × cout, with bias; optionally GELU after, a residual added, SiLU on the input. */
+  private linear(label: string, x: Act, rows: number, cin: number, cout: number, name: string,
+    opts: { gelu?: boolean; residual?: Act; siluInput?: boolean; siluGrad?: GPUBuffer } = {}): Act {
+    const w = this.param(`${name}.weight`, [cin, cout]);
+    const b = this.param(`${name}.bias`, [cout]);
+    if (b.offset !== w.offset + w.size) throw new Error(`internal: ${name}'s bias does not follow its weight`);
+    const pre = opts.gelu ? this.buffer(rows * cout) : undefined;
+    const grad = opts.residual ? opts.residual.grad : 'new';
+    const y: Act = { ...this.act(rows * cout, grad), geluPre: pre };
+    const epilogue = opts.gelu ? 'biasGelu' : opts.residual ? 'biasResidual' : 'bias';
+    this.forward(this.gemm(`${label} forward`, { a: 'dense', b: 'dense', epilogue, siluA: opts.siluInput },
+      { M: rows, N: cout, K: cin, aSi: cin, aSk: 1, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1, biasOff: b.offset },
+      { A: x.buf, B: this.prm, C: y.buf, bias: this.prm, X: pre ?? opts.residual?.buf }));
+    this.backLater(() => {
+      const outputs = (cin + 1) * cout;
+      const { chunks, kChunk } = this.splitK(rows, outputs);
+      const region = this.partials(chunks * outputs);
+      w.part = { base: region.base, count: chunks, stride: outputs };
+      b.part = { base: region.base + cin * cout, count: chunks, stride: outputs };
+      return () => {
+      const dy = this.gradOf(y);
+      // The input's gradient (to SiLU's output where the input went through SiLU).
+      let dgrad: Op | null = null;
+      if (opts.siluInput) {
+        dgrad = this.gemm(`${label} input gradient`, { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+          { M: rows, N: cin, K: cout, aSi: cout, aSk: 1, bOff: w.offset, bSk: 1, bSj: cout, cSi: cin, cSj: 1 },
+          { A: dy, B: this.prm, C: opts.siluGrad! });
+      } else if (x.grad) {
+        const t = this.gradTarget(x);
+        dgrad = this.gemm(`${label} input gradient`, { a: 'dense', b: 'dense', epilogue: t.epilogue, accumulate: true },
+          { M: rows, N: cin, K: cout, aSi: cout, aSk: 1, bOff: w.offset, bSk: 1, bSj: cout, cSi: cin, cSj: 1 },
+          { A: dy, B: this.prm, C: t.C, X: t.X });
+      }
+      // Weight and bias together: rows cin of xᵀ·dy, and a row of ones for the bias.
+      const wgrad = this.gemm(`${label} weight gradient`, { a: 'dense', b: 'dense', epilogue: 'none', onesRow: true, siluA: opts.siluInput },
+        { M: cin + 1, N: cout, K: rows, aRows: cin, aSi: 1, aSk: cin, bSk: cout, bSj: 1, cOff: region.base, cSi: cout, cSj: 1, chunks, kChunk, partStride: outputs },
+        { A: x.buf, B: dy, C: this.part });
+      return [dgrad, wgrad];
+      };
+    });
+    return y;
+  }
+
+  /**
+   * Backward ops need the partial arena, whose size is known only once the whole step is planned:
+   * each layer registers `reserve`, which lays out its partial gradients and returns the maker of
+   * its backward ops. Reserves run in forward order after planning, makers in reverse.
+   */
+  private backLater(reserve: () => () => (Op | null)[]): void {
+    this.reserves.push(reserve);
+  }
+  private readonly reserves: (() => () => (Op | null)[])[] = [];
+
+  // ---- Layers --------------------------------------------------------------------------------
+
+  private conv3x3(label: string, x: Act, n: number, hw: number, cin: number, cout: number, name: string): Act {
+    const w = this.param(`${name}.weight`, [3, 3, cin, cout]);
+    const pixels = n * hw * hw;
+    const y = this.act(pixels * cout);
+    const geometry = { H: hw, W: hw };
+    this.forward(this.gemm(`${label} forward`, { a: 'conv', b: 'dense', epilogue: 'none' },
+      { M: pixels, N: cout, K: 9 * cin, ...geometry, Cc: cin, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1 },
+      { A: x.buf, B: this.prm, C: y.buf }));
+    this.backLater(() => {
+      const outputs = 9 * cin * cout;
+      const { chunks, kChunk } = this.splitK(pixels, outputs);
+      const region = this.partials(chunks * outputs);
+      w.part = { base: region.base, count: chunks, stride: outputs };
+      return () => {
+      const dy = this.gradOf(y);
+      let dgrad: Op | null = null;
+      if (x.grad) {
+        const t = this.gradTarget(x);
+        dgrad = this.gemm(`${label} input gradient`, { a: 'convFlip', b: 'convT', epilogue: t.epilogue, accumulate: true },
+          { M: pixels, N: cin, K: 9 * cout, ...geometry, Cc: cout, bOff: w.offset, cSi: cin, cSj: 1 },
+          { A: dy, B: this.prm, C: t.C, X: t.X });
+      }
+      const wgrad = this.gemm(`${label} weight gradient`, { a: 'convPatches', b: 'dense', epilogue: 'none' },
+        { M: 9 * cin, N: cout, K: pixels, ...geometry, Cc: cin, bSk: cout, bSj: 1, cOff: region.base, cSi: cout, cSj: 1, chunks, kChunk, partStride: outputs },
+        { A: x.buf, B: dy, C: this.part });
+      return [dgrad, wgrad];
+      };
+    });
+    return y;
+  }
+
+  /** GroupNorm(1, C) over each of `groups` groups of `len` values (LayerNorm: len = C). */
+  private norm(label: string, x: Act, groups: number, len: number, c: number, name: string, mode: NormMode, aux?: Act, grad?: GradSlot | null): Act {
+    if ((c & (c - 1)) !== 0 || c > 1024) throw new Error(`the fused engine normalises power-of-two widths up to 1024, not ${c}`);
+    const gamma = this.param(`${name}.weight`, [c]);
+    const beta = this.param(`${name}.bias`, [c]);
+    const y = this.act(groups * len, grad === undefined ? 'new' : grad);
+    const stats = this.buffer(2 * groups);
+    // Small groups (LayerNorm rows) share a workgroup; an image's group has one to itself.
+    const spw = mode === 'embed' ? 1 : Math.max(1, Math.min(64, Math.floor(4096 / len)));
+    const workgroups = ceilDiv(groups, spw);
+    const lanes = Math.min(c, THREADS);
+    const params = uniformWords(NORM_PARAMS, { len, C: c, spw, groups, gOff: gamma.offset, bOff: beta.offset, eps: NORM_EPS, lanes }, ['eps']);
+    this.forward(this.op(`${label} forward`, this.pipeline(`norm:${mode}`, () => normSource(mode)),
+      [x.buf, y.buf, this.prm, stats, aux?.buf ?? this.dummyRead], params, [workgroups, 1, 1]));
+    this.backLater(() => {
+      const region = this.partials(workgroups * 2 * c);
+      gamma.part = { base: region.base, count: workgroups, stride: 2 * c };
+      beta.part = { base: region.base + c, count: workgroups, stride: 2 * c };
+      return () => {
+      const dres = mode === 'residual' ? this.gradOf(aux!) : mode === 'embed' ? this.gradOf(aux!) : this.dummyWrite2;
+      const dx = x.grad ? this.gradOf(x) : this.dummyWrite;
+      return [this.op(`${label} backward`, this.pipeline(`normGrad:${mode}`, () => normGradSource(mode)),
+        [x.buf, this.gradOf(y), dx, this.prm, stats, mode === 'residual' ? aux!.buf : this.dummyRead, dres, this.part],
+        uniformWords(NORM_PARAMS, { len, C: c, spw, groups, gOff: gamma.offset, bOff: beta.offset, eps: NORM_EPS, lanes, partBase: region.base }, ['eps']),
+        [workgroups, 1, 1])];
+      };
+    });
+    return y;
+  }
+
+  private layoutOp(label: string, key: string, source: () => string, buffers: GPUBuffer[], p: Partial<Record<(typeof LAYOUT_PARAMS)[number], number>>, total: number): Op {
+    return this.op(label, this.pipeline(key, source), buffers, uniformWords(LAYOUT_PARAMS, { ...p, total }), grid(ceilDiv(total, THREADS)));
+  }
+
+  private maxPool(x: Act, n: number, hw: number, c: number): Act {
+    const total = n * (hw / 2) * (hw / 2) * c;
+    const y = this.act(total);
+    const p = { n, h: hw, w: hw, c };
+    this.forward(this.layoutOp('max-pool', 'pool', poolSource, [x.buf, y.buf], p, total));
+    this.backLater(() => () => [x.grad ? this.layoutOp('max-pool gradient', 'poolGrad', poolGradSource, [x.buf, this.gradOf(y), this.gradOf(x)], p, total) : null]);
+    return y;
+  }
+
+  /** [skip | upsampled x]: x [n, hw, hw, c] doubled, skip [n, 2hw, 2hw, c2]. */
+  private upConcat(x: Act, skip: Act, n: number, hw: number, c: number, c2: number): Act {
+    const total = n * 4 * hw * hw * (c + c2);
+    const y = this.act(total);
+    const p = { n, h: hw, w: hw, c, c2 };
+    this.forward(this.layoutOp('upsample and concatenate', 'upConcat', upConcatSource, [skip.buf, x.buf, y.buf], p, total));
+    this.backLater(() => () => [
+      this.layoutOp('skip gradient', 'skipGrad', skipGradSource, [this.gradOf(y), this.gradOf(skip)], p, n * 4 * hw * hw * c2),
+      this.layoutOp('upsample gradient', 'upGrad', upGradSource, [this.gradOf(y), this.gradOf(x)], p, n * hw * hw * c),
+    ]);
+    return y;
+  }
+
+  /** conv → GN → GELU → conv → GN; GELU(x + ·) when residual; + the time embedding when given. */
+  private doubleConv(name: string, x: Act, n: number, hw: number, cin: number, cout: number, mid: number, opts: { residual?: boolean; embed?: Act } = {}): Act {
+    const len = hw * hw;
+    const h1 = this.conv3x3(`${name} conv 1`, x, n, hw, cin, mid, `${name}.double_conv.0`);
+    const a1 = this.norm(`${name} norm 1`, h1, n, len * mid, mid, `${name}.double_conv.1`, 'gelu');
+    const h2 = this.conv3x3(`${name} conv 2`, a1, n, hw, mid, cout, `${name}.double_conv.3`);
+    if (opts.residual) return this.norm(`${name} norm 2`, h2, n, len * cout, cout, `${name}.double_conv.4`, 'residual', x);
+    if (opts.embed) return this.norm(`${name} norm 2`, h2, n, len * cout, cout, `${name}.double_conv.4`, 'embed', opts.embed);
+    return this.norm(`${name} norm 2`, h2, n, len * cout, cout, `${name}.double_conv.4`, 'plain');
+  }
+
+  private attention(name: string, x: Act, n: number, hw: number, c: number, heads: number): Act {
+    const L = hw * hw;
+    const rows = n * L;
+    const d = c / heads;
+    const ln1 = this.norm(`${name} norm 1`, x, rows, c, c, `${name}.ln`, 'plain');
+    const qkv = this.linear(`${name} q, k, v`, ln1, rows, c, 3 * c, `${name}.mha.in_proj`);
+    const scores = this.act(n * heads * L * L);
+    const probs = this.act(n * heads * L * L, scores.grad);
+    const headsOf = { nb2: heads };
+    const qkvRows = { aSb1: L * 3 * c, aSb2: d, aSi: 3 * c, aSk: 1 };
+    const square = { cSb1: heads * L * L, cSb2: L * L, cSi: L, cSj: 1 };
+    const alpha = 1 / Math.sqrt(d);
+    this.forward(this.gemm(`${name} scores`, { a: 'dense', b: 'dense', epilogue: 'none' },
+      { M: L, N: L, K: d, ...headsOf, ...qkvRows, bOff: c, bSb1: L * 3 * c, bSb2: d, bSk: 1, bSj: 3 * c, ...square, alpha },
+      { A: qkv.buf, B: qkv.buf, C: scores.buf }, n * heads));
+    this.backLater(() => () => {
+      const dqkv = this.gradOf(qkv);
+      const ds = this.gradOf(scores);
+      return [
+        // dQ = dS·K and dK = dSᵀ·Q (dS already carries the scale), into their slices of dqkv.
+        this.gemm(`${name} query gradient`, { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+          { M: L, N: d, K: L, ...headsOf, aSb1: heads * L * L, aSb2: L * L, aSi: L, aSk: 1, bOff: c, bSb1: L * 3 * c, bSb2: d, bSk: 3 * c, bSj: 1,
+            cOff: 0, cSb1: L * 3 * c, cSb2: d, cSi: 3 * c, cSj: 1 },
+          { A: ds, B: qkv.buf, C: dqkv }, n * heads),
+        this.gemm(`${name} key gradient`, { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+          { M: L, N: d, K: L, ...headsOf, aSb1: heads * L * L, aSb2: L * L, aSi: 1, aSk: L, bOff: 0, bSb1: L * 3 * c, bSb2: d, bSk: 3 * c, bSj: 1,
+            cOff: c, cSb1: L * 3 * c, cSb2: d, cSi: 3 * c, cSj: 1 },
+          { A: ds, B: qkv.buf, C: dqkv }, n * heads),
+      ];
+    });
+    const rowsParams = uniformWords(ROWS_PARAMS, { rows: n * heads * L, len: L, alpha }, ['alpha']);
+    this.forward(this.op(`${name} softmax`, this.pipeline('softmax', softmaxSource), [scores.buf, probs.buf], rowsParams, grid(ceilDiv(n * heads * L, THREADS))));
+    // The gradient of the probabilities becomes the scores' in place (scores and probabilities share it).
+    this.backLater(() => () => [this.op(`${name} softmax gradient`, this.pipeline('softmaxGrad', softmaxGradSource), [probs.buf, this.gradOf(probs)], rowsParams, grid(ceilDiv(n * heads * L, THREADS)))]);
+    const o = this.act(rows * c);
+    const oHeads = { cSb1: L * c, cSb2: d, cSi: c, cSj: 1 };
+    this.forward(this.gemm(`${name} attention output`, { a: 'dense', b: 'dense', epilogue: 'none' },
+      { M: L, N: d, K: L, ...headsOf, aSb1: heads * L * L, aSb2: L * L, aSi: L, aSk: 1, bOff: 2 * c, bSb1: L * 3 * c, bSb2: d, bSk: 3 * c, bSj: 1, ...oHeads },
+      { A: probs.buf, B: qkv.buf, C: o.buf }, n * heads));
+    this.backLater(() => () => {
+      const dO = this.gradOf(o);
+      return [
+        // dP = dO·Vᵀ and dV = Pᵀ·dO.
+        this.gemm(`${name} probability gradient`, { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+          { M: L, N: L, K: d, ...headsOf, aSb1: L * c, aSb2: d, aSi: c, aSk: 1, bOff: 2 * c, bSb1: L * 3 * c, bSb2: d, bSk: 1, bSj: 3 * c, ...square },
+          { A: dO, B: qkv.buf, C: this.gradOf(probs) }, n * heads),
+        this.gemm(`${name} value gradient`, { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+          { M: L, N: d, K: L, ...headsOf, aSb1: heads * L * L, aSb2: L * L, aSi: 1, aSk: L, bSb1: L * c, bSb2: d, bSk: c, bSj: 1,
+            cOff: 2 * c, cSb1: L * 3 * c, cSb2: d, cSi: 3 * c, cSj: 1 },
+          { A: probs.buf, B: dO, C: this.gradOf(qkv) }, n * heads),
+      ];
+    });
+    const a = this.linear(`${name} out-projection`, o, rows, c, c, `${name}.mha.out_proj`, { residual: x });
+    const ln2 = this.norm(`${name} norm 2`, a, rows, c, c, `${name}.ff_self.0`, 'plain');
+    const f1 = this.linear(`${name} feed-forward 1`, ln2, rows, c, c, `${name}.ff_self.1`, { gelu: true });
+    return this.linear(`${name} feed-forward 2`, f1, rows, c, c, `${name}.ff_self.3`, { residual: a });
+  }
+
+  // ---- The network -----------------------------------------------------------------------------
+
+  private build(T: number): void {
+    const { size, channels, classes } = this.model.shape;
+    const preset = this.model.preset;
+    const W = preset.width;
+    const n = this.batch;
+    const L = this.layout;
+
+    // Noising: x_t = √ᾱ·x₀ + √(1−ᾱ)·ε.
+    const xt = this.act(n * this.per, null);
+    const batchParams = uniformWords(BATCH_PARAMS, { n, per: this.per, x0: L.x0, eps: L.eps, sa: L.sa, sb: L.sb, w: L.w, vpred: this.recipe.prediction === 'v' ? 1 : 0, total: n * this.per });
+    this.forward(this.op('noising', this.pipeline('noise', noiseSource), [this.batchBuf, xt.buf], batchParams, grid(ceilDiv(n * this.per, THREADS))));
+
+    // Time: the sinusoidal encoding (written with the batch) + one-hot · label_emb.
+    const labelEmb = this.param('label_emb.weight', [classes, T]);
+    const time = this.act(n * T);
+    this.forward(this.gemm('time embedding', { a: 'dense', b: 'dense', epilogue: 'residual' },
+      { M: n, N: T, K: classes, aOff: L.onehot, aSi: classes, aSk: 1, bOff: labelEmb.offset, bSk: T, bSj: 1, cSi: T, cSj: 1, xOff: L.tenc },
+      { A: this.batchBuf, B: this.prm, C: time.buf, X: this.batchBuf }));
+    this.backLater(() => {
+      const region = this.partials(classes * T);
+      labelEmb.part = { base: region.base, count: 1, stride: classes * T };
+      return () => [this.gemm('label embedding gradient', { a: 'dense', b: 'dense', epilogue: 'none' },
+        { M: classes, N: T, K: n, aOff: L.onehot, aSi: 1, aSk: classes, bSk: T, bSj: 1, cOff: region.base, cSi: T, cSj: 1 },
+        { A: this.batchBuf, B: this.gradOf(time), C: this.part })];
+    });
+    // The blocks' projections read SiLU(time); their input gradients meet in dSiLU first.
+    const dSilu = this.buffer(n * T);
+    this.gradBuffers.push(dSilu);
+    this.backLater(() => () => [this.layoutOp('time SiLU gradient', 'siluGrad', siluGradSource, [time.buf, dSilu, this.gradOf(time)], {}, n * T)]);
+    const embed = (scope: string, cout: number): Act =>
+      this.linear(`${scope} time projection`, time, n, T, cout, `${scope}.emb_layer.1`, { siluInput: true, siluGrad: dSilu });
+
+    const hasAttention = (res: number) => preset.attention.includes((res * 32) / size);
+    const attn = (name: string, x: Act, hw: number, c: number) => (hasAttention(hw) ? this.attention(name, x, n, hw, c, preset.heads) : x);
+    const down = (name: string, x: Act, hw: number, cin: number, cout: number): Act => {
+      const e = embed(name, cout);
+      const pooled = this.maxPool(x, n, hw, cin);
+      const h = this.doubleConv(`${name}.maxpool_conv.1`, pooled, n, hw / 2, cin, cin, cin, { residual: true });
+      return this.doubleConv(`${name}.maxpool_conv.2`, h, n, hw / 2, cin, cout, cout, { embed: e });
+    };
+    const up = (name: string, x: Act, skip: Act, hw: number, cx: number, cskip: number, cout: number): Act => {
+      const e = embed(name, cout);
+      const cat = this.upConcat(x, skip, n, hw, cx, cskip);
+      const cin = cx + cskip;
+      const h = this.doubleConv(`${name}.conv.0`, cat, n, 2 * hw, cin, cin, cin, { residual: true });
+      return this.doubleConv(`${name}.conv.1`, h, n, 2 * hw, cin, cout, cin / 2, { embed: e });
+    };
+
+    const s = size;
+    const x1 = this.doubleConv('inc', xt, n, s, channels, W, W);
+    const x2 = attn('sa1', down('down1', x1, s, W, 2 * W), s / 2, 2 * W);
+    const x3 = attn('sa2', down('down2', x2, s / 2, 2 * W, 4 * W), s / 4, 4 * W);
+    let x4 = attn('sa3', down('down3', x3, s / 4, 4 * W, 4 * W), s / 8, 4 * W);
+    const bottleneck: [string, number, number][] = preset.deep
+      ? [['bot1', 4 * W, 8 * W], ['bot2', 8 * W, 8 * W], ['bot3', 8 * W, 4 * W]]
+      : [['bot1', 4 * W, 4 * W], ['bot2', 4 * W, 4 * W]];
+    for (const [name, cin, cout] of bottleneck) x4 = this.doubleConv(name, x4, n, s / 8, cin, cout, cout);
+    let h = attn('sa4', up('up1', x4, x3, s / 8, 4 * W, 4 * W, 2 * W), s / 4, 2 * W);
+    h = attn('sa5', up('up2', h, x2, s / 4, 2 * W, 2 * W, W), s / 2, W);
+    h = attn('sa6', up('up3', h, x1, s / 2, W, W, W), s, W);
+
+    // The 1×1 output convolution as a linear layer over pixels.
+    const outcW = this.param('outc.weight', [1, 1, W, channels]);
+    const outcB = this.param('outc.bias', [channels]);
+    if (outcB.offset !== outcW.offset + outcW.size) throw new Error('internal: outc.bias does not follow outc.weight');
+    const pixels = n * s * s;
+    const out = this.act(pixels * channels);
+    this.output = out;
+    this.forward(this.gemm('output convolution forward', { a: 'dense', b: 'dense', epilogue: 'bias' },
+      { M: pixels, N: channels, K: W, aSi: W, aSk: 1, bOff: outcW.offset, bSk: channels, bSj: 1, cSi: channels, cSj: 1, biasOff: outcB.offset },
+      { A: h.buf, B: this.prm, C: out.buf, bias: this.prm }));
+    this.backLater(() => {
+      const outputs = (W + 1) * channels;
+      const { chunks, kChunk } = this.splitK(pixels, outputs);
+      const region = this.partials(chunks * outputs);
+      outcW.part = { base: region.base, count: chunks, stride: outputs };
+      outcB.part = { base: region.base + W * channels, count: chunks, stride: outputs };
+      return () => {
+      const dy = this.gradOf(out);
+      const t = this.gradTarget(h);
+      return [
+        this.gemm('output convolution input gradient', { a: 'dense', b: 'dense', epilogue: t.epilogue, accumulate: true },
+          { M: pixels, N: W, K: channels, aSi: channels, aSk: 1, bOff: outcW.offset, bSk: 1, bSj: channels, cSi: W, cSj: 1 },
+          { A: dy, B: this.prm, C: t.C, X: t.X }),
+        this.gemm('output convolution weight gradient', { a: 'dense', b: 'dense', epilogue: 'none', onesRow: true },
+          { M: W + 1, N: channels, K: pixels, aRows: W, aSi: 1, aSk: W, bSk: channels, bSj: 1, cOff: region.base, cSi: channels, cSj: 1, chunks, kChunk, partStride: outputs },
+          { A: h.buf, B: dy, C: this.part }),
+      ];
+      };
+    });
+
+    // The loss: its per-sample values and the output's gradient (written, not added).
+    const dOut = this.gradOf(out);
+    this.forward(this.op('loss', this.pipeline('loss', lossSource), [this.batchBuf, out.buf, dOut, this.lossBuf], batchParams, [n, 1, 1]));
+
+    // The partial arena's layout, then the backward ops in reverse.
+    const makers = this.reserves.map((reserve) => reserve());
+    for (const slot of this.slotList) if (!slot.part) throw new Error(`internal: the fused engine's step leaves ${slot.name} without a gradient`);
+    this.part = this.buffer(Math.max(1, this.partFloats));
+    for (const make of makers.reverse()) for (const o of make()) if (o) this.ops.push(o);
+
+    const desc = new Uint32Array(this.slotList.length * DESCRIPTOR_WORDS);
+    this.slotList.forEach((slot, i) => desc.set([slot.offset, slot.size, slot.part!.base, slot.part!.count, slot.part!.stride], i * DESCRIPTOR_WORDS));
+    const descBuf = this.device.createBuffer({ size: desc.byteLength, usage: STORAGE | COPY_DST });
+    this.buffersCreated += 1;
+    this.device.queue.writeBuffer(descBuf, 0, desc);
+    const adam = this.pipeline('adamw', adamwSource);
+    const entries: GPUBindGroupEntry[] = [this.prm, this.m, this.v, this.ema, this.grads, this.part, descBuf, this.adamUniform].map((buffer, binding) => ({ binding, resource: { buffer } }));
+    this.ops.push({ label: 'AdamW and EMA', pipeline: adam, bind: this.device.createBindGroup({ layout: adam.getBindGroupLayout(0), entries }), groups: grid(ceilDiv(this.total, THREADS)) });
+  }
+}

@@ -1,0 +1,83 @@
+// The fused WebGPU engine against the tfjs reference on the cpu backend: the loss and every
+// parameter's gradient of one batch, AdamW and the EMA over several steps, and the step's shape
+// (dispatches, buffers made per step). Runs on lavapipe here; CI fails where webgpu is missing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
+import { getPreset, CPU_RECIPE, REFERENCE_RECIPE, type Recipe } from '../src-main/contract/presets.ts';
+import { lossAndGrads, lossWeights, makeDiffusion, type StepBatch } from '../src-main/engine/diffusion.ts';
+import { createUNet, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
+import { AdamW } from '../src-main/engine/optim.ts';
+import { Ema } from '../src-main/engine/ema.ts';
+import { Rng } from '../src-main/engine/rng.ts';
+import { FusedTrainer } from '../src-main/engine/gpu/fused.ts';
+import { initBackend, webgpuDevice } from '../src-main/engine/runtime/backend.ts';
+import { webgpuUnavailable } from './helpers/backends.ts';
+
+let skipReason: string | null = null;
+let device: GPUDevice;
+
+beforeAll(async () => {
+  skipReason = await webgpuUnavailable();
+  if (!skipReason) device = await webgpuDevice();
+  await initBackend('cpu');
+});
+
+afterAll(async () => {
+  await initBackend('cpu');
+});
+
+function batchOf(shape: ModelShape, n: number, seed: number, recipe: Recipe): StepBatch {
+  const rng = new Rng(seed);
+  const per = shape.size * shape.size * shape.channels;
+  const x0 = Float32Array.from({ length: n * per }, () => rng.next() * 2 - 1);
+  const eps = rng.normal(n * per);
+  const t = Int32Array.from({ length: n }, () => rng.int(1, 1000));
+  const labels = Int32Array.from({ length: n }, (_, i) => (i === 1 ? -1 : rng.int(0, shape.classes)));
+  const weights = lossWeights(makeDiffusion(null as unknown as UNet, recipe).schedule, t, recipe);
+  return { n, x0, eps, t, labels, weights };
+}
+
+/** max |a − b| over max |b|: the error relative to the tensor's scale. */
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+describe('fused WebGPU engine', () => {
+  const shape: ModelShape = { channels: 1, classes: 5, size: 16 };
+
+  for (const recipe of [CPU_RECIPE, REFERENCE_RECIPE]) {
+    it(`gives tfjs's loss and gradients for every parameter (${recipe.prediction}-prediction)`, async (ctx) => {
+      if (skipReason) {
+        console.log(`skipped: ${skipReason}`);
+        return ctx.skip();
+      }
+      const model = createUNet(getPreset('micro'), shape, 3);
+      const diffusion = makeDiffusion(model, recipe);
+      const batch = batchOf(shape, 4, 11, recipe);
+      const ref = tf.tidy(() => lossAndGrads(diffusion, batch));
+      const refLoss = (await ref.value.data())[0];
+      const fused = new FusedTrainer(device, model, diffusion.schedule, recipe, 4, { beta: 0.995, start: 2000 });
+      await fused.load(model, model);
+      const loss = await fused.run(batch);
+      expect(Math.abs(loss - refLoss) / refLoss).toBeLessThan(1e-4);
+      const grads = fused.split(await fused.read('grads'));
+      const worst: [string, number][] = [];
+      for (const [name, v] of model.variables) {
+        const err = relError(grads.get(name)!, await ref.grads[v.name].data());
+        worst.push([name, err]);
+      }
+      if (process.env.FUSED_DEBUG) console.log(worst.map(([k, e]) => `${k} ${e.toExponential(2)}`).join("\n"));
+      worst.sort((a, b) => b[1] - a[1]);
+      expect(worst[0][1], `worst: ${worst.slice(0, 3).map(([k, e]) => `${k} ${e.toExponential(2)}`).join(', ')}`).toBeLessThan(1e-4);
+      tf.dispose([ref.value, ...Object.values(ref.grads)]);
+      model.dispose();
+    }, 120_000);
+  }
+});
