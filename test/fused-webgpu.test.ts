@@ -1,10 +1,19 @@
 // The fused WebGPU engine against the tfjs reference on the cpu backend: the loss and every
 // parameter's gradient of one batch, AdamW and the EMA over several steps, and the step's shape
 // (dispatches, buffers made per step). Runs on lavapipe here; CI fails where webgpu is missing.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { getPreset, CPU_RECIPE, REFERENCE_RECIPE, type Recipe } from '../src-main/contract/presets.ts';
+import { getPreset, CPU_RECIPE, defaultTrainConfig, REFERENCE_RECIPE, type Recipe } from '../src-main/contract/presets.ts';
+import { Trainer, type TrainingData } from '../src-main/engine/train.ts';
+import { readCheckpoint } from '../src-main/engine/checkpoint.ts';
+import { splitByFont, writeGlyphSet } from '../src-main/data/glyphset.ts';
+import { checkpointPath, createRun, loadRun, trainRun } from '../src-main/jobs/run.ts';
+import { storeFor } from '../src-main/store/store.ts';
+import { syntheticGlyphSet } from './helpers/synthetic.ts';
 import { lossAndGrads, lossWeights, makeDiffusion, type StepBatch } from '../src-main/engine/diffusion.ts';
 import { createUNet, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
 import { AdamW } from '../src-main/engine/optim.ts';
@@ -150,4 +159,83 @@ describe('fused WebGPU engine', () => {
     expect(fused.buffersCreated).toBe(planned);
     model.dispose();
   }, 120_000);
+});
+
+describe('training through the fused engine', () => {
+  let home: string;
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'fontloom-fused-'));
+  });
+  afterAll(async () => {
+    await rm(home, { recursive: true, force: true });
+    await initBackend('cpu');
+  });
+
+  // 16-pixel glyphs: lavapipe runs the fused kernels on the CPU, a quarter of the work of 32.
+  function syntheticData(fonts: number, seed: number): TrainingData {
+    const set = syntheticGlyphSet({ fonts, seed, size: 16 });
+    return { ...set, ...splitByFont(set, 0.25, 0) };
+  }
+
+  it('reaches the held-out ε-MSE of the same seeded run on wasm (micro, 40 steps of 8)', async (ctx) => {
+    if (skipReason) {
+      console.log(`skipped: ${skipReason}`);
+      return ctx.skip();
+    }
+    const results: Record<string, { val0: number; val: number; last: number }> = {};
+    for (const backend of ['wasm', 'webgpu'] as const) {
+      await initBackend(backend);
+      const trainer = new Trainer(defaultTrainConfig('micro', { steps: 40, batch: 8, seed: 4, lr: 1e-3 }), syntheticData(8, 3));
+      const val0 = (await trainer.validate())!;
+      const losses: number[] = [];
+      for (let i = 0; i < 40; i++) losses.push((await trainer.trainStep()).loss);
+      expect(trainer.fused !== null).toBe(backend === 'webgpu');
+      const val = (await trainer.validate())!;
+      results[backend] = { val0, val, last: losses.slice(-10).reduce((a, b) => a + b, 0) / 10 };
+      trainer.dispose();
+    }
+    const [w, g] = [results.wasm, results.webgpu];
+    console.log(`micro, 40 steps of 8, seed 4: held-out ε-MSE ${w.val0.toFixed(4)} → wasm ${w.val.toFixed(4)}, webgpu (fused) ${g.val.toFixed(4)}; last-10 loss ${w.last.toFixed(4)} / ${g.last.toFixed(4)}`);
+    expect(Math.abs(g.val0 - w.val0) / w.val0).toBeLessThan(1e-4);
+    expect(g.val).toBeLessThan(g.val0 * 0.75);
+    // Same batches and noise: the two runs differ only by float rounding carried through Adam.
+    expect(Math.abs(g.val - w.val) / w.val).toBeLessThan(0.03);
+  }, 600_000);
+
+  it('resumes a webgpu checkpoint identically on webgpu, and continues a cpu checkpoint on webgpu as cpu does', async (ctx) => {
+    if (skipReason) {
+      console.log(`skipped: ${skipReason}`);
+      return ctx.skip();
+    }
+    const data = join(home, 'set.glyphs');
+    await writeGlyphSet(data, syntheticGlyphSet({ fonts: 4, seed: 5, size: 16 }));
+    const config = defaultTrainConfig('micro', { steps: 6, batch: 4, seed: 11, emaStart: 2, valEvery: 3 });
+    const spec = (backend: 'cpu' | 'webgpu') => ({ data, valFraction: 0.25, sheet: { steps: 2 }, config: { ...config, sampleEvery: 0, checkpointEvery: 100, backend, threads: 1 } as const });
+    const gpu = await initBackend('webgpu');
+    const straight = await createRun(home, spec('webgpu'));
+    await trainRun(home, straight, { backend: gpu });
+    const halves = await createRun(home, spec('webgpu'));
+    await trainRun(home, halves, { backend: gpu, stopAt: 3 });
+    await trainRun(home, loadRun(home, halves.id), { backend: gpu });
+    const a = await readCheckpoint(checkpointPath(home, straight.id));
+    const b = await readCheckpoint(checkpointPath(home, halves.id));
+    expect(b.header.step).toBe(6);
+    expect([b.header.optimizerStep, b.header.emaStep]).toEqual([a.header.optimizerStep, a.header.emaStep]);
+    expect(Buffer.from(b.data.buffer).equals(Buffer.from(a.data.buffer))).toBe(true);
+    expect(storeFor(home).metrics(halves.id)).toEqual(storeFor(home).metrics(straight.id));
+
+    // Three steps on cpu, then three on webgpu, against six on cpu: the same curve to float tolerance.
+    const cpu = await initBackend('cpu');
+    const cpuRun = await createRun(home, spec('cpu'));
+    await trainRun(home, cpuRun, { backend: cpu });
+    const mixed = await createRun(home, spec('cpu'));
+    await trainRun(home, mixed, { backend: cpu, stopAt: 3 });
+    await trainRun(home, loadRun(home, mixed.id), { backend: await initBackend('webgpu') });
+    const curveCpu = storeFor(home).metrics(cpuRun.id);
+    const curveMixed = storeFor(home).metrics(mixed.id);
+    expect(curveMixed.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    curveMixed.forEach((m, i) => expect(Math.abs(m.loss - curveCpu[i].loss) / curveCpu[i].loss, `step ${m.step}`).toBeLessThan(1e-3));
+    const c = await readCheckpoint(checkpointPath(home, mixed.id));
+    expect(c.header.optimizerStep).toBe(6);
+  }, 300_000);
 });

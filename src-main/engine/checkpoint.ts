@@ -54,6 +54,7 @@ function groups(trainer: Trainer): [Group, ReadonlyMap<string, tf.Variable>][] {
 }
 
 export async function saveCheckpoint(path: string, trainer: Trainer): Promise<void> {
+  await trainer.sync();
   const tensors: TensorEntry[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -169,6 +170,7 @@ export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
   const want = describe(trainer.config, trainer.model.shape);
   const have = describe(h.config, h.shape);
   if (want !== have) throw new UserError(`checkpoint ${ckpt.path} is from ${have}, but this run is ${want}`);
+  trainer.dropFused();
   tf.tidy(() => {
     for (const [group, vars] of groups(trainer)) assignGroup(ckpt, group, vars);
   });

@@ -15,6 +15,16 @@ import { createUNet, oneHot, type ModelShape, type UNet } from './unet.ts';
 import { fitStylePrior, glyphCodes, meanCode, type StylePrior } from './style.ts';
 import { rngFor } from './rng.ts';
 import { EngineWorker, flatWeights, unflatGrads } from './runtime/parallel.ts';
+import { webgpuDevice } from './runtime/backend.ts';
+import { FusedTrainer } from './gpu/fused.ts';
+
+/**
+ * Whether a trainer on this backend trains through the fused WebGPU engine: on webgpu, for a
+ * letter-only model, unless FONTLOOM_FUSED=0 asks for tfjs's own webgpu kernels.
+ */
+export function fusedTraining(config: Pick<TrainConfig, 'style'>): boolean {
+  return tf.getBackend() === 'webgpu' && !config.style && process.env.FONTLOOM_FUSED !== '0';
+}
 
 /** The glyphs a run trains on, already split by font into item indices. */
 export interface TrainingData {
@@ -107,6 +117,12 @@ export class Trainer {
   workerTensors: number | null = null;
   private order: { epoch: number; perm: Int32Array } | null = null;
   private worker: EngineWorker | null = null;
+  /**
+   * The fused WebGPU engine, where it trains (see fusedTraining): it holds the weights, Adam's
+   * moments and the EMA on the device, and `sync` copies them into the tfjs variables.
+   */
+  fused: FusedTrainer | null = null;
+  private fusedAhead = false;
   /** A style model's fonts: training glyphs by font, and validation glyphs by font. */
   private readonly trainFonts: Map<number, number[]>;
   private readonly valFonts: Map<number, number[]>;
@@ -193,6 +209,7 @@ export class Trainer {
   async stylePrior(which: 'model' | 'ema'): Promise<StylePrior | undefined> {
     const dim = this.config.style?.dim;
     if (!dim) return undefined;
+    await this.sync();
     const model = which === 'ema' ? this.ema : this.model;
     const fontIds: number[] = [];
     const codes: number[] = [];
@@ -221,11 +238,47 @@ export class Trainer {
     return this.worker ? 2 : 1;
   }
 
+  /** The fused engine's weights, moments and EMA into the tfjs variables, where they are newer. */
+  async sync(): Promise<void> {
+    if (!this.fused || !this.fusedAhead) return;
+    const groups = [
+      ['params', this.model.variables],
+      ['ema', this.ema.variables],
+      ['m', this.optimizer.m],
+      ['v', this.optimizer.v],
+    ] as const;
+    for (const [which, vars] of groups) {
+      const values = this.fused.split(await this.fused.read(which));
+      tf.tidy(() => {
+        for (const [name, v] of vars) v.assign(tf.tensor(values.get(name)!, v.shape));
+      });
+    }
+    this.optimizer.step = this.fused.step;
+    this.emaUpdater.step = this.fused.step;
+    this.fusedAhead = false;
+  }
+
+  private async fusedStep(batch: StepBatch, lr: number, beta1: number): Promise<number> {
+    if (!this.fused) {
+      const fused = new FusedTrainer(await webgpuDevice(), this.model, this.diffusion.schedule, this.config.recipe, this.batch,
+        { beta: this.config.emaBeta, start: this.config.emaStart });
+      await fused.load(this.model, this.ema, { m: this.optimizer.m, v: this.optimizer.v, step: this.optimizer.step });
+      this.fused = fused;
+    }
+    this.fusedAhead = true;
+    return this.fused.run(batch, { lr, beta1, beta2: 0.999, eps: 1e-8, weightDecay: this.config.weightDecay });
+  }
+
   /** One optimizer update; resolves when its loss has been read back. */
   async trainStep(): Promise<StepResult> {
     const step = this.step;
     const batch = this.stepBatch(step);
     const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
+    if (fusedTraining(this.config)) {
+      const loss = await this.fusedStep(batch, lr, beta1);
+      this.step += 1;
+      return { step: this.step, loss, lr };
+    }
     // The worker takes the second half of the batch; each half's loss is a mean over its samples,
     // so the batch's loss and gradient are the halves' weighted by their sizes.
     const shared = this.worker ? Math.floor(batch.n / 2) : 0;
@@ -256,6 +309,7 @@ export class Trainer {
    * read as ε first and nothing is weighted, so the number compares across recipes.
    */
   async validate(which: 'model' | 'ema' = 'model'): Promise<number | null> {
+    await this.sync();
     const items = this.data.val.subarray(0, this.config.valMax);
     if (items.length === 0) return null;
     const model = which === 'ema' ? this.ema : this.model;
@@ -300,7 +354,15 @@ export class Trainer {
     return { x: imageFloats(this.data, chosen), owner: Int32Array.from(owner) };
   }
 
+  /** Forgets the fused engine (its state is the tfjs variables' again, e.g. after a restore). */
+  dropFused(): void {
+    this.fused?.dispose();
+    this.fused = null;
+    this.fusedAhead = false;
+  }
+
   dispose(): void {
+    this.dropFused();
     void this.stopWorker();
     this.model.dispose();
     this.ema.dispose();

@@ -186,6 +186,7 @@ export async function deleteRun(home: string, id: string): Promise<void> {
 }
 
 async function writeSheets(home: string, run: StoredRun, trainer: Trainer): Promise<string> {
+  await trainer.sync();
   const labels = trainer.data.classNames.map((_, i) => i);
   const { height, width, channels } = trainer.data;
   const store = storeFor(home);

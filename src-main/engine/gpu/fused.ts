@@ -161,8 +161,7 @@ export class FusedTrainer {
     this.layout = layout;
     this.batchBuf = this.buffer(layout.floats);
     this.lossBuf = this.buffer(n);
-    this.readback = device.createBuffer({ size: Math.max(16, this.total * 4), usage: MAP_READ | COPY_DST });
-    this.buffersCreated += 1;
+    this.readback = this.create({ size: Math.max(16, this.total * 4), usage: MAP_READ | COPY_DST });
     this.adamUniform = this.uniform(new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4));
     this.build(T);
     this.counts = {
@@ -288,6 +287,35 @@ export class FusedTrainer {
     return sum / this.batch;
   }
 
+  /**
+   * Wall time of each dispatch of a step run alone (submitted and awaited one at a time, after
+   * the batch is written), summed by kernel: where a step's time goes on adapters without
+   * timestamp queries. The step's effect on the weights is that of one gradient-only step.
+   */
+  async profile(b: StepBatch): Promise<{ label: string; kernel: string; ms: number }[]> {
+    this.writeBatch(b);
+    this.adamWords.set(uniformWords(ADAMW_PARAMS, { total: this.total, tensors: this.slotList.length, apply: 0 }, ADAMW_FLOATS));
+    this.device.queue.writeBuffer(this.adamUniform, 0, this.adamWords);
+    const clear = this.device.createCommandEncoder();
+    for (const g of this.gradBuffers) clear.clearBuffer(g);
+    this.device.queue.submit([clear.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    const out: { label: string; kernel: string; ms: number }[] = [];
+    for (const o of this.ops) {
+      const started = performance.now();
+      const enc = this.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(o.pipeline);
+      pass.setBindGroup(0, o.bind);
+      pass.dispatchWorkgroups(o.groups[0], o.groups[1], o.groups[2]);
+      pass.end();
+      this.device.queue.submit([enc.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      out.push({ label: o.label, kernel: o.pipeline.label, ms: performance.now() - started });
+    }
+    return out;
+  }
+
   /** The dispatches of one step by label, in order (for profiles and tests). */
   labels(): string[] {
     return this.ops.map((o) => o.label);
@@ -295,16 +323,30 @@ export class FusedTrainer {
 
   // ---- Buffers and pipelines -----------------------------------------------------------------
 
+  private readonly owned: GPUBuffer[] = [];
+
+  /** Every buffer this engine makes comes from here: counted, and destroyed with the engine. */
+  private create(desc: GPUBufferDescriptor): GPUBuffer {
+    this.buffersCreated += 1;
+    const buf = this.device.createBuffer(desc);
+    this.owned.push(buf);
+    return buf;
+  }
+
+  /** Frees the engine's device memory; it cannot run afterwards. */
+  dispose(): void {
+    for (const b of this.owned.splice(0)) b.destroy();
+    this.ops.length = 0;
+  }
+
   private buffer(floats: number, usage = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
     const size = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
-    this.buffersCreated += 1;
     this.bytes += size;
-    return this.device.createBuffer({ size, usage });
+    return this.create({ size, usage });
   }
 
   private uniform(words: Uint32Array<ArrayBuffer>): GPUBuffer {
-    const buf = this.device.createBuffer({ size: Math.max(16, words.byteLength), usage: UNIFORM | COPY_DST });
-    this.buffersCreated += 1;
+    const buf = this.create({ size: Math.max(16, words.byteLength), usage: UNIFORM | COPY_DST });
     this.device.queue.writeBuffer(buf, 0, words);
     return buf;
   }
@@ -702,8 +744,7 @@ export class FusedTrainer {
 
     const desc = new Uint32Array(this.slotList.length * DESCRIPTOR_WORDS);
     this.slotList.forEach((slot, i) => desc.set([slot.offset, slot.size, slot.part!.base, slot.part!.count, slot.part!.stride], i * DESCRIPTOR_WORDS));
-    const descBuf = this.device.createBuffer({ size: desc.byteLength, usage: STORAGE | COPY_DST });
-    this.buffersCreated += 1;
+    const descBuf = this.create({ size: desc.byteLength, usage: STORAGE | COPY_DST });
     this.device.queue.writeBuffer(descBuf, 0, desc);
     const adam = this.pipeline('adamw', adamwSource);
     const entries: GPUBindGroupEntry[] = [this.prm, this.m, this.v, this.ema, this.grads, this.part, descBuf, this.adamUniform].map((buffer, binding) => ({ binding, resource: { buffer } }));
