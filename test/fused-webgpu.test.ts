@@ -14,8 +14,9 @@ import { splitByFont, writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { checkpointPath, createRun, loadRun, trainRun } from '../src-main/jobs/run.ts';
 import { storeFor } from '../src-main/store/store.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
-import { lossAndGrads, lossWeights, makeDiffusion, type StepBatch } from '../src-main/engine/diffusion.ts';
-import { createUNet, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
+import { lossAndGrads, lossWeights, makeDiffusion, sampleImages, type StepBatch } from '../src-main/engine/diffusion.ts';
+import { createUNet, oneHot, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
+import { DEFAULT_SAMPLE } from '../src-main/contract/api.ts';
 import { AdamW } from '../src-main/engine/optim.ts';
 import { Ema } from '../src-main/engine/ema.ts';
 import { Rng } from '../src-main/engine/rng.ts';
@@ -88,6 +89,40 @@ describe('fused WebGPU engine', () => {
       model.dispose();
     }, 120_000);
   }
+
+  it("gives the model's forward pass, and draws the sheet tfjs draws on cpu", async (ctx) => {
+    if (skipReason) {
+      console.log(`skipped: ${skipReason}`);
+      return ctx.skip();
+    }
+    const model = createUNet(getPreset('micro'), shape, 8);
+    const diffusion = makeDiffusion(model, CPU_RECIPE);
+    const batch = batchOf(shape, 6, 21, CPU_RECIPE);
+    const x = tf.tensor4d(batch.x0, [6, 16, 16, 1]);
+    const rows = tf.tidy(() => oneHot(batch.labels, shape.classes));
+    const expected = tf.tidy(() => model.apply(x, batch.t, rows));
+    const fused = new FusedTrainer(device, model, diffusion.schedule, CPU_RECIPE, 6, { beta: 0, start: 0 }, 'forward');
+    await fused.load(model, model);
+    expect(relError(await fused.forward(batch.x0, batch.t, batch.labels), await expected.data())).toBeLessThan(1e-4);
+    fused.dispose();
+    tf.dispose([x, rows, expected]);
+
+    const opts = { ...DEFAULT_SAMPLE, steps: 8, seed: 3 };
+    const onCpu = await sampleImages(diffusion, [0, 1, 2, 3, 4], opts);
+    await initBackend('webgpu');
+    try {
+      const passes = FusedTrainer.forwardPasses;
+      const onGpu = await sampleImages(diffusion, [0, 1, 2, 3, 4], opts);
+      expect(FusedTrainer.forwardPasses - passes, 'forward passes on the fused engine').toBe(opts.steps);
+      let worst = 0;
+      for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]));
+      // uint8 pixels: float rounding may move a pixel across a level boundary, no further.
+      expect(worst).toBeLessThanOrEqual(1);
+    } finally {
+      await initBackend('cpu');
+    }
+    model.dispose();
+  }, 120_000);
 
   it('takes the same AdamW and EMA steps as the tfjs trainer (the EMA copying, then averaging)', async (ctx) => {
     if (skipReason) {

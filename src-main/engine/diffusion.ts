@@ -11,6 +11,8 @@ import { rngFor } from './rng.ts';
 import { SAMPLERS, guide, guideTwice, timesteps, toUint8 } from './samplers.ts';
 import { makeSchedule, type NoiseSchedule } from './schedule.ts';
 import { oneHot, styleRows, type UNet } from './unet.ts';
+import { FusedTrainer, fusedApplies } from './gpu/fused.ts';
+import { webgpuDevice } from './runtime/backend.ts';
 
 export interface Diffusion {
   readonly model: UNet;
@@ -279,6 +281,11 @@ export async function sampleImages(
   if (start && start.x0.length !== total * perImage) throw new Error(`a start needs ${total} images of ${perImage} numbers, found ${start.x0.length} numbers`);
   const first = start ? startIndex(ts, start.strength) : 0;
   const initial = rng.normal(total * perImage);
+  // On webgpu a letter-only model's forward passes run on the fused engine, planned for this batch.
+  const fusedRows = branches === 'letter' && fusedApplies(false) ? copies * n : 0;
+  const fused = fusedRows ? new FusedTrainer(await webgpuDevice(), model, d.schedule, d.recipe, fusedRows, { beta: 0, start: 0 }, 'forward') : null;
+  if (fused) await fused.load(model, model);
+  const rowLabels = Int32Array.from({ length: fusedRows }, (_, i) => (i < n ? labels[rows.start + i] : -1));
   let x = start
     ? tf.tidy(() => {
         const alphaBar = d.schedule.alphaBar[ts[first]];
@@ -289,21 +296,30 @@ export async function sampleImages(
     for (let i = first; i < ts.length - 1; i++) {
       const t = ts[i];
       const tPrev = ts[i + 1];
+      const batch = copies * n;
+      let fusedOut: tf.Tensor4D | null = null;
+      if (fused) {
+        const xs = (await x.data()) as Float32Array;
+        const input = new Float32Array(batch * perImage);
+        for (let c = 0; c < copies; c++) input.set(xs, c * n * perImage);
+        fusedOut = tf.tensor4d(await fused.forward(input, new Array(batch).fill(t), rowLabels), [batch, size, size, channels]);
+      }
       const next = tf.tidy(() => {
-        const batch = copies * n;
-        const out = model.apply(copies > 1 ? tf.concat(new Array(copies).fill(x)) : x, new Array(batch).fill(t), classRows, styleInput);
+        const out = fusedOut ?? model.apply(copies > 1 ? tf.concat(new Array(copies).fill(x)) : x, new Array(batch).fill(t), classRows, styleInput);
         const part = (i: number) => tf.slice(out, i * n, n);
         const guidedOut = !guided ? out : copies === 2 ? guide(part(0), part(1), opts.cfg) : guideTwice(part(0), part(1), part(2), opts.cfg, styleCfg);
         const eps = epsFromOutput(d, x, guidedOut, t);
         const noise = addsNoise ? tf.tensor4d(mine(rng.normal(total * perImage)), shape) : tf.zeros(shape);
         return step(d.schedule, { x, eps, t, tPrev, noise: noise as tf.Tensor4D, eta: opts.eta });
       });
+      fusedOut?.dispose();
       x.dispose();
       x = next;
       onStep?.(i + 1 - first, ts.length - 1 - first);
     }
     return await toUint8(x);
   } finally {
+    fused?.dispose();
     x.dispose();
     tf.dispose([classRows, ...(styleInput ? [styleInput] : [])]);
   }

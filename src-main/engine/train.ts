@@ -16,15 +16,7 @@ import { fitStylePrior, glyphCodes, meanCode, type StylePrior } from './style.ts
 import { rngFor } from './rng.ts';
 import { EngineWorker, flatWeights, unflatGrads } from './runtime/parallel.ts';
 import { webgpuDevice } from './runtime/backend.ts';
-import { FusedTrainer } from './gpu/fused.ts';
-
-/**
- * Whether a trainer on this backend trains through the fused WebGPU engine: on webgpu, for a
- * letter-only model, unless FONTLOOM_FUSED=0 asks for tfjs's own webgpu kernels.
- */
-export function fusedTraining(config: Pick<TrainConfig, 'style'>): boolean {
-  return tf.getBackend() === 'webgpu' && !config.style && process.env.FONTLOOM_FUSED !== '0';
-}
+import { FusedTrainer, fusedApplies } from './gpu/fused.ts';
 
 /** The glyphs a run trains on, already split by font into item indices. */
 export interface TrainingData {
@@ -274,7 +266,7 @@ export class Trainer {
     const step = this.step;
     const batch = this.stepBatch(step);
     const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
-    if (fusedTraining(this.config)) {
+    if (fusedApplies(Boolean(this.config.style))) {
       const loss = await this.fusedStep(batch, lr, beta1);
       this.step += 1;
       return { step: this.step, loss, lr };

@@ -8,6 +8,7 @@
 // The network is the one createUNet defines: the plan walks the same blocks and takes every
 // parameter by its name from the model's variables (shapes checked), in the model's order, so
 // weights move between this engine and the tfjs model (and so checkpoints) by name.
+import * as tf from '@tensorflow/tfjs-core';
 import { getPreset } from '../../contract/presets.ts';
 import type { Recipe } from '../../contract/presets.ts';
 import type { StepBatch } from '../diffusion.ts';
@@ -77,6 +78,16 @@ export interface FusedCounts {
   bytes: number;
 }
 
+/**
+ * Whether work on the current backend goes through the fused engine: on webgpu, for a
+ * letter-only model, unless FONTLOOM_FUSED=0 asks for tfjs's own webgpu kernels.
+ */
+export function fusedApplies(styled: boolean): boolean {
+  return tf.getBackend() === 'webgpu' && !styled && process.env.FONTLOOM_FUSED !== '0';
+}
+
+const PIPELINES = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
 function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
@@ -92,6 +103,8 @@ function tileFor(n: number): GemmTile {
 }
 
 export class FusedTrainer {
+  /** Forward passes drawn by every engine in this process (what tests check was fused). */
+  static forwardPasses = 0;
   /** Calls to device.createBuffer made by this engine, all of them (planning included). */
   buffersCreated = 0;
   /** Host milliseconds spent encoding and submitting the last step. */
@@ -100,7 +113,7 @@ export class FusedTrainer {
   step = 0;
   readonly counts: FusedCounts;
 
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly ops: Op[] = [];
   private forwardCount = 0;
   private readonly slots = new Map<string, ParamSlot>();
@@ -125,6 +138,7 @@ export class FusedTrainer {
   private readonly layout: { x0: number; eps: number; sa: number; sb: number; w: number; onehot: number; tenc: number; floats: number };
   private readonly per: number;
   private output!: Act;
+  private input!: GPUBuffer;
 
   constructor(
     readonly device: GPUDevice,
@@ -133,8 +147,13 @@ export class FusedTrainer {
     readonly recipe: Recipe,
     readonly batch: number,
     readonly ema_: { beta: number; start: number },
+    /** 'forward': only the network's forward pass, for drawing (see `forward`). */
+    readonly mode: 'train' | 'forward' = 'train',
   ) {
     if ((model.shape.style ?? 0) > 0) throw new Error('the fused WebGPU engine trains letter-only models; a style model trains with tfjs');
+    // Pipelines are compiled once per device and kernel variant, whichever engine asks first.
+    this.pipelines = PIPELINES.get(device) ?? new Map();
+    PIPELINES.set(device, this.pipelines);
     const { size, channels, classes } = model.shape;
     this.per = size * size * channels;
     let offset = 0;
@@ -161,7 +180,7 @@ export class FusedTrainer {
     this.layout = layout;
     this.batchBuf = this.buffer(layout.floats);
     this.lossBuf = this.buffer(n);
-    this.readback = this.create({ size: Math.max(16, this.total * 4), usage: MAP_READ | COPY_DST });
+    this.readback = this.create({ size: Math.max(16, this.total * 4, n * this.per * 4), usage: MAP_READ | COPY_DST });
     this.adamUniform = this.uniform(new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4));
     this.build(T);
     this.counts = {
@@ -263,19 +282,10 @@ export class FusedTrainer {
     }
     this.adamWords.set(uniformWords(ADAMW_PARAMS, values, ADAMW_FLOATS));
     this.device.queue.writeBuffer(this.adamUniform, 0, this.adamWords);
+    if (this.mode !== 'train') throw new Error('internal: a training step on a forward engine');
     const enc = this.device.createCommandEncoder();
     for (const g of this.gradBuffers) enc.clearBuffer(g);
-    const pass = enc.beginComputePass();
-    let current: GPUComputePipeline | null = null;
-    for (const o of this.ops) {
-      if (o.pipeline !== current) {
-        pass.setPipeline(o.pipeline);
-        current = o.pipeline;
-      }
-      pass.setBindGroup(0, o.bind);
-      pass.dispatchWorkgroups(o.groups[0], o.groups[1], o.groups[2]);
-    }
-    pass.end();
+    this.encode(enc);
     enc.copyBufferToBuffer(this.lossBuf, 0, this.readback, 0, this.batch * 4);
     this.device.queue.submit([enc.finish()]);
     this.lastEncodeMs = performance.now() - started;
@@ -314,6 +324,48 @@ export class FusedTrainer {
       out.push({ label: o.label, kernel: o.pipeline.label, ms: performance.now() - started });
     }
     return out;
+  }
+
+  /**
+   * The network's output for images x [n, size, size, channels] at timesteps t with labels
+   * (−1: no label), as the model's `apply` gives it; for an engine made in 'forward' mode.
+   */
+  async forward(x: Float32Array, t: ArrayLike<number>, labels: ArrayLike<number>): Promise<Float32Array> {
+    if (this.mode !== 'forward') throw new Error('internal: forward() on a training engine');
+    FusedTrainer.forwardPasses += 1;
+    const n = this.batch;
+    if (x.length !== n * this.per || t.length !== n || labels.length !== n) throw new Error(`the fused engine was planned for ${n} images`);
+    const L = this.layout;
+    if (this.host.batch.length !== L.floats) this.host.batch = new Float32Array(L.floats);
+    const h = this.host.batch;
+    const { classes } = this.model.shape;
+    h.fill(0, L.onehot, L.onehot + n * classes);
+    for (let i = 0; i < n; i++) if (labels[i] >= 0) h[L.onehot + i * classes + labels[i]] = 1;
+    h.set(timeEncoding(t, getPreset(this.model.preset.name).timeDim), L.tenc);
+    this.device.queue.writeBuffer(this.batchBuf, 0, h);
+    this.device.queue.writeBuffer(this.input, 0, x as Float32Array<ArrayBuffer>);
+    const enc = this.device.createCommandEncoder();
+    this.encode(enc);
+    enc.copyBufferToBuffer(this.output.buf, 0, this.readback, 0, this.output.size * 4);
+    this.device.queue.submit([enc.finish()]);
+    await this.readback.mapAsync(MAP_READ, 0, this.output.size * 4);
+    const out = new Float32Array(this.readback.getMappedRange(0, this.output.size * 4).slice(0));
+    this.readback.unmap();
+    return out;
+  }
+
+  private encode(enc: GPUCommandEncoder): void {
+    const pass = enc.beginComputePass();
+    let current: GPUComputePipeline | null = null;
+    for (const o of this.ops) {
+      if (o.pipeline !== current) {
+        pass.setPipeline(o.pipeline);
+        current = o.pipeline;
+      }
+      pass.setBindGroup(0, o.bind);
+      pass.dispatchWorkgroups(o.groups[0], o.groups[1], o.groups[2]);
+    }
+    pass.end();
   }
 
   /** The dispatches of one step by label, in order (for profiles and tests). */
@@ -390,7 +442,7 @@ export class FusedTrainer {
     return slot;
   }
 
-  private forward(o: Op): void {
+  private fwd(o: Op): void {
     this.ops.push(o);
     this.forwardCount += 1;
   }
@@ -438,7 +490,7 @@ export class FusedTrainer {
     const grad = opts.residual ? opts.residual.grad : 'new';
     const y: Act = { ...this.act(rows * cout, grad), geluPre: pre };
     const epilogue = opts.gelu ? 'biasGelu' : opts.residual ? 'biasResidual' : 'bias';
-    this.forward(this.gemm(`${label} forward`, { a: 'dense', b: 'dense', epilogue, siluA: opts.siluInput },
+    this.fwd(this.gemm(`${label} forward`, { a: 'dense', b: 'dense', epilogue, siluA: opts.siluInput },
       { M: rows, N: cout, K: cin, aSi: cin, aSk: 1, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1, biasOff: b.offset },
       { A: x.buf, B: this.prm, C: y.buf, bias: this.prm, X: pre ?? opts.residual?.buf }));
     this.backLater(() => {
@@ -488,7 +540,7 @@ export class FusedTrainer {
     const pixels = n * hw * hw;
     const y = this.act(pixels * cout);
     const geometry = { H: hw, W: hw };
-    this.forward(this.gemm(`${label} forward`, { a: 'conv', b: 'dense', epilogue: 'none' },
+    this.fwd(this.gemm(`${label} forward`, { a: 'conv', b: 'dense', epilogue: 'none' },
       { M: pixels, N: cout, K: 9 * cin, ...geometry, Cc: cin, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1 },
       { A: x.buf, B: this.prm, C: y.buf }));
     this.backLater(() => {
@@ -526,7 +578,7 @@ export class FusedTrainer {
     const workgroups = ceilDiv(groups, spw);
     const lanes = Math.min(c, THREADS);
     const params = uniformWords(NORM_PARAMS, { len, C: c, spw, groups, gOff: gamma.offset, bOff: beta.offset, eps: NORM_EPS, lanes }, ['eps']);
-    this.forward(this.op(`${label} forward`, this.pipeline(`norm:${mode}`, () => normSource(mode)),
+    this.fwd(this.op(`${label} forward`, this.pipeline(`norm:${mode}`, () => normSource(mode)),
       [x.buf, y.buf, this.prm, stats, aux?.buf ?? this.dummyRead], params, [workgroups, 1, 1]));
     this.backLater(() => {
       const region = this.partials(workgroups * 2 * c);
@@ -552,7 +604,7 @@ export class FusedTrainer {
     const total = n * (hw / 2) * (hw / 2) * c;
     const y = this.act(total);
     const p = { n, h: hw, w: hw, c };
-    this.forward(this.layoutOp('max-pool', 'pool', poolSource, [x.buf, y.buf], p, total));
+    this.fwd(this.layoutOp('max-pool', 'pool', poolSource, [x.buf, y.buf], p, total));
     this.backLater(() => () => [x.grad ? this.layoutOp('max-pool gradient', 'poolGrad', poolGradSource, [x.buf, this.gradOf(y), this.gradOf(x)], p, total) : null]);
     return y;
   }
@@ -562,7 +614,7 @@ export class FusedTrainer {
     const total = n * 4 * hw * hw * (c + c2);
     const y = this.act(total);
     const p = { n, h: hw, w: hw, c, c2 };
-    this.forward(this.layoutOp('upsample and concatenate', 'upConcat', upConcatSource, [skip.buf, x.buf, y.buf], p, total));
+    this.fwd(this.layoutOp('upsample and concatenate', 'upConcat', upConcatSource, [skip.buf, x.buf, y.buf], p, total));
     this.backLater(() => () => [
       this.layoutOp('skip gradient', 'skipGrad', skipGradSource, [this.gradOf(y), this.gradOf(skip)], p, n * 4 * hw * hw * c2),
       this.layoutOp('upsample gradient', 'upGrad', upGradSource, [this.gradOf(y), this.gradOf(x)], p, n * hw * hw * c),
@@ -593,7 +645,7 @@ export class FusedTrainer {
     const qkvRows = { aSb1: L * 3 * c, aSb2: d, aSi: 3 * c, aSk: 1 };
     const square = { cSb1: heads * L * L, cSb2: L * L, cSi: L, cSj: 1 };
     const alpha = 1 / Math.sqrt(d);
-    this.forward(this.gemm(`${name} scores`, { a: 'dense', b: 'dense', epilogue: 'none' },
+    this.fwd(this.gemm(`${name} scores`, { a: 'dense', b: 'dense', epilogue: 'none' },
       { M: L, N: L, K: d, ...headsOf, ...qkvRows, bOff: c, bSb1: L * 3 * c, bSb2: d, bSk: 1, bSj: 3 * c, ...square, alpha },
       { A: qkv.buf, B: qkv.buf, C: scores.buf }, n * heads));
     this.backLater(() => () => {
@@ -612,12 +664,12 @@ export class FusedTrainer {
       ];
     });
     const rowsParams = uniformWords(ROWS_PARAMS, { rows: n * heads * L, len: L, alpha }, ['alpha']);
-    this.forward(this.op(`${name} softmax`, this.pipeline('softmax', softmaxSource), [scores.buf, probs.buf], rowsParams, grid(ceilDiv(n * heads * L, THREADS))));
+    this.fwd(this.op(`${name} softmax`, this.pipeline('softmax', softmaxSource), [scores.buf, probs.buf], rowsParams, grid(ceilDiv(n * heads * L, THREADS))));
     // The gradient of the probabilities becomes the scores' in place (scores and probabilities share it).
     this.backLater(() => () => [this.op(`${name} softmax gradient`, this.pipeline('softmaxGrad', softmaxGradSource), [probs.buf, this.gradOf(probs)], rowsParams, grid(ceilDiv(n * heads * L, THREADS)))]);
     const o = this.act(rows * c);
     const oHeads = { cSb1: L * c, cSb2: d, cSi: c, cSj: 1 };
-    this.forward(this.gemm(`${name} attention output`, { a: 'dense', b: 'dense', epilogue: 'none' },
+    this.fwd(this.gemm(`${name} attention output`, { a: 'dense', b: 'dense', epilogue: 'none' },
       { M: L, N: d, K: L, ...headsOf, aSb1: heads * L * L, aSb2: L * L, aSi: L, aSk: 1, bOff: 2 * c, bSb1: L * 3 * c, bSb2: d, bSk: 3 * c, bSj: 1, ...oHeads },
       { A: probs.buf, B: qkv.buf, C: o.buf }, n * heads));
     this.backLater(() => () => {
@@ -650,13 +702,14 @@ export class FusedTrainer {
 
     // Noising: x_t = √ᾱ·x₀ + √(1−ᾱ)·ε.
     const xt = this.act(n * this.per, null);
+    this.input = xt.buf;
     const batchParams = uniformWords(BATCH_PARAMS, { n, per: this.per, x0: L.x0, eps: L.eps, sa: L.sa, sb: L.sb, w: L.w, vpred: this.recipe.prediction === 'v' ? 1 : 0, total: n * this.per });
-    this.forward(this.op('noising', this.pipeline('noise', noiseSource), [this.batchBuf, xt.buf], batchParams, grid(ceilDiv(n * this.per, THREADS))));
+    if (this.mode === 'train') this.fwd(this.op('noising', this.pipeline('noise', noiseSource), [this.batchBuf, xt.buf], batchParams, grid(ceilDiv(n * this.per, THREADS))));
 
     // Time: the sinusoidal encoding (written with the batch) + one-hot · label_emb.
     const labelEmb = this.param('label_emb.weight', [classes, T]);
     const time = this.act(n * T);
-    this.forward(this.gemm('time embedding', { a: 'dense', b: 'dense', epilogue: 'residual' },
+    this.fwd(this.gemm('time embedding', { a: 'dense', b: 'dense', epilogue: 'residual' },
       { M: n, N: T, K: classes, aOff: L.onehot, aSi: classes, aSk: 1, bOff: labelEmb.offset, bSk: T, bSj: 1, cSi: T, cSj: 1, xOff: L.tenc },
       { A: this.batchBuf, B: this.prm, C: time.buf, X: this.batchBuf }));
     this.backLater(() => {
@@ -709,7 +762,7 @@ export class FusedTrainer {
     const pixels = n * s * s;
     const out = this.act(pixels * channels);
     this.output = out;
-    this.forward(this.gemm('output convolution forward', { a: 'dense', b: 'dense', epilogue: 'bias' },
+    this.fwd(this.gemm('output convolution forward', { a: 'dense', b: 'dense', epilogue: 'bias' },
       { M: pixels, N: channels, K: W, aSi: W, aSk: 1, bOff: outcW.offset, bSk: channels, bSj: 1, cSi: channels, cSj: 1, biasOff: outcB.offset },
       { A: h.buf, B: this.prm, C: out.buf, bias: this.prm }));
     this.backLater(() => {
@@ -733,8 +786,9 @@ export class FusedTrainer {
     });
 
     // The loss: its per-sample values and the output's gradient (written, not added).
+    if (this.mode === 'forward') return;
     const dOut = this.gradOf(out);
-    this.forward(this.op('loss', this.pipeline('loss', lossSource), [this.batchBuf, out.buf, dOut, this.lossBuf], batchParams, [n, 1, 1]));
+    this.fwd(this.op('loss', this.pipeline('loss', lossSource), [this.batchBuf, out.buf, dOut, this.lossBuf], batchParams, [n, 1, 1]));
 
     // The partial arena's layout, then the backward ops in reverse.
     const makers = this.reserves.map((reserve) => reserve());
