@@ -11,6 +11,7 @@ import { oneHot, parameterCount } from '../engine/unet.ts';
 import { sampleImages } from '../engine/diffusion.ts';
 import { EngineWorker, sampleOnTwoEngines } from '../engine/runtime/parallel.ts';
 import { writeFileAtomic } from '../atomic.ts';
+import { FusedTrainer } from '../engine/gpu/fused.ts';
 
 export interface BenchRow {
   backend: BackendName;
@@ -33,6 +34,18 @@ export interface BenchRow {
   /** One alphabet of a style model of the same preset (26 glyphs in one style, read from 4 glyphs), DDIM 50, measured whole. */
   alphabet_ddim50_s?: number;
   alphabet_ddim50_two_engines_s?: number;
+  /** webgpu: which engine trained, Fontloom's fused one or tfjs's kernels (FONTLOOM_FUSED=0). */
+  engine?: 'fused' | 'tfjs';
+  /** webgpu: compute dispatches (fused) or tfjs kernels (tfjs) in one training step. */
+  train_dispatches_per_step?: number;
+  /** webgpu: the same for one forward pass of the network. */
+  forward_dispatches?: number;
+  /** webgpu: GPU buffers created per training step after the warm-up step. */
+  train_buffers_created_per_step?: number;
+  /** webgpu, fused: host milliseconds to write the batch, encode and submit a step (median of the timed steps). */
+  train_encode_ms?: number;
+  /** webgpu, fused: GPU milliseconds of a step's compute pass (median), where the adapter has timestamp queries (else null). */
+  train_gpu_ms?: number | null;
   error?: string;
 }
 
@@ -59,6 +72,56 @@ async function profileKernels(work: () => tf.Tensor): Promise<KernelTime[]> {
     byKernel.set(k.name, row);
   }
   return [...byKernel.values()].map((r) => ({ ...r, ms: round1(r.ms) })).sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * What a webgpu training step costs the host: for the fused engine its planned dispatches, the
+ * buffers its steps made, encoding time and GPU time; for tfjs's kernels, the kernels of one
+ * step (tf.profile) and the buffers tfjs's device made during it.
+ */
+async function webgpuCounts(trainer: Trainer, batch: number, steps: number, buffersBefore: number, encode: number[], gpu: number[]): Promise<Partial<BenchRow>> {
+  // Medians: a garbage collection in one timed step says nothing about encoding.
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  if (trainer.fused) {
+    return {
+      engine: 'fused',
+      train_dispatches_per_step: trainer.fused.counts.dispatches,
+      forward_dispatches: trainer.fused.counts.forwardDispatches,
+      train_buffers_created_per_step: (trainer.fused.buffersCreated - buffersBefore) / steps,
+      train_encode_ms: Math.round(median(encode) * 100) / 100,
+      train_gpu_ms: gpu.length ? Math.round(median(gpu) * 100) / 100 : null,
+    };
+  }
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const create = device.createBuffer.bind(device);
+  let made = 0;
+  device.createBuffer = (desc: GPUBufferDescriptor) => {
+    made += 1;
+    return create(desc);
+  };
+  try {
+    const kernels = async (work: () => Promise<unknown>) => {
+      const info = await tf.profile(async () => {
+        await work();
+        return [];
+      });
+      return info.kernels.filter((k) => k.name !== 'forward' && k.name !== 'unnamed scope').length;
+    };
+    const train = await kernels(() => trainer.trainStep());
+    const madeInStep = made;
+    const x = tf.randomNormal([batch, 32, 32, 1]) as tf.Tensor4D;
+    const classes = oneHot(Array.from({ length: batch }, (_, i) => i % 26), 26);
+    const t = Array.from({ length: batch }, (_, i) => 1 + ((i * 37) % 999));
+    const forward = await kernels(async () => {
+      const y = tf.tidy(() => trainer.model.apply(x, t, classes));
+      await y.data();
+      y.dispose();
+    });
+    tf.dispose([x, classes]);
+    return { engine: 'tfjs', train_dispatches_per_step: train, forward_dispatches: forward, train_buffers_created_per_step: madeInStep };
+  } finally {
+    device.createBuffer = create;
+  }
 }
 
 export interface BenchOptions {
@@ -91,16 +154,33 @@ async function benchOne(
     if (opts.threads > 1 && (backend === 'wasm' || backend === 'cpu')) await trainer.startWorker(backend);
     row.threads = trainer.threads;
     await trainer.trainStep(); // warm-up: kernels compile, buffers allocate
+    const buffersBefore = trainer.fused?.buffersCreated ?? 0;
+    const encode: number[] = [];
+    const gpu: number[] = [];
     let t0 = performance.now();
-    for (let i = 0; i < opts.steps; i++) await trainer.trainStep();
+    for (let i = 0; i < opts.steps; i++) {
+      await trainer.trainStep();
+      if (trainer.fused) encode.push(trainer.fused.lastEncodeMs);
+      if (trainer.fused?.lastGpuMs != null) gpu.push(trainer.fused.lastGpuMs);
+    }
     const ms = (performance.now() - t0) / opts.steps;
     row.train_ms_per_step = round1(ms);
     row.train_img_per_s = round1((batch * 1000) / ms);
+    if (backend === 'webgpu') Object.assign(row, await webgpuCounts(trainer, batch, opts.steps, buffersBefore, encode, gpu));
+    await trainer.sync();
     const model = trainer.model;
     const x = tf.randomNormal([batch, 32, 32, 1]) as tf.Tensor4D;
     const classes = oneHot(Array.from({ length: batch }, (_, i) => i % 26), 26);
     const t = Array.from({ length: batch }, (_, i) => 1 + ((i * 37) % 999));
+    const fusedForward = trainer.fused ? new FusedTrainer(trainer.fused.device, model, trainer.diffusion.schedule, trainer.config.recipe, batch, { beta: 0, start: 0 }, 'forward') : null;
+    if (fusedForward) await fusedForward.load(model, model);
+    const xHost = fusedForward ? ((await x.data()) as Float32Array) : null;
+    const labels = Array.from({ length: batch }, (_, i) => i % 26);
     const forward = async () => {
+      if (fusedForward) {
+        await fusedForward.forward(xHost!, t, labels);
+        return;
+      }
       const y = tf.tidy(() => model.apply(x, t, classes));
       await y.data();
       y.dispose();
@@ -109,6 +189,7 @@ async function benchOne(
     t0 = performance.now();
     for (let i = 0; i < opts.steps; i++) await forward();
     row.forward_ms = round1((performance.now() - t0) / opts.steps);
+    fusedForward?.dispose();
     if (opts.profile) {
       const variables = [...model.variables.values()];
       profile = {
@@ -205,6 +286,11 @@ export async function runBench(opts: {
       r.error
         ? `${r.backend.padEnd(10)} unavailable: ${r.error}\n`
         : `${r.backend.padEnd(10)} ${r.adapter} — ${r.preset}, batch ${r.batch}, ${r.threads} engine${r.threads === 1 ? "" : "s"}: ${r.train_ms_per_step} ms/step (${r.train_img_per_s} img/s), forward ${r.forward_ms} ms` +
+            (r.engine === 'fused'
+              ? ` [fused engine: ${r.train_dispatches_per_step} dispatches a step, ${r.forward_dispatches} a forward pass, ${r.train_buffers_created_per_step} buffers made a step, ${r.train_encode_ms} ms to encode${r.train_gpu_ms != null ? `, GPU ${r.train_gpu_ms} ms` : ''}]`
+              : r.engine === 'tfjs'
+                ? ` [tfjs kernels: ${r.train_dispatches_per_step} a step, ${r.forward_dispatches} a forward pass, ${r.train_buffers_created_per_step} buffers made a step]`
+                : '') +
             (r.sheet_ddim50_s !== undefined ? `, A–Z sheet DDIM 50 ${r.sheet_ddim50_s} s${r.sheet_ddim50_two_engines_s !== undefined ? ` (${r.sheet_ddim50_two_engines_s} s on two engines)` : ''}, DDPM 999 ≈${r.sheet_ddpm1000_s} s` : '') +
             (r.alphabet_ddim50_s !== undefined
               ? `; one alphabet in one style (style model) ${r.alphabet_ddim50_s} s = ${(r.alphabet_ddim50_s / r.sheet_ddim50_s!).toFixed(2)}× the sheet` +

@@ -17,6 +17,7 @@ import { sampleImages } from '../engine/diffusion.ts';
 import { inventStyle, repeatCode } from '../engine/style.ts';
 import { Trainer, trainConfigFromJson, type TrainingData } from '../engine/train.ts';
 import { deriveSeed } from '../engine/rng.ts';
+import { fusedApplies } from '../engine/gpu/fused.ts';
 import { loadTrainingData } from '../data/training.ts';
 import { writeSheet } from '../export/sheet.ts';
 import { runsDir } from '../home.ts';
@@ -243,7 +244,8 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
   try {
     store.trimMetrics(run.id, trainer.step);
     if ((opts.threads ?? 1) > 1 && (opts.backend.name === 'wasm' || opts.backend.name === 'cpu')) await trainer.startWorker(opts.backend.name);
-    const backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} engines` : ''}`;
+    const fused = opts.backend.name === 'webgpu' && fusedApplies(Boolean(run.config.style)) ? ', fused engine' : '';
+    const backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} engines` : ''}${fused}`;
     run = store.updateRun(run.id, { backend, step: trainer.step, checkpointStep: trainer.step });
     opts.onStart?.(trainer.step);
 

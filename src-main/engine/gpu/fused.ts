@@ -109,6 +109,9 @@ export class FusedTrainer {
   buffersCreated = 0;
   /** Host milliseconds spent encoding and submitting the last step. */
   lastEncodeMs = 0;
+  /** GPU milliseconds of the last step's compute pass, where the adapter has timestamp queries. */
+  lastGpuMs: number | null = null;
+  private readonly timing: { set: GPUQuerySet; resolve: GPUBuffer } | null;
   /** Updates applied (AdamW's step count); the EMA copies while below `emaStart`. */
   step = 0;
   readonly counts: FusedCounts;
@@ -181,11 +184,15 @@ export class FusedTrainer {
     this.batchBuf = this.buffer(layout.floats);
     this.lossBuf = this.buffer(n);
     this.readback = this.create({ size: Math.max(16, this.total * 4, n * this.per * 4), usage: MAP_READ | COPY_DST });
+    this.timing = device.features.has('timestamp-query')
+      ? { set: device.createQuerySet({ type: 'timestamp', count: 2 }), resolve: this.create({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC }) }
+      : null;
     this.adamUniform = this.uniform(new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4));
     this.build(T);
     this.counts = {
       dispatches: this.ops.length,
-      forwardDispatches: this.forwardCount,
+      // The network alone: a training step also noises the batch and takes its loss.
+      forwardDispatches: mode === 'train' ? this.forwardCount - 2 : this.ops.length,
       pipelines: this.pipelines.size,
       parameters: this.total,
       bytes: this.bytes,
@@ -285,14 +292,25 @@ export class FusedTrainer {
     if (this.mode !== 'train') throw new Error('internal: a training step on a forward engine');
     const enc = this.device.createCommandEncoder();
     for (const g of this.gradBuffers) enc.clearBuffer(g);
-    this.encode(enc);
+    this.encode(enc, this.timing?.set);
+    const lossBytes = Math.ceil(this.batch / 4) * 16;
     enc.copyBufferToBuffer(this.lossBuf, 0, this.readback, 0, this.batch * 4);
+    if (this.timing) {
+      enc.resolveQuerySet(this.timing.set, 0, 2, this.timing.resolve, 0);
+      enc.copyBufferToBuffer(this.timing.resolve, 0, this.readback, lossBytes, 16);
+    }
     this.device.queue.submit([enc.finish()]);
     this.lastEncodeMs = performance.now() - started;
-    await this.readback.mapAsync(MAP_READ, 0, this.batch * 4);
-    const losses = new Float32Array(this.readback.getMappedRange(0, this.batch * 4));
+    const bytes = lossBytes + (this.timing ? 16 : 0);
+    await this.readback.mapAsync(MAP_READ, 0, bytes);
+    const mapped = this.readback.getMappedRange(0, bytes);
+    const losses = new Float32Array(mapped, 0, this.batch);
     let sum = 0;
     for (const l of losses) sum += l;
+    if (this.timing) {
+      const [begin, end] = new BigUint64Array(mapped, lossBytes, 2);
+      this.lastGpuMs = Number(end - begin) / 1e6;
+    }
     this.readback.unmap();
     return sum / this.batch;
   }
@@ -354,8 +372,8 @@ export class FusedTrainer {
     return out;
   }
 
-  private encode(enc: GPUCommandEncoder): void {
-    const pass = enc.beginComputePass();
+  private encode(enc: GPUCommandEncoder, timestamps?: GPUQuerySet): void {
+    const pass = enc.beginComputePass(timestamps ? { timestampWrites: { querySet: timestamps, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
     let current: GPUComputePipeline | null = null;
     for (const o of this.ops) {
       if (o.pipeline !== current) {
@@ -388,6 +406,7 @@ export class FusedTrainer {
   /** Frees the engine's device memory; it cannot run afterwards. */
   dispose(): void {
     for (const b of this.owned.splice(0)) b.destroy();
+    this.timing?.set.destroy();
     this.ops.length = 0;
   }
 

@@ -61,6 +61,8 @@ export function webgpuDevice(): Promise<GPUDevice> {
     if (!adapter) throw new Error('no WebGPU adapter (no Vulkan, Metal or D3D12 driver found)');
     const l = adapter.limits;
     const device = await adapter.requestDevice({
+      // The step's GPU time, where the adapter can say it (fontloom bench reports it).
+      requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
       requiredLimits: {
         maxBufferSize: l.maxBufferSize,
         maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
