@@ -30,21 +30,26 @@ tc() {
   timeout 90 $T "$D/torch_cuda.py" "$@" 2>>"$out/torch-stderr.txt" || echo "{\"error\":\"exit $? for $*\"}"
 }
 stamp start
+# Fontloom's fused engine (the webgpu default) beside PyTorch CUDA: tiny, small and seed at batches
+# 32 and 128, each step and an A–Z sheet; then tfjs's own webgpu kernels (FONTLOOM_FUSED=0) as the
+# before. Most important first; a call starts only while it can end (timeouts 90 and 120 s) before
+# about 9 minutes, inside the device's 10-minute command limit.
+left() { [ "$MODE" = quick ] && [ "$SECONDS" -gt 240 ] && return 1; [ "$SECONDS" -lt "$1" ]; }
 {
-  echo "torch seed b4: $(tc --width 64 --deep --attn all --batch 4 --steps 20 --sheet)"
-  echo "webgpu seed b4: $(fl seed 4 10 --sheets)"
-  echo "torch seed b32: $(tc --width 64 --deep --attn all --batch 32 --steps 20)"
-  echo "webgpu seed b32: $(fl seed 32 5)"
-  # The rest only while the lease allows (each call below is bounded by its timeout).
-  if [ "$MODE" != quick ] && [ "$SECONDS" -lt 300 ]; then
-    echo "torch tiny b32: $(tc --width 16 --no-deep --attn low --batch 32 --steps 20 --sheet)"
-    echo "webgpu tiny b32: $(fl tiny 32 10 --sheets)"
-    echo "torch seed-lite b32: $(tc --width 64 --no-deep --attn all --batch 32 --steps 20)"
-    echo "webgpu seed-lite b32: $(fl seed-lite 32 5)"
-    echo "webgpu tiny b32, 100 kernels a submission: $(FONTLOOM_DEVICE_SUBMIT_BATCH=100 fl tiny 32 10)"
-    echo "webgpu seed b4, 100 kernels a submission: $(FONTLOOM_DEVICE_SUBMIT_BATCH=100 fl seed 4 10)"
-  fi
+  echo "torch tiny b32: $(tc --width 16 --no-deep --attn low --batch 32 --steps 20 --sheet)"
+  echo "fused tiny b32: $(fl tiny 32 10 --sheets)"
+  echo "torch seed b32: $(tc --width 64 --deep --attn all --batch 32 --steps 20 --sheet)"
+  echo "fused seed b32: $(fl seed 32 5 --sheets)"
+  left 250 && echo "torch tiny b128: $(tc --width 16 --no-deep --attn low --batch 128 --steps 20)"
+  left 260 && echo "fused tiny b128: $(fl tiny 128 10)"
+  left 300 && echo "torch small b32: $(tc --width 32 --no-deep --attn low --batch 32 --steps 20)"
+  left 310 && echo "fused small b32: $(fl small 32 10)"
+  left 350 && echo "torch small b128: $(tc --width 32 --no-deep --attn low --batch 128 --steps 20)"
+  left 360 && echo "fused small b128: $(fl small 128 10)"
+  left 400 && echo "tfjs tiny b32 (FONTLOOM_FUSED=0): $(FONTLOOM_FUSED=0 fl tiny 32 5)"
+  left 410 && echo "torch seed b128: $(tc --width 64 --deep --attn all --batch 128 --steps 10)"
+  left 420 && echo "fused seed b128: $(fl seed 128 3)"
+  left 430 && echo "tfjs seed b32 (FONTLOOM_FUSED=0): $(FONTLOOM_FUSED=0 fl seed 32 3)"
 } | tee "$out/figures.txt"
-echo "filter gradient variants: $(timeout 120 "$NODE" "$D/conv-grad-webgpu.mjs" 2>>"$out/webgpu-stderr.txt")" | tee "$out/conv-grad.txt"
 stamp end
 tail -c 3000 "$out/webgpu-stderr.txt" 2>/dev/null; tail -c 2000 "$out/torch-stderr.txt" 2>/dev/null
