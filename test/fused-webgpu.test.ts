@@ -62,18 +62,30 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('fused WebGPU engine', () => {
   const shape: ModelShape = { channels: 1, classes: 5, size: 16 };
 
-  for (const recipe of [CPU_RECIPE, REFERENCE_RECIPE]) {
-    it(`gives tfjs's loss and gradients for every parameter (${recipe.prediction}-prediction)`, async (ctx) => {
+  const cases = [
+    { what: 'v-prediction', recipe: CPU_RECIPE, style: 0 },
+    { what: 'ε-prediction', recipe: REFERENCE_RECIPE, style: 0 },
+    { what: 'a style model, its references through the style encoder', recipe: CPU_RECIPE, style: 8 },
+  ];
+  for (const { what, recipe, style } of cases) {
+    it(`gives tfjs's loss and gradients for every parameter (${what})`, async (ctx) => {
       if (skipReason) {
         console.log(`skipped: ${skipReason}`);
         return ctx.skip();
       }
-      const model = createUNet(getPreset('micro'), shape, 3);
+      const modelShape = style ? { ...shape, style } : shape;
+      const model = createUNet(getPreset('micro'), modelShape, 3);
       const diffusion = makeDiffusion(model, recipe);
       const batch = batchOf(shape, 4, 11, recipe);
+      if (style) {
+        // Samples with 3, 1 and 0 references (the last trains without style), up to 3 a sample.
+        const rng = new Rng(9);
+        const owner = Int32Array.from([0, 0, 0, 2, 3, 3]);
+        batch.refs = { x: Float32Array.from({ length: owner.length * 256 }, () => rng.next() * 2 - 1), owner };
+      }
       const ref = tf.tidy(() => lossAndGrads(diffusion, batch));
       const refLoss = (await ref.value.data())[0];
-      const fused = new FusedTrainer(device, model, diffusion.schedule, recipe, 4, { beta: 0.995, start: 2000 });
+      const fused = new FusedTrainer(device, model, diffusion.schedule, recipe, 4, { beta: 0.995, start: 2000 }, 'train', style ? 3 : 0);
       await fused.load(model, model);
       const loss = await fused.run(batch);
       expect(Math.abs(loss - refLoss) / refLoss).toBeLessThan(1e-4);
@@ -120,6 +132,33 @@ describe('fused WebGPU engine', () => {
       expect(worst).toBeLessThanOrEqual(1);
     } finally {
       await initBackend('cpu');
+    }
+    model.dispose();
+  }, 120_000);
+
+  it('draws a style model as tfjs does, with one guidance scale and with two', async (ctx) => {
+    if (skipReason) {
+      console.log(`skipped: ${skipReason}`);
+      return ctx.skip();
+    }
+    const model = createUNet(getPreset('micro'), { ...shape, style: 8 }, 12);
+    const diffusion = makeDiffusion(model, CPU_RECIPE);
+    const rng = new Rng(4);
+    const styles = Float32Array.from({ length: 3 * 8 }, () => rng.normal(1)[0]);
+    for (const opts of [{ ...DEFAULT_SAMPLE, steps: 5, seed: 1 }, { ...DEFAULT_SAMPLE, steps: 5, seed: 1, styleCfg: 1.5 }]) {
+      await initBackend('cpu');
+      const onCpu = await sampleImages(diffusion, [0, 2, 4], opts, undefined, undefined, styles);
+      await initBackend('webgpu');
+      try {
+        const passes = FusedTrainer.forwardPasses;
+        const onGpu = await sampleImages(diffusion, [0, 2, 4], opts, undefined, undefined, styles);
+        expect(FusedTrainer.forwardPasses - passes).toBe(opts.steps);
+        let worst = 0;
+        for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]));
+        expect(worst, `styleCfg ${opts.styleCfg ?? 'as cfg'}`).toBeLessThanOrEqual(1);
+      } finally {
+        await initBackend('cpu');
+      }
     }
     model.dispose();
   }, 120_000);
@@ -236,6 +275,24 @@ describe('training through the fused engine', () => {
     // Same batches and noise: the two runs differ only by float rounding carried through Adam.
     expect(Math.abs(g.val - w.val) / w.val).toBeLessThan(0.03);
   }, 600_000);
+
+  it('trains a style model on the fused engine with the losses cpu gives (same seed)', async (ctx) => {
+    if (skipReason) {
+      console.log(`skipped: ${skipReason}`);
+      return ctx.skip();
+    }
+    const losses: Record<string, number[]> = {};
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      await initBackend(backend);
+      const trainer = new Trainer(defaultTrainConfig('micro', { steps: 10, batch: 6, seed: 2, style: { dim: 8, maxRefs: 4, dropout: 0.2 } }), syntheticData(4, 1));
+      losses[backend] = [];
+      for (let i = 0; i < 4; i++) losses[backend].push((await trainer.trainStep()).loss);
+      expect(trainer.fused !== null).toBe(backend === 'webgpu');
+      trainer.dispose();
+    }
+    console.log(`style micro, 4 steps: cpu ${losses.cpu.map((l) => l.toFixed(4)).join(', ')}; webgpu (fused) ${losses.webgpu.map((l) => l.toFixed(4)).join(', ')}`);
+    losses.cpu.forEach((l, i) => expect(Math.abs(losses.webgpu[i] - l) / l, `step ${i + 1}`).toBeLessThan(1e-3));
+  }, 300_000);
 
   it('resumes a webgpu checkpoint identically on webgpu, and continues a cpu checkpoint on webgpu as cpu does', async (ctx) => {
     if (skipReason) {

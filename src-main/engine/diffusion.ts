@@ -281,11 +281,21 @@ export async function sampleImages(
   if (start && start.x0.length !== total * perImage) throw new Error(`a start needs ${total} images of ${perImage} numbers, found ${start.x0.length} numbers`);
   const first = start ? startIndex(ts, start.strength) : 0;
   const initial = rng.normal(total * perImage);
-  // On webgpu a letter-only model's forward passes run on the fused engine, planned for this batch.
-  const fusedRows = branches === 'letter' && fusedApplies(false) ? copies * n : 0;
+  // On webgpu the forward passes run on the fused engine, planned for this batch: each branch's
+  // labels and style rows as the tfjs path stacks them above.
+  const fusedRows = fusedApplies() ? copies * n : 0;
   const fused = fusedRows ? new FusedTrainer(await webgpuDevice(), model, d.schedule, d.recipe, fusedRows, { beta: 0, start: 0 }, 'forward') : null;
   if (fused) await fused.load(model, model);
-  const rowLabels = Int32Array.from({ length: fusedRows }, (_, i) => (i < n ? labels[rows.start + i] : -1));
+  const withLetter = (copy: number) => copy === 0 || (branches === 'letter-style+letter' && copy === 1);
+  const rowLabels = Int32Array.from({ length: fusedRows }, (_, i) => (withLetter(Math.floor(i / n)) ? labels[rows.start + (i % n)] : -1));
+  let rowStyles: Float32Array | undefined;
+  if (fused && styles) {
+    rowStyles = new Float32Array(fusedRows * (dim + 1));
+    for (let i = 0; i < n; i++) {
+      rowStyles.set(styles.subarray((rows.start + i) * dim, (rows.start + i + 1) * dim), i * (dim + 1));
+      rowStyles[i * (dim + 1) + dim] = 1;
+    }
+  }
   let x = start
     ? tf.tidy(() => {
         const alphaBar = d.schedule.alphaBar[ts[first]];
@@ -302,7 +312,7 @@ export async function sampleImages(
         const xs = (await x.data()) as Float32Array;
         const input = new Float32Array(batch * perImage);
         for (let c = 0; c < copies; c++) input.set(xs, c * n * perImage);
-        fusedOut = tf.tensor4d(await fused.forward(input, new Array(batch).fill(t), rowLabels), [batch, size, size, channels]);
+        fusedOut = tf.tensor4d(await fused.forward(input, new Array(batch).fill(t), rowLabels, rowStyles), [batch, size, size, channels]);
       }
       const next = tf.tidy(() => {
         const out = fusedOut ?? model.apply(copies > 1 ? tf.concat(new Array(copies).fill(x)) : x, new Array(batch).fill(t), classRows, styleInput);

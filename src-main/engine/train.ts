@@ -253,7 +253,7 @@ export class Trainer {
   private async fusedStep(batch: StepBatch, lr: number, beta1: number): Promise<number> {
     if (!this.fused) {
       const fused = new FusedTrainer(await webgpuDevice(), this.model, this.diffusion.schedule, this.config.recipe, this.batch,
-        { beta: this.config.emaBeta, start: this.config.emaStart });
+        { beta: this.config.emaBeta, start: this.config.emaStart }, 'train', this.config.style?.maxRefs ?? 0);
       await fused.load(this.model, this.ema, { m: this.optimizer.m, v: this.optimizer.v, step: this.optimizer.step });
       this.fused = fused;
     }
@@ -266,7 +266,7 @@ export class Trainer {
     const step = this.step;
     const batch = this.stepBatch(step);
     const { lr, beta1 } = oneCycleAt(this.lrSchedule, step);
-    if (fusedApplies(Boolean(this.config.style))) {
+    if (fusedApplies()) {
       const loss = await this.fusedStep(batch, lr, beta1);
       this.step += 1;
       return { step: this.step, loss, lr };

@@ -244,7 +244,7 @@ export async function trainRun(home: string, run: StoredRun, opts: TrainOptions,
   try {
     store.trimMetrics(run.id, trainer.step);
     if ((opts.threads ?? 1) > 1 && (opts.backend.name === 'wasm' || opts.backend.name === 'cpu')) await trainer.startWorker(opts.backend.name);
-    const fused = opts.backend.name === 'webgpu' && fusedApplies(Boolean(run.config.style)) ? ', fused engine' : '';
+    const fused = opts.backend.name === 'webgpu' && fusedApplies() ? ', fused engine' : '';
     const backend = `${opts.backend.name}: ${opts.backend.adapter}${trainer.threads > 1 ? `, ${trainer.threads} engines` : ''}${fused}`;
     run = store.updateRun(run.id, { backend, step: trainer.step, checkpointStep: trainer.step });
     opts.onStart?.(trainer.step);

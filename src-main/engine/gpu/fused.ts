@@ -79,11 +79,11 @@ export interface FusedCounts {
 }
 
 /**
- * Whether work on the current backend goes through the fused engine: on webgpu, for a
- * letter-only model, unless FONTLOOM_FUSED=0 asks for tfjs's own webgpu kernels.
+ * Whether training and drawing on the current backend go through the fused engine: on webgpu,
+ * unless FONTLOOM_FUSED=0 asks for tfjs's own webgpu kernels.
  */
-export function fusedApplies(styled: boolean): boolean {
-  return tf.getBackend() === 'webgpu' && !styled && process.env.FONTLOOM_FUSED !== '0';
+export function fusedApplies(): boolean {
+  return tf.getBackend() === 'webgpu' && process.env.FONTLOOM_FUSED !== '0';
 }
 
 const PIPELINES = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -138,7 +138,15 @@ export class FusedTrainer {
   private readonly readback: GPUBuffer;
   private readonly adamUniform: GPUBuffer;
   private readonly total: number;
-  private readonly layout: { x0: number; eps: number; sa: number; sb: number; w: number; onehot: number; tenc: number; floats: number };
+  /**
+   * The batch buffer's regions (floats): x₀, ε, √ᾱ, √(1−ᾱ), loss weights, one-hot rows, time
+   * encoding; for a style model in training its reference glyphs (up to maxRefs a sample) and
+   * the matrix that averages each sample's references' codes; in drawing, the style rows.
+   */
+  private readonly layout: { x0: number; eps: number; sa: number; sb: number; w: number; onehot: number; tenc: number; refs: number; mean: number; style: number; floats: number };
+  /** A style model's length of code (0 for a letter-only model), and reference slots per batch. */
+  private readonly styleDim: number;
+  private readonly refSlots: number;
   private readonly per: number;
   private output!: Act;
   private input!: GPUBuffer;
@@ -152,8 +160,12 @@ export class FusedTrainer {
     readonly ema_: { beta: number; start: number },
     /** 'forward': only the network's forward pass, for drawing (see `forward`). */
     readonly mode: 'train' | 'forward' = 'train',
+    /** A style model in training: the most references a sample brings (the run's style.maxRefs). */
+    maxRefs = 0,
   ) {
-    if ((model.shape.style ?? 0) > 0) throw new Error('the fused WebGPU engine trains letter-only models; a style model trains with tfjs');
+    this.styleDim = model.shape.style ?? 0;
+    if (this.styleDim > 0 && mode === 'train' && maxRefs < 1) throw new Error('internal: a style model trains with maxRefs ≥ 1');
+    this.refSlots = this.styleDim > 0 && mode === 'train' ? batch * maxRefs : 0;
     // Pipelines are compiled once per device and kernel variant, whichever engine asks first.
     this.pipelines = PIPELINES.get(device) ?? new Map();
     PIPELINES.set(device, this.pipelines);
@@ -177,9 +189,12 @@ export class FusedTrainer {
     this.grads = this.buffer(this.total);
     const T = getPreset(model.preset.name).timeDim;
     const n = batch;
-    const layout = { x0: 0, eps: n * this.per, sa: 2 * n * this.per, sb: 2 * n * this.per + n, w: 2 * n * this.per + 2 * n, onehot: 2 * n * this.per + 3 * n, tenc: 0, floats: 0 };
+    const layout = { x0: 0, eps: n * this.per, sa: 2 * n * this.per, sb: 2 * n * this.per + n, w: 2 * n * this.per + 2 * n, onehot: 2 * n * this.per + 3 * n, tenc: 0, refs: 0, mean: 0, style: 0, floats: 0 };
     layout.tenc = layout.onehot + n * classes;
-    layout.floats = layout.tenc + n * T;
+    layout.refs = layout.tenc + n * T;
+    layout.mean = layout.refs + this.refSlots * this.per;
+    layout.style = layout.mean + n * this.refSlots;
+    layout.floats = layout.style + (mode === 'forward' && this.styleDim > 0 ? n * (this.styleDim + 1) : 0);
     this.layout = layout;
     this.batchBuf = this.buffer(layout.floats);
     this.lossBuf = this.buffer(n);
@@ -248,7 +263,8 @@ export class FusedTrainer {
 
   private writeBatch(b: StepBatch): void {
     if (b.n !== this.batch) throw new Error(`the fused engine was planned for batches of ${this.batch}, not ${b.n}`);
-    if (b.refs && b.refs.owner.length > 0) throw new Error('the fused engine trains letter-only models: a batch with style references');
+    const refs = b.refs?.owner.length ?? 0;
+    if (refs > this.refSlots) throw new Error(`the fused engine was planned for ${this.refSlots} style references a batch, not ${refs}`);
     const L = this.layout;
     if (this.host.batch.length !== L.floats) this.host.batch = new Float32Array(L.floats);
     const h = this.host.batch;
@@ -264,6 +280,17 @@ export class FusedTrainer {
       if (b.labels[i] >= 0) h[L.onehot + i * classes + b.labels[i]] = 1;
     }
     h.set(timeEncoding(b.t, getPreset(this.model.preset.name).timeDim), L.tenc);
+    if (this.refSlots > 0) {
+      // Each sample's code is the mean of its references' (none: the all-zero "no style" row).
+      // Unused slots keep old glyphs, which a zero weight ignores.
+      h.fill(0, L.mean, L.mean + b.n * this.refSlots);
+      if (b.refs && refs > 0) {
+        h.set(b.refs.x, L.refs);
+        const counts = new Float32Array(b.n);
+        for (const o of b.refs.owner) counts[o] += 1;
+        b.refs.owner.forEach((o, r) => (h[L.mean + o * this.refSlots + r] = 1 / counts[o]));
+      }
+    }
     this.device.queue.writeBuffer(this.batchBuf, 0, h);
   }
 
@@ -346,9 +373,10 @@ export class FusedTrainer {
 
   /**
    * The network's output for images x [n, size, size, channels] at timesteps t with labels
-   * (−1: no label), as the model's `apply` gives it; for an engine made in 'forward' mode.
+   * (−1: no label) and, for a style model, style rows (`styleRows`: n × (dim + 1); absent: no
+   * style), as the model's `apply` gives it; for an engine made in 'forward' mode.
    */
-  async forward(x: Float32Array, t: ArrayLike<number>, labels: ArrayLike<number>): Promise<Float32Array> {
+  async forward(x: Float32Array, t: ArrayLike<number>, labels: ArrayLike<number>, styles?: Float32Array): Promise<Float32Array> {
     if (this.mode !== 'forward') throw new Error('internal: forward() on a training engine');
     FusedTrainer.forwardPasses += 1;
     const n = this.batch;
@@ -360,6 +388,12 @@ export class FusedTrainer {
     h.fill(0, L.onehot, L.onehot + n * classes);
     for (let i = 0; i < n; i++) if (labels[i] >= 0) h[L.onehot + i * classes + labels[i]] = 1;
     h.set(timeEncoding(t, getPreset(this.model.preset.name).timeDim), L.tenc);
+    if (this.styleDim > 0) {
+      const rowsLength = n * (this.styleDim + 1);
+      if (styles && styles.length !== rowsLength) throw new Error(`expected ${n} style rows of ${this.styleDim + 1}, found ${styles.length} numbers`);
+      if (styles) h.set(styles, L.style);
+      else h.fill(0, L.style, L.style + rowsLength);
+    }
     this.device.queue.writeBuffer(this.batchBuf, 0, h);
     this.device.queue.writeBuffer(this.input, 0, x as Float32Array<ArrayBuffer>);
     const enc = this.device.createCommandEncoder();
@@ -440,6 +474,7 @@ export class FusedTrainer {
   }
 
   private act(size: number, grad: GradSlot | null | 'new' = 'new'): Act {
+    // A new gradient slot is the activation's size; shared slots are the tensor they came from.
     return { buf: this.buffer(size), size, grad: grad === 'new' ? { size } : grad };
   }
 
@@ -501,16 +536,17 @@ export class FusedTrainer {
 
   /** rows × cin → rows × cout, with bias; optionally GELU after, a residual added, SiLU on the input. */
   private linear(label: string, x: Act, rows: number, cin: number, cout: number, name: string,
-    opts: { gelu?: boolean; residual?: Act; siluInput?: boolean; siluGrad?: GPUBuffer } = {}): Act {
+    opts: { gelu?: boolean; residual?: Act; siluInput?: boolean; siluGrad?: GPUBuffer; outStride?: number } = {}): Act {
+    const stride = opts.outStride ?? cout;
     const w = this.param(`${name}.weight`, [cin, cout]);
     const b = this.param(`${name}.bias`, [cout]);
     if (b.offset !== w.offset + w.size) throw new Error(`internal: ${name}'s bias does not follow its weight`);
     const pre = opts.gelu ? this.buffer(rows * cout) : undefined;
     const grad = opts.residual ? opts.residual.grad : 'new';
-    const y: Act = { ...this.act(rows * cout, grad), geluPre: pre };
+    const y: Act = { ...this.act(rows * stride, grad), geluPre: pre };
     const epilogue = opts.gelu ? 'biasGelu' : opts.residual ? 'biasResidual' : 'bias';
     this.fwd(this.gemm(`${label} forward`, { a: 'dense', b: 'dense', epilogue, siluA: opts.siluInput },
-      { M: rows, N: cout, K: cin, aSi: cin, aSk: 1, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1, biasOff: b.offset },
+      { M: rows, N: cout, K: cin, aSi: cin, aSk: 1, bOff: w.offset, bSk: cout, bSj: 1, cSi: stride, cSj: 1, biasOff: b.offset },
       { A: x.buf, B: this.prm, C: y.buf, bias: this.prm, X: pre ?? opts.residual?.buf }));
     this.backLater(() => {
       const outputs = (cin + 1) * cout;
@@ -524,17 +560,17 @@ export class FusedTrainer {
       let dgrad: Op | null = null;
       if (opts.siluInput) {
         dgrad = this.gemm(`${label} input gradient`, { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
-          { M: rows, N: cin, K: cout, aSi: cout, aSk: 1, bOff: w.offset, bSk: 1, bSj: cout, cSi: cin, cSj: 1 },
+          { M: rows, N: cin, K: cout, aSi: stride, aSk: 1, bOff: w.offset, bSk: 1, bSj: cout, cSi: cin, cSj: 1 },
           { A: dy, B: this.prm, C: opts.siluGrad! });
       } else if (x.grad) {
         const t = this.gradTarget(x);
         dgrad = this.gemm(`${label} input gradient`, { a: 'dense', b: 'dense', epilogue: t.epilogue, accumulate: true },
-          { M: rows, N: cin, K: cout, aSi: cout, aSk: 1, bOff: w.offset, bSk: 1, bSj: cout, cSi: cin, cSj: 1 },
+          { M: rows, N: cin, K: cout, aSi: stride, aSk: 1, bOff: w.offset, bSk: 1, bSj: cout, cSi: cin, cSj: 1 },
           { A: dy, B: this.prm, C: t.C, X: t.X });
       }
       // Weight and bias together: rows cin of xᵀ·dy, and a row of ones for the bias.
       const wgrad = this.gemm(`${label} weight gradient`, { a: 'dense', b: 'dense', epilogue: 'none', onesRow: true, siluA: opts.siluInput },
-        { M: cin + 1, N: cout, K: rows, aRows: cin, aSi: 1, aSk: cin, bSk: cout, bSj: 1, cOff: region.base, cSi: cout, cSj: 1, chunks, kChunk, partStride: outputs },
+        { M: cin + 1, N: cout, K: rows, aRows: cin, aSi: 1, aSk: cin, bSk: stride, bSj: 1, cOff: region.base, cSi: cout, cSj: 1, chunks, kChunk, partStride: outputs },
         { A: x.buf, B: dy, C: this.part });
       return [dgrad, wgrad];
       };
@@ -554,13 +590,13 @@ export class FusedTrainer {
 
   // ---- Layers --------------------------------------------------------------------------------
 
-  private conv3x3(label: string, x: Act, n: number, hw: number, cin: number, cout: number, name: string): Act {
+  private conv3x3(label: string, x: Act, n: number, hw: number, cin: number, cout: number, name: string, inOffset = 0): Act {
     const w = this.param(`${name}.weight`, [3, 3, cin, cout]);
     const pixels = n * hw * hw;
     const y = this.act(pixels * cout);
     const geometry = { H: hw, W: hw };
     this.fwd(this.gemm(`${label} forward`, { a: 'conv', b: 'dense', epilogue: 'none' },
-      { M: pixels, N: cout, K: 9 * cin, ...geometry, Cc: cin, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1 },
+      { M: pixels, N: cout, K: 9 * cin, ...geometry, Cc: cin, aOff: inOffset, bOff: w.offset, bSk: cout, bSj: 1, cSi: cout, cSj: 1 },
       { A: x.buf, B: this.prm, C: y.buf }));
     this.backLater(() => {
       const outputs = 9 * cin * cout;
@@ -577,7 +613,7 @@ export class FusedTrainer {
           { A: dy, B: this.prm, C: t.C, X: t.X });
       }
       const wgrad = this.gemm(`${label} weight gradient`, { a: 'convPatches', b: 'dense', epilogue: 'none' },
-        { M: 9 * cin, N: cout, K: pixels, ...geometry, Cc: cin, bSk: cout, bSj: 1, cOff: region.base, cSi: cout, cSj: 1, chunks, kChunk, partStride: outputs },
+        { M: 9 * cin, N: cout, K: pixels, ...geometry, Cc: cin, aOff: inOffset, bSk: cout, bSj: 1, cOff: region.base, cSi: cout, cSj: 1, chunks, kChunk, partStride: outputs },
         { A: x.buf, B: dy, C: this.part });
       return [dgrad, wgrad];
       };
@@ -710,6 +746,55 @@ export class FusedTrainer {
     return this.linear(`${name} feed-forward 2`, f1, rows, c, c, `${name}.ff_self.3`, { residual: a });
   }
 
+  /**
+   * The style encoder over each reference slot (three conv → GroupNorm → GELU → max-pool stages,
+   * a mean over pixels, a linear map to the code), then each sample's mean code as its style row:
+   * the codes carry a column of ones, so the averaging matrix gives [code, 1] for a sample with
+   * references and zeros for one without.
+   */
+  private styleRowsFromReferences(n: number): { buf: GPUBuffer; off: number; act: Act } {
+    const { size, channels } = this.model.shape;
+    const dim = this.styleDim;
+    const R = this.refSlots;
+    const L = this.layout;
+    const w = Math.max(8, this.model.preset.width);
+    // The references as an input of their own: a view of the batch buffer is no tensor here, so
+    // the first convolution reads the batch buffer at the references' offset.
+    let x: Act = { buf: this.batchBuf, size: R * this.per, grad: null };
+    let hw = size;
+    let cin = channels;
+    for (const [stage, cout] of [['stage1', w], ['stage2', 2 * w], ['stage3', 4 * w]] as const) {
+      const h = this.conv3x3(`style ${stage} conv`, x, R, hw, cin, cout, `style_enc.${stage}.conv`, x.buf === this.batchBuf ? L.refs : 0);
+      const a = this.norm(`style ${stage} norm`, h, R, hw * hw * cout, cout, `style_enc.${stage}.norm`, 'gelu');
+      x = this.maxPool(a, R, hw, cout);
+      hw /= 2;
+      cin = cout;
+    }
+    // Mean over the remaining pixels: per reference, 1·f/P (a one-row product).
+    const P = hw * hw;
+    const c = 4 * w;
+    const pooled = this.act(R * c);
+    const f = x;
+    this.fwd(this.gemm('style mean over pixels', { a: 'dense', b: 'dense', epilogue: 'none', onesRow: true },
+      { M: 1, N: c, K: P, aRows: 0, bSb1: P * c, bSk: c, bSj: 1, cSb1: c, cSi: c, cSj: 1, alpha: 1 / P },
+      { A: this.dummyRead, B: f.buf, C: pooled.buf }, R));
+    this.backLater(() => () => [this.gemm('style mean gradient', { a: 'dense', b: 'dense', epilogue: 'none', onesRow: true, accumulate: true },
+      { M: P, N: c, K: 1, aRows: 0, bSb1: c, bSk: 0, bSj: 1, cSb1: P * c, cSi: c, cSj: 1, alpha: 1 / P },
+      { A: this.dummyRead, B: this.gradOf(pooled), C: this.gradOf(f) }, R)]);
+    const codes = this.linear('style code', pooled, R, c, dim, 'style_enc.out', { outStride: dim + 1 });
+    const ones = new Float32Array(R * (dim + 1));
+    for (let r = 0; r < R; r++) ones[r * (dim + 1) + dim] = 1;
+    this.device.queue.writeBuffer(codes.buf, 0, ones);
+    const rows = this.act(n * (dim + 1));
+    this.fwd(this.gemm('style rows', { a: 'dense', b: 'dense', epilogue: 'none' },
+      { M: n, N: dim + 1, K: R, aOff: L.mean, aSi: R, aSk: 1, bSk: dim + 1, bSj: 1, cSi: dim + 1, cSj: 1 },
+      { A: this.batchBuf, B: codes.buf, C: rows.buf }));
+    this.backLater(() => () => [this.gemm('style codes gradient', { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+      { M: R, N: dim + 1, K: n, aOff: L.mean, aSi: 1, aSk: R, bSk: dim + 1, bSj: 1, cSi: dim + 1, cSj: 1 },
+      { A: this.batchBuf, B: this.gradOf(rows), C: this.gradOf(codes) })]);
+    return { buf: rows.buf, off: 0, act: rows };
+  }
+
   // ---- The network -----------------------------------------------------------------------------
 
   private build(T: number): void {
@@ -725,7 +810,13 @@ export class FusedTrainer {
     const batchParams = uniformWords(BATCH_PARAMS, { n, per: this.per, x0: L.x0, eps: L.eps, sa: L.sa, sb: L.sb, w: L.w, vpred: this.recipe.prediction === 'v' ? 1 : 0, total: n * this.per });
     if (this.mode === 'train') this.fwd(this.op('noising', this.pipeline('noise', noiseSource), [this.batchBuf, xt.buf], batchParams, grid(ceilDiv(n * this.per, THREADS))));
 
-    // Time: the sinusoidal encoding (written with the batch) + one-hot · label_emb.
+    // A style model's style rows [code, 1] (or zeros): in training from its references through
+    // the style encoder, in drawing as given.
+    const dim = this.styleDim;
+    const styleRows: { buf: GPUBuffer; off: number; act: Act | null } | null =
+      dim === 0 ? null : this.mode === 'train' ? this.styleRowsFromReferences(n) : { buf: this.batchBuf, off: L.style, act: null };
+
+    // Time: the sinusoidal encoding (written with the batch) + one-hot · label_emb (+ style rows · style_emb).
     const labelEmb = this.param('label_emb.weight', [classes, T]);
     const time = this.act(n * T);
     this.fwd(this.gemm('time embedding', { a: 'dense', b: 'dense', epilogue: 'residual' },
@@ -738,6 +829,26 @@ export class FusedTrainer {
         { M: classes, N: T, K: n, aOff: L.onehot, aSi: 1, aSk: classes, bSk: T, bSj: 1, cOff: region.base, cSi: T, cSj: 1 },
         { A: this.batchBuf, B: this.gradOf(time), C: this.part })];
     });
+    if (styleRows) {
+      const styleEmb = this.param('style_emb.weight', [dim + 1, T]);
+      this.fwd(this.gemm('style embedding', { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+        { M: n, N: T, K: dim + 1, aOff: styleRows.off, aSi: dim + 1, aSk: 1, bOff: styleEmb.offset, bSk: T, bSj: 1, cSi: T, cSj: 1 },
+        { A: styleRows.buf, B: this.prm, C: time.buf }));
+      this.backLater(() => {
+        const region = this.partials((dim + 1) * T);
+        styleEmb.part = { base: region.base, count: 1, stride: (dim + 1) * T };
+        return () => [
+          this.gemm('style embedding gradient', { a: 'dense', b: 'dense', epilogue: 'none' },
+            { M: dim + 1, N: T, K: n, aOff: styleRows.off, aSi: 1, aSk: dim + 1, bSk: T, bSj: 1, cOff: region.base, cSi: T, cSj: 1 },
+            { A: styleRows.buf, B: this.gradOf(time), C: this.part }),
+          styleRows.act
+            ? this.gemm('style rows gradient', { a: 'dense', b: 'dense', epilogue: 'none', accumulate: true },
+                { M: n, N: dim + 1, K: T, aSi: T, aSk: 1, bOff: styleEmb.offset, bSk: 1, bSj: T, cSi: dim + 1, cSj: 1 },
+                { A: this.gradOf(time), B: this.prm, C: this.gradOf(styleRows.act) })
+            : null,
+        ];
+      });
+    }
     // The blocks' projections read SiLU(time); their input gradients meet in dSiLU first.
     const dSilu = this.buffer(n * T);
     this.gradBuffers.push(dSilu);
