@@ -124,8 +124,10 @@ describe('fused WebGPU engine', () => {
     await initBackend('webgpu');
     try {
       const passes = FusedTrainer.forwardPasses;
+      const tensors = tf.memory().numTensors;
       const onGpu = await sampleImages(diffusion, [0, 1, 2, 3, 4], opts);
       expect(FusedTrainer.forwardPasses - passes, 'forward passes on the fused engine').toBe(opts.steps);
+      expect(tf.memory().numTensors, 'tensors left by a fused draw').toBe(tensors);
       let worst = 0;
       for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]));
       // uint8 pixels: float rounding may move a pixel across a level boundary, no further.
