@@ -77,8 +77,10 @@ describe('fused WebGPU engine', () => {
     { what: 'v-prediction', recipe: CPU_RECIPE, style: 0 },
     { what: 'ε-prediction', recipe: REFERENCE_RECIPE, style: 0 },
     { what: 'a style model, its references through the style encoder', recipe: CPU_RECIPE, style: 8 },
+    // Row kernels (LayerNorm, softmax) with at most 3 workgroups: several passes each, the last ragged.
+    { what: 'row kernels in several passes', recipe: CPU_RECIPE, style: 0, rowWorkgroups: 3 },
   ];
-  for (const { what, recipe, style } of cases) {
+  for (const { what, recipe, style, rowWorkgroups } of cases) {
     it(`gives tfjs's loss and gradients for every parameter (${what})`, async (ctx) => {
       if (skipReason) {
         console.log(`skipped: ${skipReason}`);
@@ -96,7 +98,10 @@ describe('fused WebGPU engine', () => {
       }
       const ref = tf.tidy(() => lossAndGrads(diffusion, batch));
       const refLoss = (await ref.value.data())[0];
+      const saved = FusedTrainer.rowWorkgroups;
+      FusedTrainer.rowWorkgroups = rowWorkgroups ?? saved;
       const fused = new FusedTrainer(device, model, diffusion.schedule, recipe, 4, { beta: 0.995, start: 2000 }, 'train', style ? 3 : 0);
+      FusedTrainer.rowWorkgroups = saved;
       await fused.load(model, model);
       const loss = await fused.run(batch);
       expect(Math.abs(loss - refLoss) / refLoss).toBeLessThan(1e-4);

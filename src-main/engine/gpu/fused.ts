@@ -15,7 +15,8 @@ import type { StepBatch } from '../diffusion.ts';
 import type { NoiseSchedule } from '../schedule.ts';
 import { timeEncoding, type UNet } from '../unet.ts';
 import {
-  ADAMW_FLOATS, ADAMW_PARAMS, BATCH_PARAMS, DESCRIPTOR_WORDS, GEMM_PARAMS, LAYOUT_PARAMS, NORM_PARAMS, ROWS_PARAMS, THREADS,
+  ADAMW_FLOATS, ADAMW_PARAMS, BATCH_PARAMS, DESCRIPTOR_WORDS, GEMM_PARAMS, LAYOUT_PARAMS, NORM_PARAMS, ROWS_FLOATS, ROWS_PARAMS, THREADS,
+  rowNormGradSource, rowNormSource,
   adamwSource, gemmSource, gemmTileSize, lossSource, noiseSource, normGradSource, normSource, poolGradSource, poolSource,
   siluGradSource, skipGradSource, softmaxGradSource, softmaxSource, uniformWords, upConcatSource, upGradSource,
   type GemmParams, type GemmVariant, type GemmTile, type NormMode,
@@ -103,6 +104,8 @@ function tileFor(n: number): GemmTile {
 }
 
 export class FusedTrainer {
+  /** The most workgroups a row kernel is given (tests lower it to give workgroups several passes). */
+  static rowWorkgroups = 1024;
   /** Forward passes drawn by every engine in this process (what tests check was fused). */
   static forwardPasses = 0;
   /** Calls to device.createBuffer made by this engine, all of them (planning included). */
@@ -621,9 +624,43 @@ export class FusedTrainer {
     return y;
   }
 
+  /**
+   * Rows of `len` (a power of two) laid out for the row kernels: min(len, 256) threads a row,
+   * several rows a workgroup, and enough rows a workgroup that there are at most about 1,024
+   * workgroups (each leaves its own partial sums for the optimizer's pass to add).
+   */
+  private rowLayout(rows: number, len: number): { params: Record<string, number>; groups: [number, number, number]; workgroups: number } {
+    if ((len & (len - 1)) !== 0) throw new Error(`the fused engine's row kernels take power-of-two rows, not ${len}`);
+    const lanes = Math.min(len, THREADS);
+    const perPass = THREADS / lanes;
+    const iters = Math.max(1, Math.ceil(rows / perPass / FusedTrainer.rowWorkgroups));
+    const workgroups = ceilDiv(rows, perPass * iters);
+    return { params: { rows, len, lanes, iters }, groups: grid(workgroups), workgroups };
+  }
+
+  /** LayerNorm of rows of c ≤ 256 values, on the row kernels. */
+  private rowNorm(label: string, x: Act, rows: number, c: number, name: string): Act {
+    const gamma = this.param(`${name}.weight`, [c]);
+    const beta = this.param(`${name}.bias`, [c]);
+    const y = this.act(rows * c);
+    const stats = this.buffer(2 * rows);
+    const layout = this.rowLayout(rows, c);
+    const words = (partBase: number) => uniformWords(ROWS_PARAMS, { ...layout.params, gOff: gamma.offset, bOff: beta.offset, eps: NORM_EPS, partBase }, ROWS_FLOATS);
+    this.fwd(this.op(`${label} forward`, this.pipeline('rowNorm', rowNormSource), [x.buf, y.buf, this.prm, stats], words(0), layout.groups));
+    this.backLater(() => {
+      const region = this.partials(layout.workgroups * 2 * c);
+      gamma.part = { base: region.base, count: layout.workgroups, stride: 2 * c };
+      beta.part = { base: region.base + c, count: layout.workgroups, stride: 2 * c };
+      return () => [this.op(`${label} backward`, this.pipeline('rowNormGrad', rowNormGradSource),
+        [x.buf, this.gradOf(y), x.grad ? this.gradOf(x) : this.dummyWrite, this.prm, stats, this.part], words(region.base), layout.groups)];
+    });
+    return y;
+  }
+
   /** GroupNorm(1, C) over each of `groups` groups of `len` values (LayerNorm: len = C). */
   private norm(label: string, x: Act, groups: number, len: number, c: number, name: string, mode: NormMode, aux?: Act, grad?: GradSlot | null): Act {
     if ((c & (c - 1)) !== 0 || c > 1024) throw new Error(`the fused engine normalises power-of-two widths up to 1024, not ${c}`);
+    if (len === c && mode === 'plain' && c <= THREADS && grad === undefined) return this.rowNorm(label, x, groups, c, name);
     const gamma = this.param(`${name}.weight`, [c]);
     const beta = this.param(`${name}.bias`, [c]);
     const y = this.act(groups * len, grad === undefined ? 'new' : grad);
@@ -718,10 +755,11 @@ export class FusedTrainer {
           { A: ds, B: qkv.buf, C: dqkv }, n * heads),
       ];
     });
-    const rowsParams = uniformWords(ROWS_PARAMS, { rows: n * heads * L, len: L, alpha }, ['alpha']);
-    this.fwd(this.op(`${name} softmax`, this.pipeline('softmax', softmaxSource), [scores.buf, probs.buf], rowsParams, grid(ceilDiv(n * heads * L, THREADS))));
+    const rows_ = this.rowLayout(n * heads * L, L);
+    const rowsParams = uniformWords(ROWS_PARAMS, { ...rows_.params, alpha }, ROWS_FLOATS);
+    this.fwd(this.op(`${name} softmax`, this.pipeline('softmax', softmaxSource), [scores.buf, probs.buf], rowsParams, rows_.groups));
     // The gradient of the probabilities becomes the scores' in place (scores and probabilities share it).
-    this.backLater(() => () => [this.op(`${name} softmax gradient`, this.pipeline('softmaxGrad', softmaxGradSource), [probs.buf, this.gradOf(probs)], rowsParams, grid(ceilDiv(n * heads * L, THREADS)))]);
+    this.backLater(() => () => [this.op(`${name} softmax gradient`, this.pipeline('softmaxGrad', softmaxGradSource), [probs.buf, this.gradOf(probs)], rowsParams, rows_.groups)]);
     const o = this.act(rows * c);
     const oHeads = { cSb1: L * c, cSb2: d, cSi: c, cSj: 1 };
     this.fwd(this.gemm(`${name} attention output`, { a: 'dense', b: 'dense', epilogue: 'none' },

@@ -575,41 +575,168 @@ ${ELEMENTWISE_ENTRY}
 `;
 }
 
-// ---- Attention rows ---------------------------------------------------------------------------
+// ---- Rows: LayerNorm and softmax ------------------------------------------------------------
+// A row of `len` values (a power of two) is read by `lanes` = min(len, 256) threads side by side,
+// so a workgroup holds 256/lanes rows at once and reads memory in order; row sums meet in
+// workgroup memory, each lane group on its own.
 
-export const ROWS_PARAMS = ['rows', 'len', 'alpha'] as const;
+export const ROWS_PARAMS = ['rows', 'len', 'lanes', 'iters', 'alpha', 'gOff', 'bOff', 'partBase', 'eps'] as const;
+export const ROWS_FLOATS = ['alpha', 'eps'];
 
-/** Softmax of each row of s (in place into p), one thread a row. */
+const ROWS_COMMON = `
+var<workgroup> red: array<f32, ${THREADS}>;
+fn lane_sum(v: f32, lid: u32, lanes: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = lanes / 2u; s > 0u; s = s >> 1u) {
+    if (lid % lanes < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[lid - lid % lanes];
+  workgroupBarrier();
+  return total;
+}
+fn lane_max(v: f32, lid: u32, lanes: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = lanes / 2u; s > 0u; s = s >> 1u) {
+    if (lid % lanes < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let top = red[lid - lid % lanes];
+  workgroupBarrier();
+  return top;
+}`;
+
+const ROWS_ENTRY = `@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.y * nwg.x + wid.x;
+  let lane = lid % p.lanes;
+  let perPass = ${THREADS}u / p.lanes;`;
+
+/** Softmax of each row of s into y. */
 export function softmaxSource(): string {
-  return `${struct('Params', ROWS_PARAMS, ['alpha'])}
+  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
 @group(0) @binding(0) var<storage, read> s: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-${ELEMENTWISE_ENTRY}
-  if (idx >= p.rows) { return; }
-  let base = idx * p.len;
-  var m = s[base];
-  for (var j = 1u; j < p.len; j = j + 1u) { m = max(m, s[base + j]); }
-  var t = 0.0;
-  for (var j = 0u; j < p.len; j = j + 1u) { let e = exp(s[base + j] - m); y[base + j] = e; t = t + e; }
-  let r = 1.0 / t;
-  for (var j = 0u; j < p.len; j = j + 1u) { y[base + j] = y[base + j] * r; }
+${ROWS_COMMON}
+${ROWS_ENTRY}
+  for (var it = 0u; it < p.iters; it = it + 1u) {
+    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
+    let valid = row < p.rows;
+    let base = row * p.len;
+    var m = -3.0e38;
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { m = max(m, s[base + j]); } }
+    m = lane_max(m, lid, p.lanes);
+    var t = 0.0;
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { let e = exp(s[base + j] - m); y[base + j] = e; t = t + e; } }
+    let r = 1.0 / lane_sum(t, lid, p.lanes);
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { y[base + j] = y[base + j] * r; } }
+  }
 }
 `;
 }
 
 /** In place: d ← α·P∘(d − Σ_j d·P), softmax's gradient times the score scale. */
 export function softmaxGradSource(): string {
-  return `${struct('Params', ROWS_PARAMS, ['alpha'])}
+  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
 @group(0) @binding(0) var<storage, read> P: array<f32>;
 @group(0) @binding(1) var<storage, read_write> d: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-${ELEMENTWISE_ENTRY}
-  if (idx >= p.rows) { return; }
-  let base = idx * p.len;
-  var dot = 0.0;
-  for (var j = 0u; j < p.len; j = j + 1u) { dot = dot + d[base + j] * P[base + j]; }
-  for (var j = 0u; j < p.len; j = j + 1u) { d[base + j] = p.alpha * P[base + j] * (d[base + j] - dot); }
+${ROWS_COMMON}
+${ROWS_ENTRY}
+  for (var it = 0u; it < p.iters; it = it + 1u) {
+    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
+    let valid = row < p.rows;
+    let base = row * p.len;
+    var dot = 0.0;
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { dot = dot + d[base + j] * P[base + j]; } }
+    dot = lane_sum(dot, lid, p.lanes);
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { d[base + j] = p.alpha * P[base + j] * (d[base + j] - dot); } }
+  }
+}
+`;
+}
+
+/** LayerNorm of rows of len = C ≤ 256 values (one value a thread), with its statistics. */
+export function rowNormSource(): string {
+  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> prm: array<f32>;
+@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+${ROWS_COMMON}
+${ROWS_ENTRY}
+  for (var it = 0u; it < p.iters; it = it + 1u) {
+    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
+    let valid = row < p.rows;
+    let i = row * p.len + lane;
+    var v = 0.0;
+    if (valid) { v = x[i]; }
+    let mean = lane_sum(v, lid, p.lanes) / f32(p.len);
+    var dv = 0.0;
+    if (valid) { dv = v - mean; }
+    let rstd = inverseSqrt(lane_sum(dv * dv, lid, p.lanes) / f32(p.len) + p.eps);
+    if (valid) {
+      out[i] = dv * rstd * prm[p.gOff + lane] + prm[p.bOff + lane];
+      if (lane == 0u) { stats[2u * row] = mean; stats[2u * row + 1u] = rstd; }
+    }
+  }
+}
+`;
+}
+
+/** LayerNorm's backward over rows as rowNormSource lays them out; γ and β sums per workgroup. */
+export function rowNormGradSource(): string {
+  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<storage, read> prm: array<f32>;
+@group(0) @binding(4) var<storage, read> stats: array<f32>;
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+${ROWS_COMMON}
+${ROWS_ENTRY}
+  var accB = 0.0;
+  var accG = 0.0;
+  let gamma = prm[p.gOff + lane];
+  for (var it = 0u; it < p.iters; it = it + 1u) {
+    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
+    let valid = row < p.rows;
+    let i = row * p.len + lane;
+    var xh = 0.0;
+    var g = 0.0;
+    var rstd = 0.0;
+    if (valid) {
+      rstd = stats[2u * row + 1u];
+      xh = (x[i] - stats[2u * row]) * rstd;
+      g = dout[i];
+    }
+    accB = accB + g;
+    accG = accG + g * xh;
+    let h = g * gamma;
+    let mh = lane_sum(h, lid, p.lanes) / f32(p.len);
+    let mhx = lane_sum(h * xh, lid, p.lanes) / f32(p.len);
+    if (valid) { dx[i] = dx[i] + rstd * (h - mh - xh * mhx); }
+  }
+  red[lid] = accG;
+  workgroupBarrier();
+  if (lid < p.lanes) {
+    var t = 0.0;
+    for (var k = 0u; k < perPass; k = k + 1u) { t = t + red[lane + k * p.lanes]; }
+    part[p.partBase + wg * 2u * p.len + lane] = t;
+  }
+  workgroupBarrier();
+  red[lid] = accB;
+  workgroupBarrier();
+  if (lid < p.lanes) {
+    var t = 0.0;
+    for (var k = 0u; k < perPass; k = k + 1u) { t = t + red[lane + k * p.lanes]; }
+    part[p.partBase + wg * 2u * p.len + p.len + lane] = t;
+  }
 }
 `;
 }
