@@ -48,6 +48,14 @@ function batchOf(shape: ModelShape, n: number, seed: number, recipe: Recipe): St
   return { n, x0, eps, t, labels, weights };
 }
 
+/** Skips the test where webgpu is missing here, saying why (under CI its absence fails instead). */
+function skipped(ctx: { skip: () => void }): boolean {
+  if (!skipReason) return false;
+  console.log(`skipped: ${skipReason}`);
+  ctx.skip();
+  return true;
+}
+
 /**
  * The attention's in-projection bias without its key third: the key bias's true gradient is zero
  * (softmax ignores a constant added to a row), so any two engines step it by Adam-normalised
@@ -82,10 +90,7 @@ describe('fused WebGPU engine', () => {
   ];
   for (const { what, recipe, style, rowWorkgroups } of cases) {
     it(`gives tfjs's loss and gradients for every parameter (${what})`, async (ctx) => {
-      if (skipReason) {
-        console.log(`skipped: ${skipReason}`);
-        return ctx.skip();
-      }
+      if (skipped(ctx)) return;
       const modelShape = style ? { ...shape, style } : shape;
       const model = createUNet(getPreset('micro'), modelShape, 3);
       const diffusion = makeDiffusion(model, recipe);
@@ -119,10 +124,7 @@ describe('fused WebGPU engine', () => {
   }
 
   it("gives the model's forward pass, and draws the sheet tfjs draws on cpu", async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const model = createUNet(getPreset('micro'), shape, 8);
     const diffusion = makeDiffusion(model, CPU_RECIPE);
     const batch = batchOf(shape, 6, 21, CPU_RECIPE);
@@ -155,10 +157,7 @@ describe('fused WebGPU engine', () => {
   }, 120_000);
 
   it('draws a style model as tfjs does, with one guidance scale and with two', async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const model = createUNet(getPreset('micro'), { ...shape, style: 8 }, 12);
     const diffusion = makeDiffusion(model, CPU_RECIPE);
     const rng = new Rng(4);
@@ -182,10 +181,7 @@ describe('fused WebGPU engine', () => {
   }, 120_000);
 
   it('takes the same AdamW and EMA steps as the tfjs trainer (the EMA copying, then averaging)', async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const recipe = CPU_RECIPE;
     const model = createUNet(getPreset('micro'), shape, 5);
     const ema = createUNet(getPreset('micro'), shape, 5);
@@ -232,10 +228,7 @@ describe('fused WebGPU engine', () => {
   }, 120_000);
 
   it('plans a tiny step of at most 400 dispatches and makes no buffer once planned', async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const shape32: ModelShape = { channels: 1, classes: 26, size: 32 };
     const model = createUNet(getPreset('tiny'), shape32, 1);
     const diffusion = makeDiffusion(model, CPU_RECIPE);
@@ -270,10 +263,7 @@ describe('training through the fused engine', () => {
   }
 
   it("takes a whole training step as the wasm path does: its loss, and the weights and EMA after it", async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const after: Record<string, { loss: number; weights: Map<string, Float32Array> }> = {};
     for (const backend of ['wasm', 'webgpu'] as const) {
       await initBackend(backend);
@@ -300,10 +290,7 @@ describe('training through the fused engine', () => {
   }, 120_000);
 
   it('reaches the held-out ε-MSE of the same seeded run on wasm (micro, 40 steps of 8)', async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const results: Record<string, { val0: number; val: number; last: number }> = {};
     for (const backend of ['wasm', 'webgpu'] as const) {
       await initBackend(backend);
@@ -325,10 +312,7 @@ describe('training through the fused engine', () => {
   }, 600_000);
 
   it('trains a style model on the fused engine with the losses cpu gives (same seed)', async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const losses: Record<string, number[]> = {};
     for (const backend of ['cpu', 'webgpu'] as const) {
       await initBackend(backend);
@@ -343,10 +327,7 @@ describe('training through the fused engine', () => {
   }, 300_000);
 
   it('resumes a webgpu checkpoint identically on webgpu, and continues a cpu checkpoint on webgpu as cpu does', async (ctx) => {
-    if (skipReason) {
-      console.log(`skipped: ${skipReason}`);
-      return ctx.skip();
-    }
+    if (skipped(ctx)) return;
     const data = join(home, 'set.glyphs');
     await writeGlyphSet(data, syntheticGlyphSet({ fonts: 4, seed: 5, size: 16 }));
     const config = defaultTrainConfig('micro', { steps: 6, batch: 4, seed: 11, emaStart: 2, valEvery: 3 });

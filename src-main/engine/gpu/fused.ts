@@ -539,9 +539,9 @@ export class FusedTrainer {
 
   /** rows × cin → rows × cout, with bias; optionally GELU after, a residual added, SiLU on the input. */
   private linear(label: string, x: Act, rows: number, cin: number, cout: number, name: string,
-    opts: { gelu?: boolean; residual?: Act; siluInput?: boolean; siluGrad?: GPUBuffer; outStride?: number } = {}): Act {
+    opts: { gelu?: boolean; residual?: Act; siluInput?: boolean; siluGrad?: GPUBuffer; outStride?: number; weightShape?: number[] } = {}): Act {
     const stride = opts.outStride ?? cout;
-    const w = this.param(`${name}.weight`, [cin, cout]);
+    const w = this.param(`${name}.weight`, opts.weightShape ?? [cin, cout]);
     const b = this.param(`${name}.bias`, [cout]);
     if (b.offset !== w.offset + w.size) throw new Error(`internal: ${name}'s bias does not follow its weight`);
     const pre = opts.gelu ? this.buffer(rows * cout) : undefined;
@@ -924,37 +924,11 @@ export class FusedTrainer {
     h = attn('sa6', up('up3', h, x1, s / 2, W, W, W), s, W);
 
     // The 1×1 output convolution as a linear layer over pixels.
-    const outcW = this.param('outc.weight', [1, 1, W, channels]);
-    const outcB = this.param('outc.bias', [channels]);
-    if (outcB.offset !== outcW.offset + outcW.size) throw new Error('internal: outc.bias does not follow outc.weight');
-    const pixels = n * s * s;
-    const out = this.act(pixels * channels);
+    const out = this.linear('output convolution', h, n * s * s, W, channels, 'outc', { weightShape: [1, 1, W, channels] });
     this.output = out;
-    this.fwd(this.gemm('output convolution forward', { a: 'dense', b: 'dense', epilogue: 'bias' },
-      { M: pixels, N: channels, K: W, aSi: W, aSk: 1, bOff: outcW.offset, bSk: channels, bSj: 1, cSi: channels, cSj: 1, biasOff: outcB.offset },
-      { A: h.buf, B: this.prm, C: out.buf, bias: this.prm }));
-    this.backLater(() => {
-      const outputs = (W + 1) * channels;
-      const { chunks, kChunk } = this.splitK(pixels, outputs);
-      const region = this.partials(chunks * outputs);
-      outcW.part = { base: region.base, count: chunks, stride: outputs };
-      outcB.part = { base: region.base + W * channels, count: chunks, stride: outputs };
-      return () => {
-      const dy = this.gradOf(out);
-      const t = this.gradTarget(h);
-      return [
-        this.gemm('output convolution input gradient', { a: 'dense', b: 'dense', epilogue: t.epilogue, accumulate: true },
-          { M: pixels, N: W, K: channels, aSi: channels, aSk: 1, bOff: outcW.offset, bSk: 1, bSj: channels, cSi: W, cSj: 1 },
-          { A: dy, B: this.prm, C: t.C, X: t.X }),
-        this.gemm('output convolution weight gradient', { a: 'dense', b: 'dense', epilogue: 'none', onesRow: true },
-          { M: W + 1, N: channels, K: pixels, aRows: W, aSi: 1, aSk: W, bSk: channels, bSj: 1, cOff: region.base, cSi: channels, cSj: 1, chunks, kChunk, partStride: outputs },
-          { A: h.buf, B: dy, C: this.part }),
-      ];
-      };
-    });
+    if (this.mode === 'forward') return;
 
     // The loss: its per-sample values and the output's gradient (written, not added).
-    if (this.mode === 'forward') return;
     const dOut = this.gradOf(out);
     this.fwd(this.op('loss', this.pipeline('loss', lossSource), [this.batchBuf, out.buf, dOut, this.lossBuf], batchParams, [n, 1, 1]));
 

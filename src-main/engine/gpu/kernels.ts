@@ -65,6 +65,20 @@ function TOUCH(...names: string[]): string {
   return names.map((n) => `_ = &${n};`).join(' ');
 }
 
+/**
+ * The kernel's bindings in order: 'name:r' (read-only storage), 'name:w' (read-write), an
+ * optional ':type' (array<f32> otherwise), and 'uniform' for the Params block, always last.
+ */
+function bindings(...list: string[]): string {
+  return list
+    .map((b, i) => {
+      if (b === 'uniform') return `@group(0) @binding(${i}) var<uniform> p: Params;`;
+      const [name, access, type = 'array<f32>'] = b.split(':');
+      return `@group(0) @binding(${i}) var<storage, ${access === 'w' ? 'read_write' : 'read'}> ${name}: ${type};`;
+    })
+    .join('\n');
+}
+
 /** Index of the calling thread for element-wise kernels dispatched as a 2-D grid of workgroups. */
 const FLAT_INDEX = `(wid.y * nwg.x + wid.x) * ${THREADS}u + lid`;
 const ELEMENTWISE_ENTRY = `@compute @workgroup_size(${THREADS})
@@ -158,12 +172,7 @@ export function gemmSource(v: GemmVariant): string {
   }[v.epilogue];
   return `${GELU_WGSL}
 ${struct('Params', GEMM_PARAMS, ['alpha'])}
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, ${xAccess}> X: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+${bindings('A:r', 'B:r', 'C:w', 'bias:r', xAccess === 'read' ? 'X:r' : 'X:w', 'uniform')}
 
 var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<f32, ${BK * BN}>;
@@ -264,18 +273,7 @@ export const NORM_PARAMS = ['len', 'C', 'spw', 'groups', 'gOff', 'bOff', 'eps', 
 function normCommon(): string {
   return `${GELU_WGSL}
 ${struct('Params', NORM_PARAMS, ['eps'])}
-var<workgroup> red: array<f32, ${THREADS}>;
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${THREADS / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}`;
+${workgroupSum()}`;
 }
 
 export function normSource(mode: NormMode): string {
@@ -286,12 +284,7 @@ export function normSource(mode: NormMode): string {
     embed: 'y + aux[g * p.C + c]',
   }[mode];
   return `${normCommon()}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> prm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(4) var<storage, read> aux: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+${bindings('x:r', 'out:w', 'prm:r', 'stats:w', 'aux:r', 'uniform')}
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -332,15 +325,7 @@ export function normGradSource(mode: NormMode): string {
     embed: 'g0',
   }[mode];
   return `${normCommon()}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<storage, read> prm: array<f32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read> aux: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dres: array<f32>;
-@group(0) @binding(7) var<storage, read_write> part: array<f32>;
-@group(0) @binding(8) var<uniform> p: Params;
+${bindings('x:r', 'dout:r', 'dx:w', 'prm:r', 'stats:r', 'aux:r', 'dres:w', 'part:w', 'uniform')}
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -424,9 +409,7 @@ export const LAYOUT_PARAMS = ['n', 'h', 'w', 'c', 'c2', 'total'] as const;
 /** 2×2 max-pool of x [n, h, w, c] (h, w: the input's size). */
 export function poolSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings('x:r', 'y:w', 'uniform')}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
   let c = idx % p.c;
@@ -446,10 +429,7 @@ ${ELEMENTWISE_ENTRY}
 /** The pool's gradient goes to the window's first maximum in row-major order, as PyTorch's. */
 export function poolGradSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings('x:r', 'dy:r', 'dx:w', 'uniform')}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
   let c = idx % p.c;
@@ -476,10 +456,7 @@ ${ELEMENTWISE_ENTRY}
  */
 export function upConcatSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
-@group(0) @binding(0) var<storage, read> skip: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings('skip:r', 'x:r', 'y:w', 'uniform')}
 fn src(o: u32, size: u32) -> f32 {
   if (size == 1u) { return 0.0; }
   return f32(o) * f32(size - 1u) / f32(2u * size - 1u);
@@ -515,9 +492,7 @@ ${ELEMENTWISE_ENTRY}
 /** The skip's share of the concatenation's gradient: dskip += dy[…, :c2]. */
 export function skipGradSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dskip: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings('dy:r', 'dskip:w', 'uniform')}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
   let pix = idx / p.c2;
@@ -533,9 +508,7 @@ ${ELEMENTWISE_ENTRY}
  */
 export function upGradSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings('dy:r', 'dx:w', 'uniform')}
 fn src(o: u32, size: u32) -> f32 {
   if (size == 1u) { return 0.0; }
   return f32(o) * f32(size - 1u) / f32(2u * size - 1u);
@@ -617,9 +590,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /** Softmax of each row of s into y. */
 export function softmaxSource(): string {
   return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-@group(0) @binding(0) var<storage, read> s: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings('s:r', 'y:w', 'uniform')}
 ${ROWS_COMMON}
 ${ROWS_ENTRY}
   for (var it = 0u; it < p.iters; it = it + 1u) {
@@ -641,9 +612,7 @@ ${ROWS_ENTRY}
 /** In place: d ← α·P∘(d − Σ_j d·P), softmax's gradient times the score scale. */
 export function softmaxGradSource(): string {
   return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read_write> d: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings('P:r', 'd:w', 'uniform')}
 ${ROWS_COMMON}
 ${ROWS_ENTRY}
   for (var it = 0u; it < p.iters; it = it + 1u) {
@@ -662,11 +631,7 @@ ${ROWS_ENTRY}
 /** LayerNorm of rows of len = C ≤ 256 values (one value a thread), with its statistics. */
 export function rowNormSource(): string {
   return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> prm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+${bindings('x:r', 'out:w', 'prm:r', 'stats:w', 'uniform')}
 ${ROWS_COMMON}
 ${ROWS_ENTRY}
   for (var it = 0u; it < p.iters; it = it + 1u) {
@@ -691,13 +656,7 @@ ${ROWS_ENTRY}
 /** LayerNorm's backward over rows as rowNormSource lays them out; γ and β sums per workgroup. */
 export function rowNormGradSource(): string {
   return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<storage, read> prm: array<f32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read_write> part: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+${bindings('x:r', 'dout:r', 'dx:w', 'prm:r', 'stats:r', 'part:w', 'uniform')}
 ${ROWS_COMMON}
 ${ROWS_ENTRY}
   var accB = 0.0;
@@ -751,9 +710,7 @@ export const BATCH_PARAMS = ['n', 'per', 'x0', 'eps', 'sa', 'sb', 'w', 'vpred', 
 
 export function noiseSource(): string {
   return `${struct('Params', BATCH_PARAMS)}
-@group(0) @binding(0) var<storage, read> batch: array<f32>;
-@group(0) @binding(1) var<storage, read_write> xt: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings('batch:r', 'xt:w', 'uniform')}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
   let n = idx / p.per;
@@ -767,13 +724,9 @@ ${ELEMENTWISE_ENTRY}
  * gradient 2·w·(out − target)/(n·per).
  */
 export function lossSource(): string {
-  return `${normCommonNoGelu()}
+  return `${workgroupSum()}
 ${struct('Params', BATCH_PARAMS)}
-@group(0) @binding(0) var<storage, read> batch: array<f32>;
-@group(0) @binding(1) var<storage, read> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dout: array<f32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+${bindings('batch:r', 'out:r', 'dout:w', 'loss:w', 'uniform')}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n = wid.x;
@@ -794,7 +747,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
-function normCommonNoGelu(): string {
+/** reduce_sum: the sum of one value from each of the workgroup's threads, for all of them. */
+function workgroupSum(): string {
   return `var<workgroup> red: array<f32, ${THREADS}>;
 fn reduce_sum(v: f32, lid: u32) -> f32 {
   red[lid] = v;
@@ -812,10 +766,7 @@ fn reduce_sum(v: f32, lid: u32) -> f32 {
 /** dt += ds·silu′(t) over the time embedding. */
 export function siluGradSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
-@group(0) @binding(0) var<storage, read> t: array<f32>;
-@group(0) @binding(1) var<storage, read> ds: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dt: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings('t:r', 'ds:r', 'dt:w', 'uniform')}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
   let x = t[idx];
@@ -838,14 +789,7 @@ export const ADAMW_FLOATS = ['lr', 'beta1', 'beta2', 'eps', 'decay', 'rate', 'sq
  */
 export function adamwSource(): string {
   return `${struct('Params', ADAMW_PARAMS, ADAMW_FLOATS)}
-@group(0) @binding(0) var<storage, read_write> prm: array<f32>;
-@group(0) @binding(1) var<storage, read_write> m: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> ema: array<f32>;
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(5) var<storage, read> part: array<f32>;
-@group(0) @binding(6) var<storage, read> desc: array<u32>;
-@group(0) @binding(7) var<uniform> p: Params;
+${bindings('prm:w', 'm:w', 'v:w', 'ema:w', 'grad:w', 'part:r', 'desc:r:array<u32>', 'uniform')}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
   var lo = 0u;
