@@ -28,6 +28,7 @@ const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const UNIFORM = 0x40;
 const MAP_READ = 0x01;
+const MAP_WRITE = 0x02;
 
 /** A gradient buffer, shared by tensors whose gradients are one (a residual stream). */
 interface GradSlot {
@@ -137,6 +138,9 @@ export class FusedTrainer {
   private readonly grads: GPUBuffer;
   private part!: GPUBuffer;
   private readonly batchBuf: GPUBuffer;
+  private readonly staging: GPUBuffer[];
+  private readonly stagingMapped: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
+  private ring = 0;
   private readonly lossBuf: GPUBuffer;
   private readonly readback: GPUBuffer;
   private readonly adamUniform: GPUBuffer;
@@ -200,6 +204,7 @@ export class FusedTrainer {
     layout.floats = layout.style + (mode === 'forward' && this.styleDim > 0 ? n * (this.styleDim + 1) : 0);
     this.layout = layout;
     this.batchBuf = this.buffer(layout.floats);
+    this.staging = mode === 'train' ? [0, 1].map(() => this.create({ size: Math.ceil(layout.floats / 4) * 16, usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })) : [];
     this.lossBuf = this.buffer(n);
     this.readback = this.create({ size: Math.max(16, this.total * 4, n * this.per * 4), usage: MAP_READ | COPY_DST });
     this.timing = device.features.has('timestamp-query')
@@ -264,13 +269,22 @@ export class FusedTrainer {
 
   private readonly host = { batch: new Float32Array(0) as Float32Array<ArrayBuffer> };
 
+  /** The batch through the queue (for profiles; steps go through the staging buffers). */
   private writeBatch(b: StepBatch): void {
+    if (this.host.batch.length !== this.layout.floats) this.host.batch = new Float32Array(this.layout.floats);
+    this.packBatch(b, this.host.batch);
+    this.device.queue.writeBuffer(this.batchBuf, 0, this.host.batch);
+  }
+
+  /**
+   * Every region of the batch buffer a step reads, packed into `h` (a staging buffer's mapped
+   * memory holds what it held two steps ago: each region is written whole, or zeroed first).
+   */
+  private packBatch(b: StepBatch, h: Float32Array): void {
     if (b.n !== this.batch) throw new Error(`the fused engine was planned for batches of ${this.batch}, not ${b.n}`);
     const refs = b.refs?.owner.length ?? 0;
     if (refs > this.refSlots) throw new Error(`the fused engine was planned for ${this.refSlots} style references a batch, not ${refs}`);
     const L = this.layout;
-    if (this.host.batch.length !== L.floats) this.host.batch = new Float32Array(L.floats);
-    const h = this.host.batch;
     const { classes } = this.model.shape;
     h.set(b.x0, L.x0);
     h.set(b.eps, L.eps);
@@ -294,7 +308,6 @@ export class FusedTrainer {
         b.refs.owner.forEach((o, r) => (h[L.mean + o * this.refSlots + r] = 1 / counts[o]));
       }
     }
-    this.device.queue.writeBuffer(this.batchBuf, 0, h);
   }
 
   private readonly adamWords = new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4);
@@ -304,8 +317,15 @@ export class FusedTrainer {
    * absent only sums the gradients). Resolves with the batch's loss, read after the step.
    */
   async run(b: StepBatch, h?: FusedHyper): Promise<number> {
+    if (this.mode !== 'train') throw new Error('internal: a training step on a forward engine');
+    // The batch goes through one of two staging buffers, mapped again as soon as the GPU has
+    // copied it, so a step writes straight into mapped memory and the queue stages nothing.
+    const staging = this.staging[this.ring];
+    await this.stagingMapped[this.ring];
     const started = performance.now();
-    this.writeBatch(b);
+    const batchBytes = this.layout.floats * 4;
+    this.packBatch(b, new Float32Array(staging.getMappedRange(0, batchBytes)));
+    staging.unmap();
     const values: Record<string, number> = { total: this.total, tensors: this.slotList.length, apply: 0, emaCopy: 0 };
     if (h) {
       const emaCopy = this.step < this.ema_.start;
@@ -319,8 +339,8 @@ export class FusedTrainer {
     }
     this.adamWords.set(uniformWords(ADAMW_PARAMS, values, ADAMW_FLOATS));
     this.device.queue.writeBuffer(this.adamUniform, 0, this.adamWords);
-    if (this.mode !== 'train') throw new Error('internal: a training step on a forward engine');
     const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(staging, 0, this.batchBuf, 0, batchBytes);
     for (const g of this.gradBuffers) enc.clearBuffer(g);
     this.encode(enc, this.timing?.set);
     const lossBytes = Math.ceil(this.batch / 4) * 16;
@@ -331,6 +351,9 @@ export class FusedTrainer {
     }
     this.device.queue.submit([enc.finish()]);
     this.lastEncodeMs = performance.now() - started;
+    // A failed map (the engine disposed meanwhile) shows at the next step's getMappedRange.
+    this.stagingMapped[this.ring] = staging.mapAsync(MAP_WRITE, 0, batchBytes).catch(() => undefined);
+    this.ring ^= 1;
     const bytes = lossBytes + (this.timing ? 16 : 0);
     await this.readback.mapAsync(MAP_READ, 0, bytes);
     const mapped = this.readback.getMappedRange(0, bytes);
