@@ -100,6 +100,12 @@ function grid(groups: number): [number, number, number] {
   return [x, ceilDiv(groups, x), 1];
 }
 
+function stageAAlongK(a: GemmVariant['a'], p: Partial<GemmParams>): boolean {
+  if (a === 'convPatches') return false;
+  if (a === 'dense') return !(p.aSi === 1 && p.aSk !== 1);
+  return true;
+}
+
 function tileFor(n: number): GemmTile {
   return n <= 16 ? '256x16' : n <= 32 ? '128x32' : '64x64';
 }
@@ -536,10 +542,14 @@ export class FusedTrainer {
 
   // ---- GEMM ----------------------------------------------------------------------------------
 
-  private gemm(label: string, variant: Omit<GemmVariant, 'tile' | 'onesRow' | 'siluA' | 'accumulate'> & Partial<GemmVariant>,
+  private gemm(label: string, variant: Omit<GemmVariant, 'tile' | 'onesRow' | 'siluA' | 'accumulate' | 'aAlongK' | 'bAlongN'> & Partial<GemmVariant>,
     p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>, buffers: { A: GPUBuffer; B: GPUBuffer; C: GPUBuffer; bias?: GPUBuffer; X?: GPUBuffer }, batch = 1): Op {
-    const v: GemmVariant = { onesRow: false, siluA: false, accumulate: false, tile: tileFor(p.N), ...variant };
-    const key = `gemm:${v.a}:${v.b}:${v.epilogue}:${v.onesRow}:${v.siluA}:${v.accumulate}:${v.tile}`;
+    // Staging order: an operand read with unit stride across K (A) or N (B) is staged that way;
+    // the filter gradient's patches and transposed operands are read along their other index.
+    const aAlongK = stageAAlongK(variant.a, p);
+    const bAlongN = variant.b === 'dense' ? !(p.bSk === 1 && p.bSj !== 1) : false;
+    const v: GemmVariant = { onesRow: false, siluA: false, accumulate: false, tile: tileFor(p.N), ...variant, aAlongK, bAlongN };
+    const key = `gemm:${v.a}:${v.b}:${v.epilogue}:${v.onesRow}:${v.siluA}:${v.accumulate}:${v.tile}:${v.aAlongK}:${v.bAlongN}`;
     const pipeline = this.pipeline(key, () => gemmSource(v));
     const params: Record<string, number> = { nb2: 1, chunks: 1, kChunk: p.K, alpha: 1, aRows: p.M, ...p };
     const [bm, bn] = gemmTileSize(v.tile);

@@ -102,6 +102,13 @@ export interface GemmVariant {
   /** C += result rather than C = result. */
   accumulate: boolean;
   tile: GemmTile;
+  /**
+   * Which index neighbouring threads take when a tile is staged: along K for A and along N for
+   * B where those are the operand's contiguous direction, else the other, so a warp's loads read
+   * consecutive floats.
+   */
+  aAlongK: boolean;
+  bAlongN: boolean;
 }
 
 export type GemmTile = '64x64' | '128x32' | '256x16';
@@ -221,13 +228,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<f32, 16>;
   for (var k0 = kStart; k0 < kEnd; k0 = k0 + ${BK}u) {
     for (var e = lid; e < ${BM * BK}u; e = e + ${THREADS}u) {
-      let ii = e / ${BK}u;
-      let kk = e % ${BK}u;
+      ${v.aAlongK ? `let ii = e / ${BK}u;
+      let kk = e % ${BK}u;` : `let kk = e / ${BM}u;
+      let ii = e % ${BM}u;`}
       As[kk * ${BM}u + ii] = load_a(b1, b2, i0 + ii, k0 + kk, kEnd);
     }
     for (var e = lid; e < ${BK * BN}u; e = e + ${THREADS}u) {
-      let kk = e / ${BN}u;
-      let jj = e % ${BN}u;
+      ${v.bAlongN ? `let kk = e / ${BN}u;
+      let jj = e % ${BN}u;` : `let jj = e / ${BK}u;
+      let kk = e % ${BK}u;`}
       Bs[kk * ${BN}u + jj] = load_b(b1, b2, k0 + kk, j0 + jj, kEnd);
     }
     workgroupBarrier();
