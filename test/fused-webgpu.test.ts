@@ -14,9 +14,9 @@ import { splitByFont, writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { checkpointPath, createRun, loadRun, trainRun } from '../src-main/jobs/run.ts';
 import { storeFor } from '../src-main/store/store.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
-import { lossAndGrads, lossWeights, makeDiffusion, sampleImages, type StepBatch } from '../src-main/engine/diffusion.ts';
+import { lossAndGrads, lossWeights, makeDiffusion, sampleImages, type Diffusion, type StepBatch } from '../src-main/engine/diffusion.ts';
 import { createUNet, oneHot, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
-import { DEFAULT_SAMPLE } from '../src-main/contract/api.ts';
+import { DEFAULT_SAMPLE, type SampleOptions } from '../src-main/contract/api.ts';
 import { AdamW } from '../src-main/engine/optim.ts';
 import { Ema } from '../src-main/engine/ema.ts';
 import { Rng } from '../src-main/engine/rng.ts';
@@ -46,6 +46,28 @@ function batchOf(shape: ModelShape, n: number, seed: number, recipe: Recipe): St
   const labels = Int32Array.from({ length: n }, (_, i) => (i === 1 ? -1 : rng.int(0, shape.classes)));
   const weights = lossWeights(makeDiffusion(null as unknown as UNet, recipe).schedule, t, recipe);
   return { n, x0, eps, t, labels, weights };
+}
+
+/**
+ * The largest pixel difference between glyphs drawn on cpu and on webgpu, where every forward
+ * pass must run on the fused engine and the draw must leave no tensors behind. Ends on cpu.
+ */
+async function cpuAgainstFused(diffusion: Diffusion, labels: number[], opts: SampleOptions, styles?: Float32Array): Promise<number> {
+  await initBackend('cpu');
+  const onCpu = await sampleImages(diffusion, labels, opts, undefined, undefined, styles);
+  await initBackend('webgpu');
+  try {
+    const passes = FusedTrainer.forwardPasses;
+    const tensors = tf.memory().numTensors;
+    const onGpu = await sampleImages(diffusion, labels, opts, undefined, undefined, styles);
+    expect(FusedTrainer.forwardPasses - passes, 'forward passes on the fused engine').toBe(opts.steps);
+    expect(tf.memory().numTensors, 'tensors left by a fused draw').toBe(tensors);
+    let worst = 0;
+    for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]));
+    return worst;
+  } finally {
+    await initBackend('cpu');
+  }
 }
 
 /** Skips the test where webgpu is missing here, saying why (under CI its absence fails instead). */
@@ -137,22 +159,8 @@ describe('fused WebGPU engine', () => {
     fused.dispose();
     tf.dispose([x, rows, expected]);
 
-    const opts = { ...DEFAULT_SAMPLE, steps: 8, seed: 3 };
-    const onCpu = await sampleImages(diffusion, [0, 1, 2, 3, 4], opts);
-    await initBackend('webgpu');
-    try {
-      const passes = FusedTrainer.forwardPasses;
-      const tensors = tf.memory().numTensors;
-      const onGpu = await sampleImages(diffusion, [0, 1, 2, 3, 4], opts);
-      expect(FusedTrainer.forwardPasses - passes, 'forward passes on the fused engine').toBe(opts.steps);
-      expect(tf.memory().numTensors, 'tensors left by a fused draw').toBe(tensors);
-      let worst = 0;
-      for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]));
-      // uint8 pixels: float rounding may move a pixel across a level boundary, no further.
-      expect(worst).toBeLessThanOrEqual(1);
-    } finally {
-      await initBackend('cpu');
-    }
+    // uint8 pixels: float rounding may move a pixel across a level boundary, no further.
+    expect(await cpuAgainstFused(diffusion, [0, 1, 2, 3, 4], { ...DEFAULT_SAMPLE, steps: 8, seed: 3 })).toBeLessThanOrEqual(1);
     model.dispose();
   }, 120_000);
 
@@ -163,19 +171,7 @@ describe('fused WebGPU engine', () => {
     const rng = new Rng(4);
     const styles = Float32Array.from({ length: 3 * 8 }, () => rng.normal(1)[0]);
     for (const opts of [{ ...DEFAULT_SAMPLE, steps: 5, seed: 1 }, { ...DEFAULT_SAMPLE, steps: 5, seed: 1, styleCfg: 1.5 }]) {
-      await initBackend('cpu');
-      const onCpu = await sampleImages(diffusion, [0, 2, 4], opts, undefined, undefined, styles);
-      await initBackend('webgpu');
-      try {
-        const passes = FusedTrainer.forwardPasses;
-        const onGpu = await sampleImages(diffusion, [0, 2, 4], opts, undefined, undefined, styles);
-        expect(FusedTrainer.forwardPasses - passes).toBe(opts.steps);
-        let worst = 0;
-        for (let i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]));
-        expect(worst, `styleCfg ${opts.styleCfg ?? 'as cfg'}`).toBeLessThanOrEqual(1);
-      } finally {
-        await initBackend('cpu');
-      }
+      expect(await cpuAgainstFused(diffusion, [0, 2, 4], opts, styles), `styleCfg ${opts.styleCfg ?? 'as cfg'}`).toBeLessThanOrEqual(1);
     }
     model.dispose();
   }, 120_000);

@@ -415,12 +415,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 export const LAYOUT_PARAMS = ['n', 'h', 'w', 'c', 'c2', 'total'] as const;
 
-/** 2×2 max-pool of x [n, h, w, c] (h, w: the input's size). */
-export function poolSource(): string {
-  return `${struct('Params', LAYOUT_PARAMS)}
-${bindings('x:r', 'y:w', 'uniform')}
-${ELEMENTWISE_ENTRY}
-  if (idx >= p.total) { return; }
+/** The top-left input index of pooled output idx's 2×2 window. */
+const WINDOW_OF = `
+fn window_of(idx: u32) -> u32 {
   let c = idx % p.c;
   let rest = idx / p.c;
   let wo = p.w / 2u;
@@ -428,7 +425,17 @@ ${ELEMENTWISE_ENTRY}
   let j = rest % wo;
   let i = (rest / wo) % ho;
   let n = rest / (wo * ho);
-  let a = ((n * p.h + 2u * i) * p.w + 2u * j) * p.c + c;
+  return ((n * p.h + 2u * i) * p.w + 2u * j) * p.c + c;
+}`;
+
+/** 2×2 max-pool of x [n, h, w, c] (h, w: the input's size). */
+export function poolSource(): string {
+  return `${struct('Params', LAYOUT_PARAMS)}
+${bindings('x:r', 'y:w', 'uniform')}
+${WINDOW_OF}
+${ELEMENTWISE_ENTRY}
+  if (idx >= p.total) { return; }
+  let a = window_of(idx);
   let b = a + p.w * p.c;
   y[idx] = max(max(x[a], x[a + p.c]), max(x[b], x[b + p.c]));
 }
@@ -439,16 +446,10 @@ ${ELEMENTWISE_ENTRY}
 export function poolGradSource(): string {
   return `${struct('Params', LAYOUT_PARAMS)}
 ${bindings('x:r', 'dy:r', 'dx:w', 'uniform')}
+${WINDOW_OF}
 ${ELEMENTWISE_ENTRY}
   if (idx >= p.total) { return; }
-  let c = idx % p.c;
-  let rest = idx / p.c;
-  let wo = p.w / 2u;
-  let ho = p.h / 2u;
-  let j = rest % wo;
-  let i = (rest / wo) % ho;
-  let n = rest / (wo * ho);
-  let a = ((n * p.h + 2u * i) * p.w + 2u * j) * p.c + c;
+  let a = window_of(idx);
   let b = a + p.w * p.c;
   var best = a;
   if (x[a + p.c] > x[best]) { best = a + p.c; }
