@@ -15,7 +15,7 @@ import { checkpointPath, createRun, loadRun, trainRun } from '../src-main/jobs/r
 import { storeFor } from '../src-main/store/store.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
 import { lossAndGrads, lossWeights, makeDiffusion, sampleImages, type Diffusion, type StepBatch } from '../src-main/engine/diffusion.ts';
-import { createUNet, oneHot, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
+import { createUNet, oneHot, parameterCount, type ModelShape, type UNet } from '../src-main/engine/unet.ts';
 import { DEFAULT_SAMPLE, type SampleOptions } from '../src-main/contract/api.ts';
 import { AdamW } from '../src-main/engine/optim.ts';
 import { Ema } from '../src-main/engine/ema.ts';
@@ -175,6 +175,26 @@ describe('fused WebGPU engine', () => {
     }
     model.dispose();
   }, 120_000);
+
+  it("refuses a plan bigger than the GPU's largest binding, naming it, and leaves the device working", async (ctx) => {
+    if (skipped(ctx)) return;
+    const model = createUNet(getPreset('micro'), shape, 1);
+    const diffusion = makeDiffusion(model, CPU_RECIPE);
+    FusedTrainer.bindingLimit = 256 * 1024;
+    try {
+      // The first buffer over the limit is the flat parameter array.
+      const kib = Math.round((Math.ceil((parameterCount(model) * 4) / 16) * 16) / 1024);
+      expect(() => new FusedTrainer(device, model, diffusion.schedule, CPU_RECIPE, 4, { beta: 0.995, start: 2000 }))
+        .toThrow(`needs a buffer of ${kib} KiB for micro at batch 4, and this GPU binds at most 256 KiB: lower the batch, or set FONTLOOM_FUSED=0`);
+    } finally {
+      FusedTrainer.bindingLimit = null;
+    }
+    const fused = new FusedTrainer(device, model, diffusion.schedule, CPU_RECIPE, 4, { beta: 0.995, start: 2000 });
+    await fused.load(model, model);
+    expect(Number.isFinite(await fused.run(batchOf(shape, 4, 1, CPU_RECIPE)))).toBe(true);
+    fused.dispose();
+    model.dispose();
+  }, 60_000);
 
   it('takes the same AdamW and EMA steps as the tfjs trainer (the EMA copying, then averaging)', async (ctx) => {
     if (skipped(ctx)) return;

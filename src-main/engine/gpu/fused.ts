@@ -10,6 +10,7 @@
 // weights move between this engine and the tfjs model (and so checkpoints) by name.
 import * as tf from '@tensorflow/tfjs-core';
 import { getPreset } from '../../contract/presets.ts';
+import { UserError } from '../../errors.ts';
 import type { Recipe } from '../../contract/presets.ts';
 import type { StepBatch } from '../diffusion.ts';
 import type { NoiseSchedule } from '../schedule.ts';
@@ -88,6 +89,10 @@ export function fusedApplies(): boolean {
   return tf.getBackend() === 'webgpu' && process.env.FONTLOOM_FUSED !== '0';
 }
 
+function mib(bytes: number): string {
+  return bytes < 2 ** 20 ? `${Math.round(bytes / 1024)} KiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
 const PIPELINES = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 function ceilDiv(a: number, b: number): number {
@@ -113,6 +118,9 @@ function tileFor(n: number): GemmTile {
 export class FusedTrainer {
   /** The most workgroups a row kernel is given (tests lower it to give workgroups several passes). */
   static rowWorkgroups = 1024;
+  private planChecked = false;
+  /** Overrides the device's largest binding (tests plan against a small GPU's limit). */
+  static bindingLimit: number | null = null;
   /** Forward passes drawn by every engine in this process (what tests check was fused). */
   static forwardPasses = 0;
   /** Calls to device.createBuffer made by this engine, all of them (planning included). */
@@ -176,62 +184,79 @@ export class FusedTrainer {
     /** A style model in training: the most references a sample brings (the run's style.maxRefs). */
     maxRefs = 0,
   ) {
-    this.styleDim = model.shape.style ?? 0;
-    if (this.styleDim > 0 && mode === 'train' && maxRefs < 1) throw new Error('internal: a style model trains with maxRefs ≥ 1');
-    this.refSlots = this.styleDim > 0 && mode === 'train' ? batch * maxRefs : 0;
-    // Pipelines are compiled once per device and kernel variant, whichever engine asks first.
-    this.pipelines = PIPELINES.get(device) ?? new Map();
-    PIPELINES.set(device, this.pipelines);
-    const { size, channels, classes } = model.shape;
-    this.per = size * size * channels;
-    let offset = 0;
-    for (const [name, v] of model.variables) {
-      const slot: ParamSlot = { name, offset, size: v.size, shape: v.shape };
-      this.slots.set(name, slot);
-      this.slotList.push(slot);
-      offset += v.size;
+    // Validation and memory errors of the plan surface in load(), which every user calls next.
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    try {
+      this.styleDim = model.shape.style ?? 0;
+      if (this.styleDim > 0 && mode === 'train' && maxRefs < 1) throw new Error('internal: a style model trains with maxRefs ≥ 1');
+      this.refSlots = this.styleDim > 0 && mode === 'train' ? batch * maxRefs : 0;
+      // Pipelines are compiled once per device and kernel variant, whichever engine asks first.
+      this.pipelines = PIPELINES.get(device) ?? new Map();
+      PIPELINES.set(device, this.pipelines);
+      const { size, channels, classes } = model.shape;
+      this.per = size * size * channels;
+      let offset = 0;
+      for (const [name, v] of model.variables) {
+        const slot: ParamSlot = { name, offset, size: v.size, shape: v.shape };
+        this.slots.set(name, slot);
+        this.slotList.push(slot);
+        offset += v.size;
+      }
+      this.total = offset;
+      this.dummyRead = this.buffer(4);
+      this.dummyWrite = this.buffer(4);
+      this.dummyWrite2 = this.buffer(4);
+      this.prm = this.buffer(this.total);
+      this.m = this.buffer(this.total);
+      this.v = this.buffer(this.total);
+      this.ema = this.buffer(this.total);
+      this.grads = this.buffer(this.total);
+      const T = getPreset(model.preset.name).timeDim;
+      const n = batch;
+      const layout = { x0: 0, eps: n * this.per, sa: 2 * n * this.per, sb: 2 * n * this.per + n, w: 2 * n * this.per + 2 * n, onehot: 2 * n * this.per + 3 * n, tenc: 0, refs: 0, mean: 0, style: 0, floats: 0 };
+      layout.tenc = layout.onehot + n * classes;
+      layout.refs = layout.tenc + n * T;
+      layout.mean = layout.refs + this.refSlots * this.per;
+      layout.style = layout.mean + n * this.refSlots;
+      layout.floats = layout.style + (mode === 'forward' && this.styleDim > 0 ? n * (this.styleDim + 1) : 0);
+      this.layout = layout;
+      this.batchBuf = this.buffer(layout.floats);
+      this.staging = mode === 'train' ? [0, 1].map(() => this.create({ size: Math.ceil(layout.floats / 4) * 16, usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })) : [];
+      this.lossBuf = this.buffer(n);
+      this.readback = this.create({ size: Math.max(16, this.total * 4, n * this.per * 4), usage: MAP_READ | COPY_DST });
+      this.timing = device.features.has('timestamp-query')
+        ? { set: device.createQuerySet({ type: 'timestamp', count: 2 }), resolve: this.create({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC }) }
+        : null;
+      this.adamUniform = this.uniform(new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4));
+      this.build(T);
+      this.counts = {
+        dispatches: this.ops.length,
+        // The network alone: a training step also noises the batch and takes its loss.
+        forwardDispatches: mode === 'train' ? this.forwardCount - 2 : this.ops.length,
+        pipelines: this.pipelines.size,
+        parameters: this.total,
+        bytes: this.bytes,
+      };
+    } catch (err) {
+      // Leave the device's error scopes as they were, and free what was made.
+      void device.popErrorScope().then(() => device.popErrorScope());
+      this.dispose();
+      throw err;
     }
-    this.total = offset;
-    this.dummyRead = this.buffer(4);
-    this.dummyWrite = this.buffer(4);
-    this.dummyWrite2 = this.buffer(4);
-    this.prm = this.buffer(this.total);
-    this.m = this.buffer(this.total);
-    this.v = this.buffer(this.total);
-    this.ema = this.buffer(this.total);
-    this.grads = this.buffer(this.total);
-    const T = getPreset(model.preset.name).timeDim;
-    const n = batch;
-    const layout = { x0: 0, eps: n * this.per, sa: 2 * n * this.per, sb: 2 * n * this.per + n, w: 2 * n * this.per + 2 * n, onehot: 2 * n * this.per + 3 * n, tenc: 0, refs: 0, mean: 0, style: 0, floats: 0 };
-    layout.tenc = layout.onehot + n * classes;
-    layout.refs = layout.tenc + n * T;
-    layout.mean = layout.refs + this.refSlots * this.per;
-    layout.style = layout.mean + n * this.refSlots;
-    layout.floats = layout.style + (mode === 'forward' && this.styleDim > 0 ? n * (this.styleDim + 1) : 0);
-    this.layout = layout;
-    this.batchBuf = this.buffer(layout.floats);
-    this.staging = mode === 'train' ? [0, 1].map(() => this.create({ size: Math.ceil(layout.floats / 4) * 16, usage: MAP_WRITE | COPY_SRC, mappedAtCreation: true })) : [];
-    this.lossBuf = this.buffer(n);
-    this.readback = this.create({ size: Math.max(16, this.total * 4, n * this.per * 4), usage: MAP_READ | COPY_DST });
-    this.timing = device.features.has('timestamp-query')
-      ? { set: device.createQuerySet({ type: 'timestamp', count: 2 }), resolve: this.create({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC }) }
-      : null;
-    this.adamUniform = this.uniform(new Uint32Array(Math.ceil(ADAMW_PARAMS.length / 4) * 4));
-    this.build(T);
-    this.counts = {
-      dispatches: this.ops.length,
-      // The network alone: a training step also noises the batch and takes its loss.
-      forwardDispatches: mode === 'train' ? this.forwardCount - 2 : this.ops.length,
-      pipelines: this.pipelines.size,
-      parameters: this.total,
-      bytes: this.bytes,
-    };
   }
 
   // ---- Running -------------------------------------------------------------------------------
 
   /** Parameters, Adam moments and EMA from the tfjs models (by name), and the optimizer's step. */
   async load(model: UNet, ema: UNet, adam?: { m: ReadonlyMap<string, { data(): Promise<unknown> }>; v: ReadonlyMap<string, { data(): Promise<unknown> }>; step: number }): Promise<void> {
+    if (!this.planChecked) {
+      this.planChecked = true;
+      const invalid = await this.device.popErrorScope();
+      const memory = await this.device.popErrorScope();
+      if (memory) throw new UserError(`the GPU ran out of memory for the fused engine's ${mib(this.bytes)} (${this.model.preset.name} at batch ${this.batch}): lower the batch`);
+      if (invalid) throw new Error(`the fused engine's plan is invalid on this GPU: ${invalid.message}`);
+    }
     const gather = async (get: (name: string) => { data(): Promise<unknown> } | undefined): Promise<Float32Array<ArrayBuffer>> => {
       const flat = new Float32Array(this.total);
       for (const slot of this.slotList) {
@@ -478,6 +503,13 @@ export class FusedTrainer {
 
   private buffer(floats: number, usage = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
     const size = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
+    const limit = FusedTrainer.bindingLimit ?? Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    if (size > limit) {
+      throw new UserError(
+        `the fused WebGPU engine needs a buffer of ${mib(size)} for ${this.model.preset.name} at batch ${this.batch}, and this GPU binds at most ${mib(limit)}: ` +
+          'lower the batch, or set FONTLOOM_FUSED=0 to use tfjs\'s webgpu kernels',
+      );
+    }
     this.bytes += size;
     return this.create({ size, usage });
   }
