@@ -13,6 +13,7 @@ import { makeSchedule, type NoiseSchedule } from './schedule.ts';
 import { oneHot, styleRows, type UNet } from './unet.ts';
 import { FusedTrainer, fusedApplies } from './gpu/fused.ts';
 import { webgpuDevice } from './runtime/backend.ts';
+import { UserError } from '../errors.ts';
 
 export interface Diffusion {
   readonly model: UNet;
@@ -234,6 +235,24 @@ export function startIndex(ts: readonly number[], strength: number): number {
 }
 
 /**
+ * The fused engine's forward pass planned for `rows` images with the model's weights, or null
+ * where this GPU cannot hold the plan (its largest binding is too small): drawing then goes
+ * through tfjs's webgpu kernels, as it would with FONTLOOM_FUSED=0.
+ */
+async function fusedForward(d: Diffusion, rows: number): Promise<FusedTrainer | null> {
+  let fused: FusedTrainer | null = null;
+  try {
+    fused = new FusedTrainer(await webgpuDevice(), d.model, d.schedule, d.recipe, rows, { beta: 0, start: 0 }, 'forward');
+    await fused.load(d.model, d.model);
+    return fused;
+  } catch (err) {
+    fused?.dispose();
+    if (err instanceof UserError) return null;
+    throw err;
+  }
+}
+
+/**
  * One image per label, as uint8 NHWC in 0..255. With `rows`, only those rows of the batch are
  * drawn, with exactly the noise the whole batch would give them: two engines drawing halves
  * produce the batch one engine would. A style model draws row i in the style whose code is
@@ -283,9 +302,8 @@ export async function sampleImages(
   const initial = rng.normal(total * perImage);
   // On webgpu the forward passes run on the fused engine, planned for this batch: each branch's
   // labels and style rows as the tfjs path stacks them above.
-  const fusedRows = fusedApplies() ? copies * n : 0;
-  const fused = fusedRows ? new FusedTrainer(await webgpuDevice(), model, d.schedule, d.recipe, fusedRows, { beta: 0, start: 0 }, 'forward') : null;
-  if (fused) await fused.load(model, model);
+  const fused = fusedApplies() ? await fusedForward(d, copies * n) : null;
+  const fusedRows = fused ? copies * n : 0;
   const withLetter = (copy: number) => copy === 0 || (branches === 'letter-style+letter' && copy === 1);
   const rowLabels = Int32Array.from({ length: fusedRows }, (_, i) => (withLetter(Math.floor(i / n)) ? labels[rows.start + (i % n)] : -1));
   let rowStyles: Float32Array | undefined;

@@ -110,7 +110,7 @@ export class Trainer {
   private order: { epoch: number; perm: Int32Array } | null = null;
   private worker: EngineWorker | null = null;
   /**
-   * The fused WebGPU engine, where it trains (see fusedTraining): it holds the weights, Adam's
+   * The fused WebGPU engine, where it trains (see fusedApplies): it holds the weights, Adam's
    * moments and the EMA on the device, and `sync` copies them into the tfjs variables.
    */
   fused: FusedTrainer | null = null;
