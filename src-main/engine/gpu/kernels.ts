@@ -589,6 +589,15 @@ fn lane_max(v: f32, lid: u32, lanes: u32) -> f32 {
   let top = red[lid - lid % lanes];
   workgroupBarrier();
   return top;
+}
+// The sum of v over the workgroup's threads in the same lane (one channel across rows).
+fn lane_column_sum(v: f32, lid: u32, lanes: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  var t = 0.0;
+  for (var k = lid % lanes; k < ${THREADS}u; k = k + lanes) { t = t + red[k]; }
+  workgroupBarrier();
+  return t;
 }`;
 
 const ROWS_ENTRY = `@compute @workgroup_size(${THREADS})
@@ -597,15 +606,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lane = lid % p.lanes;
   let perPass = ${THREADS}u / p.lanes;`;
 
-/** Softmax of each row of s into y. */
-export function softmaxSource(): string {
+/**
+ * A row kernel: its bindings, then `body` once for each of the workgroup's rows in turn (`row`,
+ * and `valid` false past the last row, where a thread still joins the lane sums), with `before`
+ * and `after` the loop.
+ */
+function rowKernel(bindingList: string[], body: string, before = '', after = ''): string {
   return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-${bindings('s:r', 'y:w', 'uniform')}
+${bindings(...bindingList, 'uniform')}
 ${ROWS_COMMON}
 ${ROWS_ENTRY}
+${before}
   for (var it = 0u; it < p.iters; it = it + 1u) {
     let row = (wg * p.iters + it) * perPass + lid / p.lanes;
     let valid = row < p.rows;
+${body}
+  }
+${after}
+}
+`;
+}
+
+/** Softmax of each row of s into y. */
+export function softmaxSource(): string {
+  return rowKernel(['s:r', 'y:w'], `
     let base = row * p.len;
     var m = -3.0e38;
     if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { m = max(m, s[base + j]); } }
@@ -613,40 +637,22 @@ ${ROWS_ENTRY}
     var t = 0.0;
     if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { let e = exp(s[base + j] - m); y[base + j] = e; t = t + e; } }
     let r = 1.0 / lane_sum(t, lid, p.lanes);
-    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { y[base + j] = y[base + j] * r; } }
-  }
-}
-`;
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { y[base + j] = y[base + j] * r; } }`);
 }
 
 /** In place: d ← α·P∘(d − Σ_j d·P), softmax's gradient times the score scale. */
 export function softmaxGradSource(): string {
-  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-${bindings('P:r', 'd:w', 'uniform')}
-${ROWS_COMMON}
-${ROWS_ENTRY}
-  for (var it = 0u; it < p.iters; it = it + 1u) {
-    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
-    let valid = row < p.rows;
+  return rowKernel(['P:r', 'd:w'], `
     let base = row * p.len;
     var dot = 0.0;
     if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { dot = dot + d[base + j] * P[base + j]; } }
     dot = lane_sum(dot, lid, p.lanes);
-    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { d[base + j] = p.alpha * P[base + j] * (d[base + j] - dot); } }
-  }
-}
-`;
+    if (valid) { for (var j = lane; j < p.len; j = j + p.lanes) { d[base + j] = p.alpha * P[base + j] * (d[base + j] - dot); } }`);
 }
 
 /** LayerNorm of rows of len = C ≤ 256 values (one value a thread), with its statistics. */
 export function rowNormSource(): string {
-  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-${bindings('x:r', 'out:w', 'prm:r', 'stats:w', 'uniform')}
-${ROWS_COMMON}
-${ROWS_ENTRY}
-  for (var it = 0u; it < p.iters; it = it + 1u) {
-    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
-    let valid = row < p.rows;
+  return rowKernel(['x:r', 'out:w', 'prm:r', 'stats:w'], `
     let i = row * p.len + lane;
     var v = 0.0;
     if (valid) { v = x[i]; }
@@ -657,24 +663,12 @@ ${ROWS_ENTRY}
     if (valid) {
       out[i] = dv * rstd * prm[p.gOff + lane] + prm[p.bOff + lane];
       if (lane == 0u) { stats[2u * row] = mean; stats[2u * row + 1u] = rstd; }
-    }
-  }
-}
-`;
+    }`);
 }
 
 /** LayerNorm's backward over rows as rowNormSource lays them out; γ and β sums per workgroup. */
 export function rowNormGradSource(): string {
-  return `${struct('Params', ROWS_PARAMS, ROWS_FLOATS)}
-${bindings('x:r', 'dout:r', 'dx:w', 'prm:r', 'stats:r', 'part:w', 'uniform')}
-${ROWS_COMMON}
-${ROWS_ENTRY}
-  var accB = 0.0;
-  var accG = 0.0;
-  let gamma = prm[p.gOff + lane];
-  for (var it = 0u; it < p.iters; it = it + 1u) {
-    let row = (wg * p.iters + it) * perPass + lid / p.lanes;
-    let valid = row < p.rows;
+  return rowKernel(['x:r', 'dout:r', 'dx:w', 'prm:r', 'stats:r', 'part:w'], `
     let i = row * p.len + lane;
     var xh = 0.0;
     var g = 0.0;
@@ -689,25 +683,16 @@ ${ROWS_ENTRY}
     let h = g * gamma;
     let mh = lane_sum(h, lid, p.lanes) / f32(p.len);
     let mhx = lane_sum(h * xh, lid, p.lanes) / f32(p.len);
-    if (valid) { dx[i] = dx[i] + rstd * (h - mh - xh * mhx); }
-  }
-  red[lid] = accG;
-  workgroupBarrier();
+    if (valid) { dx[i] = dx[i] + rstd * (h - mh - xh * mhx); }`, `
+  var accB = 0.0;
+  var accG = 0.0;
+  let gamma = prm[p.gOff + lane];`, `
+  let sumG = lane_column_sum(accG, lid, p.lanes);
+  let sumB = lane_column_sum(accB, lid, p.lanes);
   if (lid < p.lanes) {
-    var t = 0.0;
-    for (var k = 0u; k < perPass; k = k + 1u) { t = t + red[lane + k * p.lanes]; }
-    part[p.partBase + wg * 2u * p.len + lane] = t;
-  }
-  workgroupBarrier();
-  red[lid] = accB;
-  workgroupBarrier();
-  if (lid < p.lanes) {
-    var t = 0.0;
-    for (var k = 0u; k < perPass; k = k + 1u) { t = t + red[lane + k * p.lanes]; }
-    part[p.partBase + wg * 2u * p.len + p.len + lane] = t;
-  }
-}
-`;
+    part[p.partBase + wg * 2u * p.len + lane] = sumG;
+    part[p.partBase + wg * 2u * p.len + p.len + lane] = sumB;
+  }`);
 }
 
 // ---- The batch: noising, loss, time embedding's SiLU gradient ----------------------------------
