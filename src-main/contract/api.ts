@@ -76,16 +76,16 @@ export type StyleSpec =
 export const DEFAULT_SAMPLE: Readonly<SampleOptions> = { sampler: 'ddim', steps: 50, cfg: 3, seed: 0, eta: 0 };
 
 /**
- * How far completing a font noises the letters of the training font nearest to the given ones
- * before redrawing them in the given letters' style: to the first timestep whose noise covers
- * COMPLETION_COVER times that font's error on the given letters (engine/diffusion.ts:
- * strengthFor), so a near match is touched up and a distant one redrawn from further back.
- * Chosen on the default model with `scripts/tune-completion.ts`, on held-out fonts that
- * `fontloom eval --style` does not score: cover 2 gave IoU 0.683 and style 0.87 there, against
- * 0.683 and 0.81 for cover 1, 0.674 and 0.90 for cover 3, 0.674 and 0.88 for a fixed strength of
- * 0.4, 0.515 and 0.65 from pure noise (retrieval alone: 0.692 and 0.68).
+ * How far completing a font noises its start (the nearest training font's letters, reshaped to the
+ * given ones: jobs/nearest-font.ts) before redrawing them in the given letters' style: to the first
+ * timestep whose noise covers COMPLETION_COVER times the start's error on the given letters
+ * (engine/diffusion.ts: strengthFor), so a near match is touched up and a distant one redrawn from
+ * further back. Chosen on the default model with `scripts/tune-completion.ts --from 12 --fonts 24
+ * --strengths a0.5,a1,a2`, on the 24 held-out fonts that `fontloom eval --style` does not score:
+ * IoU 0.700, 0.695 and 0.690 for covers 0.5, 1 and 2 (style 0.96 for each), against 0.702 for the
+ * reshaped start itself and 0.659 for the retrieval baseline.
  */
-export const COMPLETION_COVER = 2;
+export const COMPLETION_COVER = 0.5;
 
 /** Steps of a sampler's chain when none are asked for: DDIM's default, or DDPM's every step. */
 export function defaultSamplerSteps(sampler: SamplerName): number {
@@ -251,8 +251,40 @@ export interface GenerationStyle {
   description: string;
   given: string[];
   nearestTrainingFont: { fontId: number; distance: number } | null;
-  /** A completed font's starting point: the training font whose letters were redrawn in the given letters' style. */
-  startedFrom?: { fontId: number; font: string };
+  /**
+   * A completed font's starting point: the training font whose letters were redrawn in the given
+   * letters' style, and how its letters were first reshaped to the given ones' proportions.
+   */
+  startedFrom?: { fontId: number; font: string; warp: GlyphWarp };
+}
+
+/** How a glyph is reshaped (data/glyph-warp.ts); the identity is IDENTITY_WARP. */
+export interface GlyphWarp {
+  /** Horizontal shift per pixel of height above the ink's centre (positive leans right). */
+  slant: number;
+  /** Horizontal scale about the ink's centre. */
+  width: number;
+  /** Vertical scale about the ink's centre. */
+  height: number;
+  /** Stroke weight change in pixels of the cell: each edge moves out by half of it (negative thins). */
+  weight: number;
+}
+
+export const IDENTITY_WARP: Readonly<GlyphWarp> = { slant: 0, width: 1, height: 1, weight: 0 };
+
+/** A warp in a type designer's words, "slanted 8° right, 10% wider, bolder", or "" for none. */
+export function describeWarp(w: GlyphWarp): string {
+  const parts: string[] = [];
+  const degrees = Math.round((Math.atan(w.slant) * 180) / Math.PI);
+  if (degrees !== 0) parts.push(`slanted ${Math.abs(degrees)}° ${degrees > 0 ? 'right' : 'left'}`);
+  const percent = (scale: number, more: string, less: string) => {
+    const p = Math.round((scale - 1) * 100);
+    if (p !== 0) parts.push(`${Math.abs(p)}% ${p > 0 ? more : less}`);
+  };
+  percent(w.width, 'wider', 'narrower');
+  percent(w.height, 'taller', 'shorter');
+  if (Math.abs(w.weight) >= 0.1) parts.push(w.weight > 0 ? 'bolder' : 'lighter');
+  return parts.join(', ');
 }
 
 /** A style as the studio asks for it: letter images (PNG, JPEG or WebP, base64) where a font is finished. */

@@ -9,7 +9,7 @@ import type { Diffusion, StartFrom } from '../engine/diffusion.ts';
 import type { NoiseSchedule } from '../engine/schedule.ts';
 import { completionStartFrom, trainingFontIndex } from './nearest-font.ts';
 import { upsampleDrawn } from './upsampler.ts';
-import { defaultSamplerSteps, type SampleOptions, type StyleSpec } from '../contract/api.ts';
+import { defaultSamplerSteps, type GlyphWarp, type SampleOptions, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 
 export interface DrawRequest extends Omit<SampleOptions, 'steps'> {
@@ -54,7 +54,7 @@ export interface Drawn {
     code: number[];
     nearestTrainingFont: { fontId: number; distance: number } | null;
     /** A completion's starting point: the training font whose letters it adapted. */
-    startedFrom?: { fontId: number; font: string };
+    startedFrom?: { fontId: number; font: string; warp: GlyphWarp };
   } | null;
 }
 
@@ -134,7 +134,7 @@ async function completionStart(
   classes: readonly number[],
   from: NonNullable<DrawRequest['completeFrom']>,
   schedule: NoiseSchedule,
-): Promise<{ start: StartFrom; from: { fontId: number; font: string } } | null> {
+): Promise<{ start: StartFrom; from: { fontId: number; font: string; warp: GlyphWarp } } | null> {
   if (from.strength !== undefined && from.strength >= 1) return null;
   const { size, channels } = ckpt.header.shape;
   const per = size * size * channels;
@@ -149,7 +149,7 @@ async function completionStart(
   const nearest = index.nearest(given);
   const x0 = new Uint8Array(classes.length * per);
   classes.forEach((c, i) => x0.set(nearest.alphabet.subarray(c * per, (c + 1) * per), i * per));
-  return { start: completionStartFrom(schedule, nearest, x0, from.strength), from: { fontId: nearest.fontId, font: nearest.font } };
+  return { start: completionStartFrom(schedule, nearest, x0, from.strength), from: { fontId: nearest.fontId, font: nearest.font, warp: nearest.warp } };
 }
 
 export async function drawFromCheckpoint(file: string, runName: string, req: DrawRequest): Promise<Drawn> {
