@@ -10,6 +10,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGlyphSet } from '../src-main/data/glyphset.ts';
 import { syntheticGlyphSet } from './helpers/synthetic.ts';
+import { describeWarp } from '../src-main/contract/api.ts';
+import { readLetters } from '../src-main/data/letters.ts';
+import { trainingFontIndex } from '../src-main/jobs/nearest-font.ts';
 import { runFontloom, type CliResult, expectRefusal } from './helpers/cli.ts';
 
 let home: string;
@@ -99,11 +102,11 @@ describe('fontloom complete', () => {
     for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') expect(font.charToGlyph(c).name).toBe(c);
   }, 120_000);
 
-  it('starts from the letters of the training font nearest to the given ones, and --strength says how far it redraws them', async () => {
+  it('starts from the letters of the training font nearest to the given ones, reshaped to them, and --strength says how far it redraws them', async () => {
     // Given three letters of a training font (set on the dataset's baseline and cap height as any
-    // given letters are), the completion names the training font it starts from; at a small
-    // strength the drawn letters stay nearer that font's than any other's, whatever the 2-step
-    // model draws.
+    // given letters are, so their proportions differ from the font's own), the completion names
+    // the training font it starts from and how it reshaped it; at a small strength the drawn
+    // letters stay nearer that start's than any training font's, whatever the 2-step model draws.
     const set = syntheticGlyphSet({ fonts: 6, seed: 4 });
     const per = 32 * 32;
     const glyphOf = (font: number, letter: string) => set.pixels.subarray((font * 26 + letter.charCodeAt(0) - 65) * per, (font * 26 + letter.charCodeAt(0) - 65 + 1) * per);
@@ -119,14 +122,21 @@ describe('fontloom complete', () => {
     const out = join(home, 'near');
     const r = await fontloom('complete', '--run', styleRun, '--from', folder, '--out', out, '--strength', '0.02', ...sampling);
     expect(r.code, r.stderr).toBe(0);
-    const named = /redrawn from (\S+), the training font nearest to them/.exec(r.stderr)?.[1];
+    const [, named, reshaped] = /redrawn from (\S+), the training font nearest to them(?:, (.+) to match)?\)/.exec(r.stderr) ?? [];
     const from = set.fonts.findIndex((f) => f.name === named);
     expect(trainFonts, r.stderr).toContain(from);
+    // The start, as completion finds it from the letters as read.
+    const read = await readLetters(folder, { size: 32 });
+    const index = await trainingFontIndex(join(home, 'letters.glyphs'), VAL_FRACTION);
+    const start = index.nearest(new Map([...read.letters].map(([l, g]) => [l.charCodeAt(0) - 65, g])));
+    expect(start.fontId).toBe(from);
+    expect(reshaped ?? '').toBe(describeWarp(start.warp));
     const distance = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0);
     for (const l of 'BRZ') {
       const drawn = new Uint8Array(await sharp(join(out, `${l}.png`)).extractChannel(0).raw().toBuffer());
-      const nearest = trainFonts.map((f) => [f, distance(drawn, glyphOf(f, l))] as const).sort((a, b) => a[1] - b[1])[0][0];
-      expect(nearest, `drawn ${l}`).toBe(from);
+      const c = l.charCodeAt(0) - 65;
+      const toStart = distance(drawn, start.alphabet.subarray(c * per, (c + 1) * per));
+      for (const f of trainFonts) expect(toStart, `drawn ${l} against font ${f}`).toBeLessThan(distance(drawn, glyphOf(f, l)));
     }
     const bad = await fontloom('complete', '--run', styleRun, '--from', folder, '--out', join(home, 'never'), '--strength', '0', ...sampling);
     expectRefusal(bad, /--strength must be above 0 and at most 1/);

@@ -3,7 +3,7 @@
 // `fontloom blend` (alphabets on the way from one style to another). Each writes a folder of
 // letter PNGs and a sheet, atomically, and `complete` can also export the finished font.
 import { defaultEngines, initBackend } from '../engine/runtime/backend.ts';
-import { type BackendChoice, type SamplerName, type StyleSpec } from '../contract/api.ts';
+import { describeWarp, type BackendChoice, type SamplerName, type StyleSpec } from '../contract/api.ts';
 import { UserError } from '../errors.ts';
 import { renderSheet } from '../export/sheet.ts';
 import { fileNames } from '../export/glyphs.ts';
@@ -166,7 +166,9 @@ export async function runComplete(opts: FontDrawOptions & { from: string; letter
     for (const warning of result.warnings) process.stderr.write(`fontloom: warning: ${warning}\n`);
     font = `, font ${result.path} with its specimen ${result.specimen}`;
   }
-  const from = drawn.style?.startedFrom ? ` (redrawn from ${drawn.style.startedFrom.font}, the training font nearest to them)` : '';
+  const start = drawn.style?.startedFrom;
+  const reshaped = start && describeWarp(start.warp);
+  const from = start ? ` (redrawn from ${start.font}, the training font nearest to them${reshaped ? `, ${reshaped} to match` : ''})` : '';
   done(`${opts.out}: ${givenNames} as given, ${drawn.classNames.length - given.letters.size} letters drawn in their style${from}${font}, on ${backend.name}`, started);
 }
 

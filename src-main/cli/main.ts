@@ -141,7 +141,7 @@ export function buildProgram(): Command {
       .option('--name <family>', 'font family name for --otf')
       .option('--model-weights', 'draw with the trained weights instead of their EMA')
       .option('--refine <steps>', 'steps refining the style read from the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)
-      .option('--strength <s>', `how far the nearest training font's letters are noised before they are redrawn in the given letters' style (1: from pure noise; default: just enough noise to cover ${COMPLETION_COVER}× that font's error on the given letters)`, startStrength),
+      .option('--strength <s>', `how far completion's start (the nearest training font's letters, reshaped to the given ones) is noised before it is redrawn in the given letters' style (1: from pure noise; default: just enough noise to cover ${COMPLETION_COVER}× its error on the given letters)`, startStrength),
   )
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .action(async (opts) => (await import('./fonts.ts')).runComplete({ ...opts, ema: !opts.modelWeights, family: opts.name }));
@@ -182,7 +182,7 @@ export function buildProgram(): Command {
     .option('--style-cfg <s>', "with --style: guidance on style (default: --cfg)", positiveNumber('--style-cfg'))
     .option('--refine <steps>', 'with --style: steps refining a completion\'s style on the given letters (0: the encoder\'s reading alone)', nonNegativeInt('--refine'), 0)
     .option('--no-upsample', "with --outlines: trace the run's glyphs (and the real fonts) at the model's own size, not the upsampler's 128 px")
-    .option('--strength <s>', `with --style: how far completion noises the nearest training font's letters (1: from pure noise; default: enough to cover ${COMPLETION_COVER}× its error on the given letters)`, startStrength)
+    .option('--strength <s>', `with --style: how far completion noises its start, the nearest training font's letters reshaped to the given ones (1: from pure noise; default: enough to cover ${COMPLETION_COVER}× its error on the given letters)`, startStrength)
     .option('--backend <name>', `auto, ${BACKEND_NAMES.join(', ')}`, backendChoice, 'auto')
     .option('--json', 'the report as one JSON line')
     .action(async (opts) => {
