@@ -22,7 +22,10 @@ beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'fontloom-jobs-'));
   service = await createService({ home, mode: 'cli' });
   service.on((e) => events.push(e));
-  dataset = (await service.call('listDatasets', {}))[0].id;
+  // A small set of stick-figure fonts, six letters each: runs here exercise the job machinery,
+  // so their validations and end-of-run sheets are kept cheap.
+  const registry = await openRegistry(home);
+  dataset = (await registry.register(syntheticGlyphSet({ fonts: 10, seed: 7, classes: [...'ABCDEF'] }), { name: 'six letters', format: 'csv', source: 'test' })).record.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -175,7 +178,7 @@ describe('checkpoints', () => {
 describe('quality measured on demand', () => {
   it('evaluates a run’s checkpoint in its own process, keeps the result per step, and says so', async () => {
     const registry = await openRegistry(home);
-    const { record } = await registry.register(syntheticGlyphSet({ fonts: 8, seed: 12 }), { name: 'sticks', format: 'csv', source: 'test' });
+    const { record } = await registry.register(syntheticGlyphSet({ fonts: 8, seed: 12, classes: [...'ABCDEF'] }), { name: 'sticks', format: 'csv', source: 'test' });
     const run = await service.call('createRun', { dataset: record.id, name: 'measured', preset: 'micro', steps: 10, batch: 4, backend: 'wasm', threads: 1, sampleEvery: 0 });
     await waitFor('measured completed', statusOf(run.id, 'completed'));
     const evaluation = await service.call('evaluateRun', { id: run.id, perClass: 2 });
