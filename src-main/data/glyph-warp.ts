@@ -3,6 +3,7 @@
 // the given letters' proportions before the model redraws them (jobs/nearest-font.ts: fitFont).
 
 import type { GlyphWarp } from '../contract/api.ts';
+import { lowerEnvelope } from './lower-envelope.ts';
 
 /** Samples per pixel side: the importer's own antialiasing (4 × 4 means). */
 const SUPER = 4;
@@ -140,43 +141,19 @@ function squaredDistanceTo(mask: Uint8Array, n: number, to: 0 | 1): Float32Array
   const d = new Float32Array(n * n);
   for (let i = 0; i < n * n; i++) d[i] = mask[i] === to ? 0 : far;
   const line = new Float32Array(n);
-  const out = new Float32Array(n);
-  // Separable exact transform (lower envelope of parabolas): columns, then rows.
+  const argmin = new Int32Array(n);
+  const v = new Int32Array(n);
+  const z = new Float64Array(n + 1);
+  // Separable exact transform: columns, then rows.
   for (let x = 0; x < n; x++) {
     for (let y = 0; y < n; y++) line[y] = d[y * n + x];
-    envelope(line, out, n);
-    for (let y = 0; y < n; y++) d[y * n + x] = out[y];
+    lowerEnvelope(line, n, argmin, v, z);
+    for (let y = 0; y < n; y++) d[y * n + x] = (y - argmin[y]) ** 2 + line[argmin[y]];
   }
   for (let y = 0; y < n; y++) {
     line.set(d.subarray(y * n, (y + 1) * n));
-    envelope(line, out, n);
-    d.set(out, y * n);
+    lowerEnvelope(line, n, argmin, v, z);
+    for (let x = 0; x < n; x++) d[y * n + x] = (x - argmin[x]) ** 2 + line[argmin[x]];
   }
   return d;
-}
-
-/** One-dimensional squared distance transform of `f` into `out` (Felzenszwalb and Huttenlocher). */
-function envelope(f: Float32Array, out: Float32Array, n: number): void {
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  let k = 0;
-  v[0] = 0;
-  z[0] = -Infinity;
-  z[1] = Infinity;
-  for (let q = 1; q < n; q++) {
-    let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-    while (s <= z[k]) {
-      k -= 1;
-      s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-    }
-    k += 1;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = Infinity;
-  }
-  k = 0;
-  for (let q = 0; q < n; q++) {
-    while (z[k + 1] < q) k += 1;
-    out[q] = (q - v[k]) ** 2 + f[v[k]];
-  }
 }

@@ -22,6 +22,8 @@
 //   meet at 90°, are left out. The alphabet's variation is the coefficient of variation
 //   (standard deviation ÷ mean) of its glyphs' widths.
 
+import { lowerEnvelope } from '../data/lower-envelope.ts';
+
 export interface Point {
   x: number;
   y: number;
@@ -317,6 +319,7 @@ function distanceTransform({ width, height, ink }: Raster): { distance: Float64A
   const nearestX = new Int32Array(width * height);
   const nearestY = new Int32Array(width * height);
   const f = new Float64Array(width);
+  const argmin = new Int32Array(width);
   const v = new Int32Array(width);
   const z = new Float64Array(width + 1);
   for (let y = 0; y < height; y++) {
@@ -324,28 +327,13 @@ function distanceTransform({ width, height, ink }: Raster): { distance: Float64A
       const r = columnRow[y * width + x];
       f[x] = r < 0 ? far : (y - r) ** 2;
     }
-    let k = 0;
-    v[0] = 0;
-    z[0] = -Infinity;
-    z[1] = Infinity;
-    for (let q = 1; q < width; q++) {
-      let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-      while (s <= z[k]) {
-        k--;
-        s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
-      }
-      k++;
-      v[k] = q;
-      z[k] = s;
-      z[k + 1] = Infinity;
-    }
-    k = 0;
+    lowerEnvelope(f, width, argmin, v, z);
     for (let x = 0; x < width; x++) {
-      while (z[k + 1] < x) k++;
       const p = y * width + x;
-      distance[p] = Math.sqrt((x - v[k]) ** 2 + f[v[k]]);
-      nearestX[p] = v[k];
-      nearestY[p] = columnRow[y * width + v[k]];
+      const i = argmin[x];
+      distance[p] = Math.sqrt((x - i) ** 2 + f[i]);
+      nearestX[p] = i;
+      nearestY[p] = columnRow[y * width + i];
     }
   }
   return { distance, nearestX, nearestY };
