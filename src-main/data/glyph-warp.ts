@@ -1,6 +1,6 @@
 // Reshapes a stored glyph the way a type designer adapts one font towards another: slant, width,
 // height and stroke weight. Completion uses it to bring its nearest training font's letters to
-// the given letters' proportions before the model redraws them (jobs/nearest-font.ts: fitFont).
+// the given letters' proportions before the model redraws them (jobs/nearest-font.ts: fitWarp).
 
 import type { GlyphWarp } from '../contract/api.ts';
 import { lowerEnvelope } from './lower-envelope.ts';
