@@ -7,7 +7,7 @@
 // StartFrom), so the model adapts real letterforms instead of inventing each one from noise.
 import { loadStyleData, nearestAlphabets, retrievalFonts, type RetrievalFonts } from '../eval/style-evaluate.ts';
 import { centreGlyph, completeAlphabets, pixelSquaredDistance, type GlyphShape } from '../eval/style-metrics.ts';
-import { inkField, warpField, type InkField } from '../data/glyph-warp.ts';
+import { inkField, warpField, warpGlyph, type InkField } from '../data/glyph-warp.ts';
 import { UserError } from '../errors.ts';
 import { COMPLETION_COVER, IDENTITY_WARP, type GlyphWarp } from '../contract/api.ts';
 import { strengthFor, type StartFrom } from '../engine/diffusion.ts';
@@ -142,7 +142,7 @@ export function warpAlphabet(alphabet: Uint8Array, shape: GlyphShape, warp: Glyp
   if (isIdentity(warp) || shape.channels !== 1) return alphabet;
   const per = shape.size * shape.size;
   const out = new Uint8Array(alphabet.length);
-  for (let at = 0; at < alphabet.length; at += per) out.set(warpField(inkField(alphabet.subarray(at, at + per), shape.size), warp), at);
+  for (let at = 0; at < alphabet.length; at += per) out.set(warpGlyph(alphabet.subarray(at, at + per), shape.size, warp), at);
   return out;
 }
 
